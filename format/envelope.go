@@ -1,0 +1,166 @@
+package format
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"elicence/keys"
+)
+
+// Kind is the value of key 0 in every signed payload; it keeps a signature
+// made for one kind of object from being accepted as another.
+type Kind uint8
+
+// Kinds of signed objects.
+const (
+	KindCredential    Kind = 1
+	KindTrustList     Kind = 2
+	KindStatusList    Kind = 3
+	KindPresentation  Kind = 4
+	KindAnnotatedCopy Kind = 5
+)
+
+// String returns the kind's lower-case name.
+func (k Kind) String() string {
+	switch k {
+	case KindCredential:
+		return "credential"
+	case KindTrustList:
+		return "trust list"
+	case KindStatusList:
+		return "status list"
+	case KindPresentation:
+		return "presentation"
+	case KindAnnotatedCopy:
+		return "annotated copy"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// MaxSigned is the largest signed object accepted, in bytes. Status lists
+// are the largest objects; a compressed list of 2^20 two-bit entries that
+// are all different stays well below it.
+const MaxSigned = 1 << 20
+
+var (
+	encMode = func() cbor.EncMode {
+		em, err := cbor.CoreDetEncOptions().EncMode()
+		if err != nil {
+			panic(err)
+		}
+		return em
+	}()
+	decMode = func() cbor.DecMode {
+		dm, err := cbor.DecOptions{
+			DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+			IndefLength:       cbor.IndefLengthForbidden,
+			TagsMd:            cbor.TagsForbidden,
+			ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+			MaxNestedLevels:   8,
+			UTF8:              cbor.UTF8RejectInvalid,
+		}.DecMode()
+		if err != nil {
+			panic(err)
+		}
+		return dm
+	}()
+)
+
+// Signed is the envelope of every signed object: the exact payload bytes and
+// the raw SM2 signature over them.
+type Signed struct {
+	_         struct{} `cbor:",toarray"`
+	Payload   []byte
+	Signature []byte
+}
+
+// Encode returns the canonical CBOR encoding of the envelope.
+func (s Signed) Encode() []byte {
+	b, err := encMode.Marshal(s)
+	if err != nil {
+		panic(err) // two byte strings always encode
+	}
+	return b
+}
+
+// ParseSigned decodes an envelope, refusing trailing bytes, oversize input
+// and any non-canonical encoding. It does not verify the signature.
+func ParseSigned(what string, b []byte) (Signed, error) {
+	var s Signed
+	if len(b) > MaxSigned {
+		return s, parseErr(what, ProblemTooLarge, "%d bytes, at most %d", len(b), MaxSigned)
+	}
+	rest, err := decMode.UnmarshalFirst(b, &s)
+	if err != nil {
+		return s, parseErr(what, ProblemFormat, "envelope: %v", err)
+	}
+	if len(rest) > 0 {
+		return s, parseErr(what, ProblemTrailing, "%d bytes after the envelope", len(rest))
+	}
+	if len(s.Signature) != keys.SignatureSize {
+		return s, parseErr(what, ProblemFormat, "signature is %d bytes, want %d", len(s.Signature), keys.SignatureSize)
+	}
+	if !bytes.Equal(s.Encode(), b) {
+		return s, parseErr(what, ProblemNonCanonical, "envelope is not canonical cbor")
+	}
+	return s, nil
+}
+
+// Verify reports whether the envelope's signature verifies under pub.
+func (s Signed) Verify(pub *ecdsa.PublicKey) error {
+	if !keys.Verify(pub, s.Payload, s.Signature) {
+		return ErrSignature
+	}
+	return nil
+}
+
+// seal encodes payload canonically and signs it.
+func seal(signer crypto.Signer, payload any) (Signed, error) {
+	b, err := encMode.Marshal(payload)
+	if err != nil {
+		return Signed{}, fmt.Errorf("encode payload: %w", err)
+	}
+	sig, err := keys.Sign(signer, b)
+	if err != nil {
+		return Signed{}, err
+	}
+	return Signed{Payload: b, Signature: sig}, nil
+}
+
+// headerMode decodes only the kind, ignoring the other keys.
+var headerMode = func() cbor.DecMode {
+	dm, err := cbor.DecOptions{MaxNestedLevels: 8, TagsMd: cbor.TagsForbidden}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return dm
+}()
+
+// kindHeader decodes only key 0 of a payload.
+type kindHeader struct {
+	Kind Kind `cbor:"0,keyasint"`
+}
+
+// decodePayload decodes payload into v (a pointer to a struct whose key 0 is
+// the Kind), checks the kind and that re-encoding gives the same bytes.
+func decodePayload(what string, payload []byte, want Kind, v any) error {
+	var h kindHeader
+	if err := headerMode.Unmarshal(payload, &h); err != nil {
+		return parseErr(what, ProblemFormat, "payload: %v", err)
+	}
+	if h.Kind != want {
+		return parseErr(what, ProblemKind, "payload is a %s, want a %s", h.Kind, want)
+	}
+	if err := decMode.Unmarshal(payload, v); err != nil {
+		return parseErr(what, ProblemFormat, "payload: %v", err)
+	}
+	again, err := encMode.Marshal(v)
+	if err != nil || !bytes.Equal(again, payload) {
+		return parseErr(what, ProblemNonCanonical, "payload is not canonical cbor")
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package format
+
+import (
+	"bytes"
+	"crypto"
+	"fmt"
+	"time"
+)
+
+// KeyState is a department key's state in the trust list.
+type KeyState uint8
+
+// Key states. A retired key verifies what it signed before it was retired;
+// a compromised key fails everything it signed at or after its Since time.
+const (
+	KeyActive      KeyState = 0
+	KeyRetired     KeyState = 1
+	KeyCompromised KeyState = 2
+)
+
+// String returns "active", "retired" or "compromised".
+func (s KeyState) String() string {
+	switch s {
+	case KeyActive:
+		return "active"
+	case KeyRetired:
+		return "retired"
+	case KeyCompromised:
+		return "compromised"
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// TrustList is the root-signed list of departments, their keys and the
+// licence types each may issue.
+type TrustList struct {
+	Kind Kind `cbor:"0,keyasint"`
+	// Sequence increases with every publication; a verifier never goes back.
+	Sequence uint64 `cbor:"1,keyasint"`
+	// IssuedAt and NextUpdate (Unix seconds) bound the list's freshness.
+	IssuedAt   int64 `cbor:"2,keyasint"`
+	NextUpdate int64 `cbor:"3,keyasint"`
+	// Departments admitted to issue licences.
+	Departments []Department `cbor:"4,keyasint"`
+	// Types is the licence-type catalogue: names and field labels for display.
+	Types []TypeInfo `cbor:"5,keyasint,omitempty"`
+}
+
+// Department is one issuing department in the trust list.
+type Department struct {
+	Code string `cbor:"1,keyasint"`
+	Name string `cbor:"2,keyasint"`
+	// Keys are the department's signing keys, in any state.
+	Keys []TrustedKey `cbor:"3,keyasint"`
+	// Types are the licence type codes the department may issue.
+	Types []string `cbor:"4,keyasint"`
+	// StatusURL is where the department's status lists are published, with
+	// "{list}" standing for the list identifier.
+	StatusURL string `cbor:"5,keyasint,omitempty"`
+}
+
+// TrustedKey is a department signing key.
+type TrustedKey struct {
+	// ID is the key ID (8 bytes).
+	ID []byte `cbor:"1,keyasint"`
+	// PublicKey is the SubjectPublicKeyInfo DER.
+	PublicKey []byte `cbor:"2,keyasint"`
+	State     KeyState `cbor:"3,keyasint"`
+	// Since is when the key was retired or compromised, Unix seconds.
+	Since int64 `cbor:"4,keyasint,omitempty"`
+	// Certificate is the key's X.509 certificate, signed by the root.
+	Certificate []byte `cbor:"5,keyasint,omitempty"`
+}
+
+// TypeInfo describes a licence type for display.
+type TypeInfo struct {
+	Code      string       `cbor:"1,keyasint"`
+	Name      string       `cbor:"2,keyasint"`
+	Authority string       `cbor:"3,keyasint,omitempty"`
+	Fields    []FieldLabel `cbor:"4,keyasint,omitempty"`
+}
+
+// FieldLabel names a credential field key for display.
+type FieldLabel struct {
+	_     struct{} `cbor:",toarray"`
+	Key   string
+	Label string
+}
+
+// Department returns the department with the given code, or nil.
+func (t *TrustList) Department(code string) *Department {
+	for i := range t.Departments {
+		if t.Departments[i].Code == code {
+			return &t.Departments[i]
+		}
+	}
+	return nil
+}
+
+// Type returns the catalogue entry for a licence type code, or nil.
+func (t *TrustList) Type(code string) *TypeInfo {
+	for i := range t.Types {
+		if t.Types[i].Code == code {
+			return &t.Types[i]
+		}
+	}
+	return nil
+}
+
+// Key returns the department's key with the given ID, or nil.
+func (d *Department) Key(id []byte) *TrustedKey {
+	for i := range d.Keys {
+		if bytes.Equal(d.Keys[i].ID, id) {
+			return &d.Keys[i]
+		}
+	}
+	return nil
+}
+
+// MayIssue reports whether the department may issue the licence type.
+func (d *Department) MayIssue(typeCode string) bool {
+	for _, t := range d.Types {
+		if t == typeCode {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidAt reports whether the key may have signed something at time at:
+// active keys always, retired keys before they were retired, compromised
+// keys before they were compromised.
+func (k *TrustedKey) ValidAt(at time.Time) bool {
+	if k.State == KeyActive {
+		return true
+	}
+	return at.Unix() < k.Since
+}
+
+// Validate checks the trust list's consistency.
+func (t *TrustList) Validate() error {
+	if t.NextUpdate <= t.IssuedAt {
+		return fmt.Errorf("next update must be after issued at")
+	}
+	seen := map[string]bool{}
+	for _, d := range t.Departments {
+		if d.Code == "" || seen[d.Code] {
+			return fmt.Errorf("department code %q empty or repeated", d.Code)
+		}
+		seen[d.Code] = true
+		for _, k := range d.Keys {
+			if len(k.ID) != 8 || len(k.PublicKey) == 0 {
+				return fmt.Errorf("department %s: key needs an 8-byte id and a public key", d.Code)
+			}
+			if k.State > KeyCompromised {
+				return fmt.Errorf("department %s: key %x: unknown state %d", d.Code, k.ID, k.State)
+			}
+			if k.State != KeyActive && k.Since == 0 {
+				return fmt.Errorf("department %s: key %x is %s but has no since time", d.Code, k.ID, k.State)
+			}
+		}
+	}
+	return nil
+}
+
+// SignTrustList validates t, sets its kind and signs it with the root key.
+func SignTrustList(root crypto.Signer, t TrustList) (Signed, error) {
+	t.Kind = KindTrustList
+	if err := t.Validate(); err != nil {
+		return Signed{}, fmt.Errorf("trust list: %w", err)
+	}
+	return seal(root, t)
+}
+
+// ParseTrustList decodes a signed trust list without verifying it.
+func ParseTrustList(b []byte) (Signed, *TrustList, error) {
+	s, err := ParseSigned("trust list", b)
+	if err != nil {
+		return s, nil, err
+	}
+	var t TrustList
+	if err := decodePayload("trust list", s.Payload, KindTrustList, &t); err != nil {
+		return s, nil, err
+	}
+	if err := t.Validate(); err != nil {
+		return s, nil, &ParseError{What: "trust list", Problem: ProblemFormat, Err: err}
+	}
+	return s, &t, nil
+}
