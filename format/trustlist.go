@@ -64,7 +64,7 @@ type TrustedKey struct {
 	// ID is the key ID (8 bytes).
 	ID []byte `cbor:"1,keyasint"`
 	// PublicKey is the SubjectPublicKeyInfo DER.
-	PublicKey []byte `cbor:"2,keyasint"`
+	PublicKey []byte   `cbor:"2,keyasint"`
 	State     KeyState `cbor:"3,keyasint"`
 	// Since is when the key was retired or compromised, Unix seconds.
 	Since int64 `cbor:"4,keyasint,omitempty"`

@@ -1,0 +1,125 @@
+package verifier
+
+import (
+	"crypto/ecdsa"
+	"fmt"
+	"time"
+
+	"elicence/format"
+	"elicence/keys"
+)
+
+// Trust is a trust list whose root signature has verified, indexed for
+// lookups, with the time it was obtained.
+type Trust struct {
+	List *format.TrustList
+	// Raw is the signed trust list as fetched.
+	Raw       []byte
+	FetchedAt time.Time
+	depts     map[string]*trustedDept
+}
+
+type trustedDept struct {
+	dept *format.Department
+	keys map[keys.ID]*trustedKey
+}
+
+type trustedKey struct {
+	entry *format.TrustedKey
+	pub   *ecdsa.PublicKey
+}
+
+// NewTrust parses raw, verifies it under the pinned root key and indexes it.
+func NewTrust(root *ecdsa.PublicKey, raw []byte, fetchedAt time.Time) (*Trust, error) {
+	s, tl, err := format.ParseTrustList(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Verify(root); err != nil {
+		return nil, fmt.Errorf("trust list: root %w", err)
+	}
+	t := &Trust{List: tl, Raw: raw, FetchedAt: fetchedAt, depts: make(map[string]*trustedDept, len(tl.Departments))}
+	for i := range tl.Departments {
+		d := &tl.Departments[i]
+		td := &trustedDept{dept: d, keys: make(map[keys.ID]*trustedKey, len(d.Keys))}
+		for j := range d.Keys {
+			k := &d.Keys[j]
+			pub, err := keys.ParsePublicKey(k.PublicKey)
+			if err != nil {
+				return nil, fmt.Errorf("trust list: department %s: %w", d.Code, err)
+			}
+			id := keys.IDOfDER(k.PublicKey)
+			if string(id[:]) != string(k.ID) {
+				return nil, fmt.Errorf("trust list: department %s: key id %x does not match its public key", d.Code, k.ID)
+			}
+			td.keys[id] = &trustedKey{entry: k, pub: pub}
+		}
+		t.depts[d.Code] = td
+	}
+	return t, nil
+}
+
+// Fresh reports whether the trust list may still be used at now.
+func (t *Trust) Fresh(now time.Time) bool {
+	return now.Unix() <= t.List.NextUpdate
+}
+
+// key returns the department and key for an issuer code and key ID.
+func (t *Trust) key(issuer string, id []byte) (*trustedDept, *trustedKey) {
+	d := t.depts[issuer]
+	if d == nil {
+		return nil, nil
+	}
+	var kid keys.ID
+	if len(id) != len(kid) {
+		return d, nil
+	}
+	copy(kid[:], id)
+	return d, d.keys[kid]
+}
+
+// Status is a status list whose signature has verified, decompressed.
+type Status struct {
+	List      *format.StatusList
+	Entries   *format.Statuses
+	Raw       []byte
+	FetchedAt time.Time
+	// Source says how the list was obtained: "http", "stream" or "file".
+	Source string
+}
+
+// NewStatus parses raw, verifies it with the issuing department's key from
+// trust, and decompresses it. A retired key may still sign status lists; a
+// compromised key may not.
+func NewStatus(trust *Trust, raw []byte, fetchedAt time.Time, source string) (*Status, error) {
+	s, l, err := format.ParseStatusList(raw)
+	if err != nil {
+		return nil, err
+	}
+	d, k := trust.key(l.Issuer, l.KeyID)
+	if d == nil {
+		return nil, fmt.Errorf("status list %s/%s: issuer not in the trust list", l.Issuer, l.List)
+	}
+	if k == nil {
+		return nil, fmt.Errorf("status list %s/%s: key %x not in the trust list", l.Issuer, l.List, l.KeyID)
+	}
+	if k.entry.State == format.KeyCompromised && l.IssuedAt >= k.entry.Since {
+		return nil, fmt.Errorf("status list %s/%s: signed by a compromised key", l.Issuer, l.List)
+	}
+	if err := s.Verify(k.pub); err != nil {
+		return nil, fmt.Errorf("status list %s/%s: %w", l.Issuer, l.List, err)
+	}
+	entries, err := l.Statuses()
+	if err != nil {
+		return nil, fmt.Errorf("status list %s/%s: %w", l.Issuer, l.List, err)
+	}
+	return &Status{List: l, Entries: entries, Raw: raw, FetchedAt: fetchedAt, Source: source}, nil
+}
+
+// IssuedAt returns when the list was signed.
+func (s *Status) IssuedAt() time.Time { return time.Unix(s.List.IssuedAt, 0).UTC() }
+
+// Expires returns when the list's time-to-live ends.
+func (s *Status) Expires() time.Time {
+	return s.IssuedAt().Add(time.Duration(s.List.TTL) * time.Second)
+}

@@ -1,0 +1,327 @@
+// Package verifier verifies elicence QR texts: credentials, dynamic
+// presentation tokens and annotated copies. It is stateless and holds no
+// secret: trust comes from a root-signed trust list, revocation from signed
+// status lists, both obtained through plain functions so that they may come
+// from files, from HTTP, or from a cache in front of either.
+//
+// [Verify] is the core: it decodes, checks every rule in a fixed order and
+// returns a [Report] naming the first reason for failure. A failure to
+// obtain fresh trust or status data is INDETERMINATE / TRY_LATER, never
+// FAILED and never PASSED.
+package verifier
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"elicence/format"
+	"elicence/keys"
+)
+
+// TrustFunc returns the current verified trust list.
+type TrustFunc func(ctx context.Context) (*Trust, error)
+
+// StatusFunc returns the verified status list named list of the department
+// dept, as listed in trust.
+type StatusFunc func(ctx context.Context, trust *Trust, dept *format.Department, list string) (*Status, error)
+
+// DefaultMaxStaleness is how old status data may be before verification
+// answers TRY_LATER, when Config.MaxStaleness is zero.
+const DefaultMaxStaleness = 24 * time.Hour
+
+// DefaultSkew is the clock-skew tolerance for presentation tokens and
+// annotated copies, when Config.Skew is zero.
+const DefaultSkew = 30 * time.Second
+
+// Config says where Verify gets trust and status data and how it judges time.
+type Config struct {
+	Trust  TrustFunc
+	Status StatusFunc
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// MaxStaleness bounds the age of a status list (now minus its issued-at).
+	MaxStaleness time.Duration
+	// Skew is the clock-skew tolerance for short-lived tokens.
+	Skew time.Duration
+	// Department is the relying department's own code, which annotated
+	// copies must name. Empty refuses every annotated copy.
+	Department string
+}
+
+// run accumulates checks; the first non-passing check decides the verdict.
+type run struct {
+	r *Report
+}
+
+func (x *run) pass(name, detail string) {
+	x.r.Checks = append(x.r.Checks, Check{Name: name, Result: CheckPassed, Detail: detail})
+}
+
+func (x *run) fail(name string, ind Indication, sub SubIndication, detail string) *Report {
+	res := CheckFailed
+	if ind == Indeterminate {
+		res = CheckIndeterminate
+	}
+	x.r.Checks = append(x.r.Checks, Check{Name: name, Result: res, Detail: detail})
+	x.r.Indication, x.r.SubIndication, x.r.Reason = ind, sub, detail
+	return x.r
+}
+
+// skipRest marks the checks that did not run.
+func (x *run) skipRest(r *Report) *Report {
+	done := map[string]bool{}
+	for _, c := range r.Checks {
+		done[c.Name] = true
+	}
+	for _, name := range []string{CheckFormat, CheckTrustList, CheckIssuer, CheckSignature, CheckKeyState, CheckAuthorised, CheckValidity, CheckPresentation, CheckAnnotation, CheckStatus} {
+		if !done[name] {
+			r.Checks = append(r.Checks, Check{Name: name, Result: CheckSkipped})
+		}
+	}
+	return r
+}
+
+// Verify verifies a QR text and returns the report. It never panics on any
+// input and never returns PASSED or REVOKED without fresh data.
+func Verify(ctx context.Context, text string, cfg Config) *Report {
+	now := time.Now()
+	if cfg.Now != nil {
+		now = cfg.Now()
+	}
+	if cfg.MaxStaleness == 0 {
+		cfg.MaxStaleness = DefaultMaxStaleness
+	}
+	if cfg.Skew == 0 {
+		cfg.Skew = DefaultSkew
+	}
+	x := &run{r: &Report{VerifiedAt: now.UTC()}}
+	r := verify(ctx, x, text, cfg, now)
+	if r.Indication == "" {
+		r.Indication = Passed
+	}
+	return x.skipRest(r)
+}
+
+func formatFailure(err error) SubIndication {
+	switch format.ProblemOf(err) {
+	case format.ProblemPrefix:
+		return UnsupportedFormat
+	case format.ProblemBase45:
+		return EncodingFailure
+	case format.ProblemTooLarge:
+		return InputTooLarge
+	case format.ProblemTrailing:
+		return TrailingData
+	case format.ProblemNonCanonical:
+		return NonCanonical
+	}
+	return FormatFailure
+}
+
+func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time) *Report {
+	kind, raw, err := format.ParseQRText(text)
+	if err != nil {
+		return x.fail(CheckFormat, Failed, formatFailure(err), err.Error())
+	}
+	x.r.Kind = kind.String()
+
+	// Unwrap presentations and annotated copies to the credential inside.
+	var (
+		outer      format.Signed
+		pres       *format.Presentation
+		annotation *format.AnnotatedCopy
+		credBytes  = raw
+	)
+	switch kind {
+	case format.KindPresentation:
+		outer, pres, err = format.ParsePresentation(raw)
+		if err == nil {
+			credBytes = pres.Credential
+		}
+	case format.KindAnnotatedCopy:
+		outer, annotation, err = format.ParseAnnotatedCopy(raw)
+		if err == nil {
+			credBytes = annotation.Credential
+		}
+	}
+	if err != nil {
+		return x.fail(CheckFormat, Failed, formatFailure(err), err.Error())
+	}
+	signed, cred, err := format.ParseCredential(credBytes)
+	if err != nil {
+		return x.fail(CheckFormat, Failed, formatFailure(err), err.Error())
+	}
+	x.pass(CheckFormat, kind.String())
+
+	trust, err := cfg.Trust(ctx)
+	if err != nil {
+		return x.fail(CheckTrustList, Indeterminate, TryLater, "trust list unavailable: "+err.Error())
+	}
+	if !trust.Fresh(now) {
+		return x.fail(CheckTrustList, Indeterminate, TryLater,
+			fmt.Sprintf("trust list %d is stale: next update was due %s", trust.List.Sequence, time.Unix(trust.List.NextUpdate, 0).UTC().Format(time.RFC3339)))
+	}
+	x.pass(CheckTrustList, fmt.Sprintf("sequence %d", trust.List.Sequence))
+
+	dept, key := trust.key(cred.IssuerCode, cred.KeyID)
+	if dept == nil {
+		return x.fail(CheckIssuer, Failed, UnknownIssuer, fmt.Sprintf("issuing department %s is not in the trust list", cred.IssuerCode))
+	}
+	x.r.Issuer = &Issuer{Code: dept.dept.Code, Name: dept.dept.Name, KeyID: fmt.Sprintf("%x", cred.KeyID)}
+	if key == nil {
+		return x.fail(CheckIssuer, Failed, UnknownKey, fmt.Sprintf("key %x is not a key of department %s in the trust list", cred.KeyID, cred.IssuerCode))
+	}
+	x.r.Issuer.KeyState = key.entry.State.String()
+	x.pass(CheckIssuer, dept.dept.Name)
+
+	if err := signed.Verify(key.pub); err != nil {
+		return x.fail(CheckSignature, Failed, SigCryptoFailure, "credential signature does not verify")
+	}
+	if kind != format.KindCredential {
+		if err := outer.Verify(key.pub); err != nil {
+			return x.fail(CheckSignature, Failed, SigCryptoFailure, kind.String()+" signature does not verify")
+		}
+	}
+	x.pass(CheckSignature, "SM2 with SM3 by key "+keys.IDOfDER(key.entry.PublicKey).String())
+	x.r.Licence = disclose(cred, trust)
+
+	issuedAt := time.Unix(cred.IssuedAt, 0)
+	signedAt := issuedAt
+	switch {
+	case pres != nil:
+		signedAt = time.Unix(pres.NotBefore, 0)
+	case annotation != nil:
+		signedAt = time.Unix(annotation.IssuedAt, 0)
+	}
+	if !key.entry.ValidAt(issuedAt) || !key.entry.ValidAt(signedAt) {
+		since := time.Unix(key.entry.Since, 0).UTC().Format(time.RFC3339)
+		if key.entry.State == format.KeyCompromised {
+			return x.fail(CheckKeyState, Failed, KeyCompromised, "signed by a key compromised since "+since)
+		}
+		return x.fail(CheckKeyState, Failed, KeyRetired, "signed by a key retired since "+since)
+	}
+	x.pass(CheckKeyState, key.entry.State.String())
+
+	if !dept.dept.MayIssue(cred.TypeCode) {
+		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, fmt.Sprintf("department %s may not issue licence type %s", dept.dept.Code, cred.TypeCode))
+	}
+	x.pass(CheckAuthorised, cred.TypeCode)
+
+	from, until := cred.Validity()
+	switch {
+	case now.Before(from):
+		return x.fail(CheckValidity, Failed, NotYetValid, "valid from "+from.Format(time.RFC3339))
+	case !until.IsZero() && !now.Before(until):
+		return x.fail(CheckValidity, Failed, Expired, "expired "+until.Format(time.RFC3339))
+	}
+	x.pass(CheckValidity, "")
+
+	if pres != nil {
+		nb, exp := time.Unix(pres.NotBefore, 0).UTC(), time.Unix(pres.Expires, 0).UTC()
+		x.r.Validity = &Window{NotBefore: nb, Expires: exp}
+		switch {
+		case now.Add(cfg.Skew).Before(nb):
+			return x.fail(CheckPresentation, Failed, PresentationNotYetValid, "presentation valid from "+nb.Format(time.RFC3339))
+		case !now.Add(-cfg.Skew).Before(exp):
+			return x.fail(CheckPresentation, Failed, PresentationExpired, "presentation expired "+exp.Format(time.RFC3339))
+		}
+		x.pass(CheckPresentation, "")
+	}
+	if annotation != nil {
+		exp := time.Unix(annotation.Expires, 0).UTC()
+		x.r.Annotation = &Annotation{RelyingDepartment: annotation.Relying, Purpose: annotation.Purpose,
+			IssuedAt: time.Unix(annotation.IssuedAt, 0).UTC(), Expires: exp}
+		if d := trust.List.Department(annotation.Relying); d != nil {
+			x.r.Annotation.RelyingDepartmentName = d.Name
+		}
+		switch {
+		case annotation.Relying != cfg.Department:
+			return x.fail(CheckAnnotation, Failed, WrongRelyingDepartment,
+				fmt.Sprintf("annotated copy is for department %s, not %s", annotation.Relying, orNone(cfg.Department)))
+		case !now.Add(-cfg.Skew).Before(exp):
+			return x.fail(CheckAnnotation, Failed, AnnotationExpired, "annotated copy expired "+exp.Format(time.RFC3339))
+		}
+		x.pass(CheckAnnotation, annotation.Purpose)
+	}
+
+	ref := cred.Status
+	x.r.Status = &StatusReport{List: ref.List, Index: ref.Index}
+	st, err := cfg.Status(ctx, trust, dept.dept, ref.List)
+	if err != nil {
+		return x.fail(CheckStatus, Indeterminate, TryLater, "status list unavailable: "+err.Error())
+	}
+	age := now.Sub(st.IssuedAt())
+	x.r.Status.IssuedAt, x.r.Status.TTLSeconds, x.r.Status.FetchedAt, x.r.Status.Source = st.IssuedAt(), st.List.TTL, st.FetchedAt.UTC(), st.Source
+	x.r.Status.AgeSeconds = int64(age / time.Second)
+	if st.List.Issuer != cred.IssuerCode || st.List.List != ref.List {
+		return x.fail(CheckStatus, Indeterminate, TryLater, "status source returned another list")
+	}
+	if age > cfg.MaxStaleness {
+		return x.fail(CheckStatus, Indeterminate, TryLater,
+			fmt.Sprintf("status list is %s old, more than the %s allowed", age.Round(time.Second), cfg.MaxStaleness))
+	}
+	if int(ref.Index) >= st.Entries.Len() {
+		return x.fail(CheckStatus, Failed, FormatFailure, fmt.Sprintf("status index %d outside list of %d", ref.Index, st.Entries.Len()))
+	}
+	v := st.Entries.Get(int(ref.Index))
+	x.r.Status.Value = v.String()
+	switch v {
+	case format.StatusValid:
+		x.pass(CheckStatus, fmt.Sprintf("valid, list %s old", age.Round(time.Second)))
+	case format.StatusRevoked:
+		return x.fail(CheckStatus, Failed, Revoked, "revoked")
+	case format.StatusSuspended:
+		return x.fail(CheckStatus, Failed, Suspended, "suspended")
+	default:
+		return x.fail(CheckStatus, Indeterminate, StatusUnknown, "status value "+v.String())
+	}
+	return x.r
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none configured)"
+	}
+	return s
+}
+
+func disclose(c *format.Credential, trust *Trust) *Licence {
+	from, until := c.Validity()
+	l := &Licence{
+		ID: c.ID(), TypeCode: c.TypeCode, HolderName: c.HolderName, HolderID: c.HolderID,
+		ValidFrom: from, IssuedAt: time.Unix(c.IssuedAt, 0).UTC(),
+	}
+	if !until.IsZero() {
+		l.ValidUntil = &until
+	}
+	ti := trust.List.Type(c.TypeCode)
+	if ti != nil {
+		l.TypeName = ti.Name
+	}
+	label := func(k string) (string, int) {
+		if ti != nil {
+			for i, f := range ti.Fields {
+				if f.Key == k {
+					return f.Label, i
+				}
+			}
+		}
+		return "", len(c.Fields) + 1
+	}
+	for k, v := range c.Fields {
+		lb, _ := label(k)
+		l.Fields = append(l.Fields, Field{Key: k, Label: lb, Value: v})
+	}
+	sort.Slice(l.Fields, func(i, j int) bool {
+		_, a := label(l.Fields[i].Key)
+		_, b := label(l.Fields[j].Key)
+		if a != b {
+			return a < b
+		}
+		return strings.Compare(l.Fields[i].Key, l.Fields[j].Key) < 0
+	})
+	return l
+}
