@@ -36,7 +36,8 @@ type Credential struct {
 	Status StatusRef `cbor:"10,keyasint"`
 	// KeyID identifies the department key that signed the credential.
 	KeyID []byte `cbor:"11,keyasint"`
-	// RecordDigest is SM3 over the issuer's full licence record.
+	// RecordDigest is SM3 over the issuer's full licence record, truncated
+	// to its first 16 bytes to keep the QR code small.
 	RecordDigest []byte `cbor:"12,keyasint"`
 	// Fields are further disclosed fields, keyed by the short keys that the
 	// licence type defines (e.g. "lr" for the legal representative).
@@ -72,7 +73,7 @@ func (c *Credential) Validity() (from, until time.Time) {
 const (
 	maxTextLen   = 256
 	maxFields    = 16
-	digestLength = 32
+	digestLength = 16
 )
 
 // Validate checks the credential's own consistency.

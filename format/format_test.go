@@ -114,9 +114,9 @@ func sampleCredential(id keys.ID) Credential {
 	return Credential{
 		TypeCode: "11100000000013127D001", IssuerCode: "11100000000013127D", Serial: "00000001", Version: 1,
 		HolderName: "福州示例科技有限公司", HolderID: "91350100M000100Y43",
-		ValidFrom: now.Unix(), ValidUntil: now.AddDate(30, 0, 0).Unix(), IssuedAt: now.Unix(),
-		Status: StatusRef{List: "1", Index: 4242}, KeyID: id[:], RecordDigest: bytes.Repeat([]byte{7}, 32),
-		Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区五四路158号"},
+		ValidFrom: now.Unix(), IssuedAt: now.Unix(),
+		Status: StatusRef{List: "1", Index: 4242}, KeyID: id[:], RecordDigest: bytes.Repeat([]byte{7}, 16),
+		Fields: map[string]string{"lr": "林晓明"},
 	}
 }
 
@@ -147,7 +147,7 @@ func TestCredentialRoundTrip(t *testing.T) {
 	if c.ID() != "1.2.156.3005.2.11100000000013127D001.11100000000013127D.00000001.001."+c.ID()[len(c.ID())-1:] {
 		t.Fatalf("id %s", c.ID())
 	}
-	if c.Fields["lr"] != "张三" {
+	if c.Fields["lr"] != "林晓明" {
 		t.Fatalf("fields %v", c.Fields)
 	}
 	t.Logf("reference business licence: %d payload bytes, qr text %d characters", len(s.Payload), len(text))

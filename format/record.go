@@ -36,11 +36,15 @@ func (r *Record) Encode() []byte {
 	return b
 }
 
-// Digest returns SM3 over the record's canonical encoding, the value of a
-// credential's RecordDigest.
+// DigestSize is the length of a record digest: SM3 truncated to 128 bits,
+// which keeps 128-bit second-preimage resistance and saves 16 bytes of QR.
+const DigestSize = 16
+
+// Digest returns the first 16 bytes of SM3 over the record's canonical
+// encoding, the value of a credential's RecordDigest.
 func (r *Record) Digest() []byte {
 	sum := sm3.Sum(r.Encode())
-	return sum[:]
+	return sum[:DigestSize]
 }
 
 // DecodeRecord decodes a record strictly (canonical CBOR only).

@@ -131,7 +131,7 @@ func DemoTypes() []LicenceType {
 			Holder: HolderOrg, ValidityDays: 0,
 			Fields: []FieldRule{
 				{Key: "lr", Label: "法定代表人", LabelEN: "Legal representative", Required: true, MaxLen: 32, Disclose: true},
-				{Key: "ra", Label: "住所", LabelEN: "Registered address", Required: true, MaxLen: 64, Disclose: true},
+				{Key: "ra", Label: "住所", LabelEN: "Registered address", Required: true, MaxLen: 64}, // bound by the record digest, not in the QR: see docs/design
 				{Key: "et", Label: "类型", LabelEN: "Enterprise type", MaxLen: 32},
 				{Key: "rc", Label: "注册资本", LabelEN: "Registered capital", MaxLen: 32},
 				{Key: "bs", Label: "经营范围", LabelEN: "Business scope", MaxLen: 512},
