@@ -44,27 +44,39 @@ func DecodeBase45(s string) ([]byte, error) {
 		return nil, fmt.Errorf("length %d leaves a single character", len(s))
 	}
 	out := make([]byte, 0, len(s)/3*2+1)
-	for i := 0; i < len(s); i += 3 {
-		end := min(i+3, len(s))
-		n := 0
-		for j := end - 1; j >= i; j-- {
-			v := base45Value[s[j]]
-			if v < 0 {
-				return nil, fmt.Errorf("invalid character %q at %d", s[j], j)
-			}
-			n = n*45 + int(v)
+	i := 0
+	for ; i+3 <= len(s); i += 3 {
+		a, b, c := base45Value[s[i]], base45Value[s[i+1]], base45Value[s[i+2]]
+		if a|b|c < 0 {
+			return nil, invalidBase45(s, i, i+3)
 		}
-		if end-i == 3 {
-			if n > 0xFFFF {
-				return nil, fmt.Errorf("group at %d encodes %d, more than two bytes", i, n)
-			}
-			out = append(out, byte(n>>8), byte(n))
-		} else {
-			if n > 0xFF {
-				return nil, fmt.Errorf("final group at %d encodes %d, more than one byte", i, n)
-			}
-			out = append(out, byte(n))
+		n := int(a) + 45*int(b) + 2025*int(c)
+		if n > 0xFFFF {
+			return nil, fmt.Errorf("group at %d encodes %d, more than two bytes", i, n)
 		}
+		out = append(out, byte(n>>8), byte(n))
+	}
+	if i < len(s) {
+		a, b := base45Value[s[i]], base45Value[s[i+1]]
+		if a|b < 0 {
+			return nil, invalidBase45(s, i, i+2)
+		}
+		n := int(a) + 45*int(b)
+		if n > 0xFF {
+			return nil, fmt.Errorf("final group at %d encodes %d, more than one byte", i, n)
+		}
+		out = append(out, byte(n))
 	}
 	return out, nil
+}
+
+// invalidBase45 names the last character of s[from:to] outside the
+// alphabet, as the group is read from its most significant character.
+func invalidBase45(s string, from, to int) error {
+	for j := to - 1; j >= from; j-- {
+		if base45Value[s[j]] < 0 {
+			return fmt.Errorf("invalid character %q at %d", s[j], j)
+		}
+	}
+	return fmt.Errorf("invalid group at %d", from)
 }

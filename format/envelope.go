@@ -90,6 +90,9 @@ func (s Signed) Encode() []byte {
 // ParseSigned decodes an envelope, refusing trailing bytes, oversize input
 // and any non-canonical encoding. It does not verify the signature.
 func ParseSigned(what string, b []byte) (Signed, error) {
+	if s, ok := parseCanonicalEnvelope(b); ok {
+		return s, nil
+	}
 	var s Signed
 	if len(b) > MaxSigned {
 		return s, parseErr(what, ProblemTooLarge, "%d bytes, at most %d", len(b), MaxSigned)
@@ -108,6 +111,38 @@ func ParseSigned(what string, b []byte) (Signed, error) {
 		return s, parseErr(what, ProblemNonCanonical, "envelope is not canonical cbor")
 	}
 	return s, nil
+}
+
+// parseCanonicalEnvelope is the fast path of ParseSigned: it accepts only
+// the one canonical encoding of a well-formed envelope (array of two,
+// payload with its shortest length header, a 64-byte signature, nothing
+// after) and reports false for anything else, which the general decoder
+// then classifies.
+func parseCanonicalEnvelope(b []byte) (Signed, bool) {
+	if len(b) > MaxSigned || len(b) < 2+2+keys.SignatureSize || b[0] != 0x82 {
+		return Signed{}, false
+	}
+	var n, hdr int
+	switch ai := b[1]; {
+	case ai >= 0x40 && ai <= 0x57:
+		n, hdr = int(ai-0x40), 1
+	case ai == 0x58 && len(b) > 2 && b[2] >= 24:
+		n, hdr = int(b[2]), 2
+	case ai == 0x59 && len(b) > 3 && (int(b[2])<<8|int(b[3])) >= 256:
+		n, hdr = int(b[2])<<8|int(b[3]), 3
+	case ai == 0x5a && len(b) > 5 && (int(b[2])<<24|int(b[3])<<16|int(b[4])<<8|int(b[5])) >= 1<<16:
+		n, hdr = int(b[2])<<24|int(b[3])<<16|int(b[4])<<8|int(b[5]), 5
+	default:
+		return Signed{}, false
+	}
+	rest := b[1+hdr:]
+	if len(rest) != n+2+keys.SignatureSize || rest[n] != 0x58 || rest[n+1] != keys.SignatureSize {
+		return Signed{}, false
+	}
+	return Signed{
+		Payload:   bytes.Clone(rest[:n]),
+		Signature: bytes.Clone(rest[n+2:]),
+	}, true
 }
 
 // Verify reports whether the envelope's signature verifies under pub.
@@ -148,12 +183,17 @@ type kindHeader struct {
 // decodePayload decodes payload into v (a pointer to a struct whose key 0 is
 // the Kind), checks the kind and that re-encoding gives the same bytes.
 func decodePayload(what string, payload []byte, want Kind, v any) error {
-	var h kindHeader
-	if err := headerMode.Unmarshal(payload, &h); err != nil {
-		return parseErr(what, ProblemFormat, "payload: %v", err)
-	}
-	if h.Kind != want {
-		return parseErr(what, ProblemKind, "payload is a %s, want a %s", h.Kind, want)
+	// A canonical payload starts with its map header, key 0 and the kind;
+	// only other payloads need the header decoded on its own to tell a
+	// wrong kind from a malformed payload.
+	if len(payload) < 3 || payload[0] < 0xa1 || payload[0] > 0xb7 || payload[1] != 0x00 || payload[2] != byte(want) || want > 23 {
+		var h kindHeader
+		if err := headerMode.Unmarshal(payload, &h); err != nil {
+			return parseErr(what, ProblemFormat, "payload: %v", err)
+		}
+		if h.Kind != want {
+			return parseErr(what, ProblemKind, "payload is a %s, want a %s", h.Kind, want)
+		}
 	}
 	if err := decMode.Unmarshal(payload, v); err != nil {
 		return parseErr(what, ProblemFormat, "payload: %v", err)

@@ -38,7 +38,7 @@ type LicenceType struct {
 	NameEN    string `json:"name_en,omitempty"`
 	Authority string `json:"authority"`
 	// Holder says whether holders are people (citizen_id) or organisations (uscc).
-	Holder HolderKind `json:"holder_kind"`
+	Holder HolderKind  `json:"holder_kind"`
 	Fields []FieldRule `json:"fields"`
 	// ValidityDays is the default validity; 0 means no end date (长期).
 	ValidityDays int `json:"validity_days"`

@@ -3,7 +3,6 @@ package issuer
 import (
 	"crypto/rand"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -124,8 +123,14 @@ func (req *Request) Validate(t *LicenceType, now time.Time) (*Validated, error) 
 		if n := runeLen(val); n > f.MaxLen {
 			add("fields."+f.Key, "%d characters, at most %d", n, f.MaxLen)
 		}
-		if f.Pattern != "" && !regexp.MustCompile("^(?:"+f.Pattern+")$").MatchString(val) {
-			add("fields."+f.Key, "does not match the pattern %s", f.Pattern)
+		if f.Pattern != "" {
+			re, err := fieldPattern(f.Pattern)
+			switch {
+			case err != nil:
+				add("fields."+f.Key, "licence type %s has an invalid pattern", t.Code)
+			case !re.MatchString(val):
+				add("fields."+f.Key, "does not match the pattern %s", f.Pattern)
+			}
 		}
 	}
 	for k := range req.Fields {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+
 	"elicence/format"
 	"elicence/keys"
 )
@@ -27,6 +30,47 @@ type trustedDept struct {
 type trustedKey struct {
 	entry *format.TrustedKey
 	pub   *ecdsa.PublicKey
+	id    string
+	// za is the SM2 ZA value of pub with the default distinguishing ID
+	// (GB/T 32918.2 §5.5), computed once so that each verification hashes
+	// only ZA and the message.
+	za []byte
+}
+
+// verify reports whether sig (raw r‖s) is an SM2 signature of msg by the
+// key: e = SM3(ZA ‖ msg), then the SM2 verification of e. It gives the same
+// answer as keys.Verify, without recomputing ZA or going through big.Int.
+func (k *trustedKey) verify(msg, sig []byte) bool {
+	if len(sig) != keys.SignatureSize {
+		return false
+	}
+	h := sm3.New()
+	h.Write(k.za)
+	h.Write(msg)
+	var e [sm3.Size]byte
+	var der [2 + 2*(2+1+32)]byte
+	return sm2.VerifyASN1(k.pub, h.Sum(e[:0]), derSignature(der[:0], sig))
+}
+
+// derSignature appends the ASN.1 DER form of a raw r‖s signature to dst.
+func derSignature(dst, sig []byte) []byte {
+	integer := func(b []byte) []byte {
+		for len(b) > 1 && b[0] == 0 {
+			b = b[1:]
+		}
+		return b
+	}
+	r, s := integer(sig[:32]), integer(sig[32:])
+	pad := func(b []byte) int { return int(b[0] >> 7) }
+	dst = append(dst, 0x30, byte(4+len(r)+pad(r)+len(s)+pad(s)))
+	for _, n := range [][]byte{r, s} {
+		dst = append(dst, 0x02, byte(len(n)+pad(n)))
+		if pad(n) == 1 {
+			dst = append(dst, 0)
+		}
+		dst = append(dst, n...)
+	}
+	return dst
 }
 
 // NewTrust parses raw, verifies it under the pinned root key and indexes it.
@@ -52,7 +96,11 @@ func NewTrust(root *ecdsa.PublicKey, raw []byte, fetchedAt time.Time) (*Trust, e
 			if string(id[:]) != string(k.ID) {
 				return nil, fmt.Errorf("trust list: department %s: key id %x does not match its public key", d.Code, k.ID)
 			}
-			td.keys[id] = &trustedKey{entry: k, pub: pub}
+			za, err := sm2.CalculateZA(pub, []byte(keys.DefaultUID))
+			if err != nil {
+				return nil, fmt.Errorf("trust list: department %s: %w", d.Code, err)
+			}
+			td.keys[id] = &trustedKey{entry: k, pub: pub, id: id.String(), za: za}
 		}
 		t.depts[d.Code] = td
 	}
@@ -106,8 +154,8 @@ func NewStatus(trust *Trust, raw []byte, fetchedAt time.Time, source string) (*S
 	if k.entry.State == format.KeyCompromised && l.IssuedAt >= k.entry.Since {
 		return nil, fmt.Errorf("status list %s/%s: signed by a compromised key", l.Issuer, l.List)
 	}
-	if err := s.Verify(k.pub); err != nil {
-		return nil, fmt.Errorf("status list %s/%s: %w", l.Issuer, l.List, err)
+	if !k.verify(s.Payload, s.Signature) {
+		return nil, fmt.Errorf("status list %s/%s: %w", l.Issuer, l.List, format.ErrSignature)
 	}
 	entries, err := l.Statuses()
 	if err != nil {

@@ -12,13 +12,14 @@ package verifier
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"elicence/format"
-	"elicence/keys"
 )
 
 // TrustFunc returns the current verified trust list.
@@ -70,14 +71,20 @@ func (x *run) fail(name string, ind Indication, sub SubIndication, detail string
 	return x.r
 }
 
+// checkOrder lists every check in the order they run.
+var checkOrder = [...]string{CheckFormat, CheckTrustList, CheckIssuer, CheckSignature, CheckKeyState, CheckAuthorised, CheckValidity, CheckPresentation, CheckAnnotation, CheckStatus}
+
 // skipRest marks the checks that did not run.
 func (x *run) skipRest(r *Report) *Report {
-	done := map[string]bool{}
-	for _, c := range r.Checks {
-		done[c.Name] = true
-	}
-	for _, name := range []string{CheckFormat, CheckTrustList, CheckIssuer, CheckSignature, CheckKeyState, CheckAuthorised, CheckValidity, CheckPresentation, CheckAnnotation, CheckStatus} {
-		if !done[name] {
+	for _, name := range checkOrder {
+		done := false
+		for _, c := range r.Checks {
+			if c.Name == name {
+				done = true
+				break
+			}
+		}
+		if !done {
 			r.Checks = append(r.Checks, Check{Name: name, Result: CheckSkipped})
 		}
 	}
@@ -97,7 +104,7 @@ func Verify(ctx context.Context, text string, cfg Config) *Report {
 	if cfg.Skew == 0 {
 		cfg.Skew = DefaultSkew
 	}
-	x := &run{r: &Report{VerifiedAt: now.UTC()}}
+	x := &run{r: &Report{VerifiedAt: now.UTC(), Checks: make([]Check, 0, len(checkOrder))}}
 	r := verify(ctx, x, text, cfg, now)
 	if r.Indication == "" {
 		r.Indication = Passed
@@ -164,28 +171,28 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		return x.fail(CheckTrustList, Indeterminate, TryLater,
 			fmt.Sprintf("trust list %d is stale: next update was due %s", trust.List.Sequence, time.Unix(trust.List.NextUpdate, 0).UTC().Format(time.RFC3339)))
 	}
-	x.pass(CheckTrustList, fmt.Sprintf("sequence %d", trust.List.Sequence))
+	x.pass(CheckTrustList, "sequence "+strconv.FormatUint(trust.List.Sequence, 10))
 
 	dept, key := trust.key(cred.IssuerCode, cred.KeyID)
 	if dept == nil {
 		return x.fail(CheckIssuer, Failed, UnknownIssuer, fmt.Sprintf("issuing department %s is not in the trust list", cred.IssuerCode))
 	}
-	x.r.Issuer = &Issuer{Code: dept.dept.Code, Name: dept.dept.Name, KeyID: fmt.Sprintf("%x", cred.KeyID)}
+	x.r.Issuer = &Issuer{Code: dept.dept.Code, Name: dept.dept.Name, KeyID: hex.EncodeToString(cred.KeyID)}
 	if key == nil {
 		return x.fail(CheckIssuer, Failed, UnknownKey, fmt.Sprintf("key %x is not a key of department %s in the trust list", cred.KeyID, cred.IssuerCode))
 	}
 	x.r.Issuer.KeyState = key.entry.State.String()
 	x.pass(CheckIssuer, dept.dept.Name)
 
-	if err := signed.Verify(key.pub); err != nil {
+	if !key.verify(signed.Payload, signed.Signature) {
 		return x.fail(CheckSignature, Failed, SigCryptoFailure, "credential signature does not verify")
 	}
 	if kind != format.KindCredential {
-		if err := outer.Verify(key.pub); err != nil {
+		if !key.verify(outer.Payload, outer.Signature) {
 			return x.fail(CheckSignature, Failed, SigCryptoFailure, kind.String()+" signature does not verify")
 		}
 	}
-	x.pass(CheckSignature, "SM2 with SM3 by key "+keys.IDOfDER(key.entry.PublicKey).String())
+	x.pass(CheckSignature, "SM2 with SM3 by key "+key.id)
 	x.r.Licence = disclose(cred, trust)
 
 	issuedAt := time.Unix(cred.IssuedAt, 0)
@@ -270,7 +277,7 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	x.r.Status.Value = v.String()
 	switch v {
 	case format.StatusValid:
-		x.pass(CheckStatus, fmt.Sprintf("valid, list %s old", age.Round(time.Second)))
+		x.pass(CheckStatus, "valid, list "+age.Round(time.Second).String()+" old")
 	case format.StatusRevoked:
 		return x.fail(CheckStatus, Failed, Revoked, "revoked")
 	case format.StatusSuspended:
@@ -301,27 +308,29 @@ func disclose(c *format.Credential, trust *Trust) *Licence {
 	if ti != nil {
 		l.TypeName = ti.Name
 	}
-	label := func(k string) (string, int) {
+	order := func(k string) int {
 		if ti != nil {
 			for i, f := range ti.Fields {
 				if f.Key == k {
-					return f.Label, i
+					return i
 				}
 			}
 		}
-		return "", len(c.Fields) + 1
+		return len(c.Fields) + 1
 	}
+	l.Fields = make([]Field, 0, len(c.Fields))
 	for k, v := range c.Fields {
-		lb, _ := label(k)
-		l.Fields = append(l.Fields, Field{Key: k, Label: lb, Value: v})
-	}
-	sort.Slice(l.Fields, func(i, j int) bool {
-		_, a := label(l.Fields[i].Key)
-		_, b := label(l.Fields[j].Key)
-		if a != b {
-			return a < b
+		f := Field{Key: k, Value: v}
+		if i := order(k); ti != nil && i < len(ti.Fields) {
+			f.Label = ti.Fields[i].Label
 		}
-		return strings.Compare(l.Fields[i].Key, l.Fields[j].Key) < 0
+		l.Fields = append(l.Fields, f)
+	}
+	slices.SortFunc(l.Fields, func(a, b Field) int {
+		if oa, ob := order(a.Key), order(b.Key); oa != ob {
+			return oa - ob
+		}
+		return strings.Compare(a.Key, b.Key)
 	})
 	return l
 }

@@ -189,6 +189,10 @@ type Licence struct {
 	// RecordDigest is the SM3 digest of the full licence record that the
 	// credential binds.
 	RecordDigest []byte
+	// Record is the full licence record whose digest the credential binds,
+	// salt included, as the issuer encoded it (format.Record). The store
+	// keeps the bytes exactly as given; it may be empty.
+	Record []byte
 	// Supersedes is the ID of the previous version; empty for version 1.
 	Supersedes string
 	// StatusReason is the reason code given with the current status when it

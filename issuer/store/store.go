@@ -104,7 +104,11 @@ type LicenceStore interface {
 	// allocation's Serial, Version, StatusListID and StatusIndex, status
 	// valid and no Supersedes; otherwise IssueLicence fails with ErrInvalid.
 	// It returns ErrNotAuthorised if the department may not issue the type,
-	// ErrDuplicate if the licence ID exists, and build's error unwrapped-able.
+	// ErrDuplicate if the licence ID exists, and errors from build wrapped.
+	//
+	// build runs while the transaction holds a database connection: it
+	// must not call the store (read what it needs, such as the signing key,
+	// beforehand), and should be quick.
 	//
 	// With an idempotency key, a request whose key was seen before returns
 	// the licence issued then (in its current state) without calling build

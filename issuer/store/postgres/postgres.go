@@ -142,6 +142,14 @@ type beginner interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
+// dbConn is a connection or the pool. Code holding an acquired connection
+// must use it for everything, never the pool, or concurrent callers can
+// exhaust the pool waiting for each other.
+type dbConn interface {
+	querier
+	beginner
+}
+
 // inTx runs fn in a transaction, committing if it returns nil.
 func inTx(ctx context.Context, db beginner, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db, fn)

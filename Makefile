@@ -1,0 +1,34 @@
+# elicence: make run, make test. See README.md.
+
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: run test vet fmt-check bench fuzz vectors
+
+run:
+	$(GO) run ./cmd/elicence serve
+
+test: fmt-check vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Each fuzz target for $(FUZZTIME); go test -fuzz takes one target at a time.
+fuzz:
+	@set -e; for pkg in ./format ./verifier; do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+vectors:
+	$(GO) run ./internal/vectors/gen -dir testdata/vectors

@@ -1,0 +1,294 @@
+// Package issuerapi is the issuer's REST API under /v1: issuance,
+// lifecycle, publication of trust and status lists, the revocation event
+// stream, the wallet endpoints and the operator's administration. [New]
+// returns the whole handler; [API.Routes] lists every endpoint in one
+// place, and docs/openapi.yaml documents each (a test keeps the two equal).
+//
+// Handlers call the issuer service and return errors; [writeError] maps the
+// service's and the store's sentinel errors to problem kinds, and any other
+// error to a 500 whose detail says nothing.
+package issuerapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"elicence/api"
+	"elicence/docs"
+	"elicence/issuer"
+	"elicence/issuer/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBulkBody = 256 << 20
+	DefaultRateLimit   = 1000 // requests per second per token
+	DefaultRateBurst   = 2000
+)
+
+// Mount is another handler served under a path prefix by the same server,
+// e.g. the verifier's POST /v1/verify or the web pages at "/".
+type Mount struct {
+	// Pattern is a chi pattern such as "/v1/verify" or "/*".
+	Pattern string
+	Handler http.Handler
+}
+
+// Config configures New.
+type Config struct {
+	Service *issuer.Service
+	// Logger receives one line per request; never secrets.
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics; Gatherer serves /metrics. Both
+	// may be nil (no metrics).
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	// MaxBody limits JSON request bodies; MaxBulkBody bulk uploads.
+	MaxBody     int64
+	MaxBulkBody int64
+	// RateLimit is the sustained requests per second allowed per token,
+	// RateBurst the burst; a request beyond them is answered 429.
+	RateLimit float64
+	RateBurst int
+	// Mounts are further handlers served alongside the API.
+	Mounts []Mount
+}
+
+// API is the issuer's HTTP API.
+type API struct {
+	cfg     Config
+	svc     *issuer.Service
+	limiter *limiter
+	qr      *qrCache
+}
+
+// New returns the issuer's HTTP handler: the API, health, readiness and
+// metrics endpoints and cfg.Mounts, behind request IDs, logging and
+// metrics.
+func New(cfg Config) http.Handler {
+	a := newAPI(cfg)
+	r := chi.NewRouter()
+	var m *api.Metrics
+	if cfg.Registry != nil {
+		m = api.NewMetrics(cfg.Registry)
+	}
+	r.Use(api.Observe(cfg.Logger, m))
+	r.NotFound(api.NotFound)
+	r.MethodNotAllowed(api.MethodNotAllowed)
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.svc.Ready(ctx); err != nil {
+			api.Logger(r.Context()).Warn("not ready", "err", err)
+			api.WriteError(w, r, api.Errorf(api.KindUnavailable, "the database is unreachable"))
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if cfg.Gatherer != nil {
+		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	}
+	r.Mount("/v1", a.Routes())
+	for _, mt := range cfg.Mounts {
+		r.Handle(mt.Pattern, mt.Handler)
+	}
+	return r
+}
+
+func newAPI(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = api.DefaultMaxBody
+	}
+	if cfg.MaxBulkBody <= 0 {
+		cfg.MaxBulkBody = DefaultMaxBulkBody
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
+	return &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), qr: newQRCache(512)}
+}
+
+// Routes lists every endpoint of the API, relative to /v1.
+func (a *API) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.NotFound(api.NotFound)
+	r.MethodNotAllowed(api.MethodNotAllowed)
+
+	// Public, cacheable by any CDN.
+	r.Get("/openapi.yaml", a.openAPI)
+	r.Get("/trust-list", a.trustList)
+	r.Get("/status/{list}", a.statusList)
+	r.Get("/keys/{file}", a.keyFile)
+	r.Get("/licence-types", a.licenceTypes)
+	r.Get("/departments", a.departments)
+	r.Get("/events", a.events)
+
+	// Departments, with bearer tokens.
+	r.Mount("/licences", licences{a}.Routes())
+	r.With(a.authenticate).Post("/holder-links", a.createHolderLink)
+	r.With(a.authenticate).Get("/audit", a.audit)
+
+	// The holder's wallet, with a session from a one-time link.
+	r.Mount("/wallet", wallet{a}.Routes())
+
+	// The operator's administration, with an operator token.
+	r.Mount("/admin", admin{a}.Routes())
+	return r
+}
+
+// principalKey carries the authenticated principal in a request context.
+type principalKey struct{}
+
+func principal(r *http.Request) *issuer.Principal {
+	p, _ := r.Context().Value(principalKey{}).(*issuer.Principal)
+	return p
+}
+
+// bearer returns the bearer token of a request, or "".
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// authenticate requires a valid API token and applies its rate limit.
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if tok == "" {
+			a.writeError(w, r, &issuer.Problem{Err: issuer.ErrUnauthenticated, Detail: "an Authorization: Bearer token is required"})
+			return
+		}
+		p, err := a.svc.Authenticate(r.Context(), tok)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		if wait := a.limiter.take(p.TokenID, time.Now()); wait > 0 {
+			a.writeError(w, r, &api.Error{Kind: api.KindRateLimited, Detail: "rate limit of the token exceeded", RetryAfter: wait})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// writeError maps the service's errors to problem details.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := toAPIError(err)
+	var ae *api.Error
+	if errors.As(e, &ae) && ae.Kind == api.KindUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="elicence"`)
+	}
+	api.WriteError(w, r, e)
+}
+
+// toAPIError classifies err. Only *api.Error, *issuer.ValidationError,
+// *issuer.Problem and the store's sentinels get a client-visible detail;
+// anything else is internal.
+func toAPIError(err error) error {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ve *issuer.ValidationError
+	if errors.As(err, &ve) {
+		fields := make([]api.FieldError, len(ve.Errors))
+		for i, f := range ve.Errors {
+			fields[i] = api.FieldError{Field: f.Field, Reason: f.Reason}
+		}
+		return api.Invalid("the request is invalid", fields...)
+	}
+	kinds := []struct {
+		sentinel error
+		kind     api.Kind
+		detail   string
+	}{
+		{issuer.ErrUnauthenticated, api.KindUnauthorized, "missing, unknown or revoked credentials"},
+		{issuer.ErrForbidden, api.KindForbidden, "the token may not do this"},
+		{store.ErrNotAuthorised, api.KindForbidden, "the department is not authorised for this licence type"},
+		{store.ErrNotFound, api.KindNotFound, "not found"},
+		{store.ErrIdempotencyMismatch, api.KindConflict, "the Idempotency-Key was used with a different request"},
+		{store.ErrConflict, api.KindConflict, "the request conflicts with the current state"},
+		{issuer.ErrUnavailable, api.KindUnavailable, "the service cannot do this now"},
+		{store.ErrInvalid, api.KindBadRequest, "invalid argument"},
+	}
+	for _, k := range kinds {
+		if errors.Is(err, k.sentinel) {
+			detail := k.detail
+			var pb *issuer.Problem
+			if errors.As(err, &pb) {
+				detail = pb.Detail
+			}
+			return &api.Error{Kind: k.kind, Detail: detail, Err: err}
+		}
+	}
+	return err
+}
+
+// limiter is a token bucket per API token.
+type limiter struct {
+	rate  float64
+	burst float64
+	mu    sync.Mutex
+	b     map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), b: map[string]*bucket{}}
+}
+
+// take spends one request of key's bucket; it returns 0 if allowed, or
+// how long to wait otherwise.
+func (l *limiter) take(key string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.b[key]
+	if b == nil {
+		if len(l.b) > 100000 {
+			clear(l.b)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.b[key] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+el*l.rate)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(docs.OpenAPI)
+}

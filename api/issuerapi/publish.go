@@ -1,0 +1,182 @@
+package issuerapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"elicence/api"
+	"elicence/issuer"
+)
+
+// writePublished serves a signed object with its ETag and caching
+// headers, answering 304 when the client has it.
+func writePublished(w http.ResponseWriter, r *http.Request, p *issuer.Published) {
+	h := w.Header()
+	h.Set("ETag", p.ETag)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(p.MaxAge/time.Second)))
+	h.Set("Last-Modified", p.IssuedAt.UTC().Format(http.TimeFormat))
+	if etagMatches(r.Header.Get("If-None-Match"), p.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/cbor")
+	h.Set("Content-Length", strconv.Itoa(len(p.Body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(p.Body)
+	}
+}
+
+func (a *API) trustList(w http.ResponseWriter, r *http.Request) {
+	p, err := a.svc.TrustList(r.Context())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writePublished(w, r, p)
+}
+
+func (a *API) statusList(w http.ResponseWriter, r *http.Request) {
+	p, err := a.svc.StatusList(r.Context(), chi.URLParam(r, "list"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writePublished(w, r, p)
+}
+
+// keyFile serves root.crt, <keyid>.pem (public key) and <keyid>.crt.
+func (a *API) keyFile(w http.ResponseWriter, r *http.Request) {
+	file := chi.URLParam(r, "file")
+	var body []byte
+	var err error
+	switch {
+	case file == "root.crt":
+		body = a.svc.RootCertificate()
+	case strings.HasSuffix(file, ".pem"), strings.HasSuffix(file, ".crt"):
+		var pub, cert []byte
+		pub, cert, err = a.svc.PublicKey(r.Context(), file[:len(file)-4])
+		body = pub
+		if strings.HasSuffix(file, ".crt") {
+			body = cert
+		}
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if body == nil {
+		api.NotFound(w, r)
+		return
+	}
+	ct := "application/x-pem-file"
+	if strings.HasSuffix(file, ".crt") {
+		ct = "application/x-x509-ca-cert"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(body)
+}
+
+func (a *API) licenceTypes(w http.ResponseWriter, r *http.Request) {
+	ts, err := a.svc.LicenceTypes(r.Context())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	api.WriteJSON(w, http.StatusOK, map[string]any{"licence_types": ts})
+}
+
+func (a *API) departments(w http.ResponseWriter, r *http.Request) {
+	ds, err := a.svc.Departments(r.Context())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	api.WriteJSON(w, http.StatusOK, map[string]any{"departments": ds})
+}
+
+// events streams status changes as Server-Sent Events. It needs no token:
+// every event is public (a status-list entry and the signed list).
+func (a *API) events(w http.ResponseWriter, r *http.Request) {
+	after := int64(-1)
+	if s := r.Header.Get("Last-Event-ID"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			a.writeError(w, r, api.Invalid("invalid Last-Event-ID", api.FieldError{Field: "Last-Event-ID", Reason: "want a non-negative integer"}))
+			return
+		}
+		after = n
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		a.writeError(w, r, api.Errorf(api.KindInternal, "streaming unsupported"))
+		return
+	}
+	sub, err := a.svc.Subscribe(r.Context(), after)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	defer sub.Close()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	// Ask clients to reconnect soon after the stream ends.
+	if _, err := w.Write([]byte("retry: 2000\n\n")); err != nil {
+		return
+	}
+	send := func(ev issuer.Event) error {
+		data, _ := json.Marshal(struct {
+			Issuer     string `json:"issuer"`
+			List       string `json:"list"`
+			Index      int    `json:"index"`
+			Status     string `json:"status"`
+			StatusList string `json:"status_list"`
+		}{ev.Issuer, ev.List, ev.Index, ev.Status, base64.StdEncoding.EncodeToString(ev.StatusList)})
+		_, err := w.Write([]byte("id: " + strconv.FormatInt(ev.Seq, 10) + "\nevent: status\ndata: " + string(data) + "\n\n"))
+		return err
+	}
+	for _, ev := range sub.Replay {
+		if err := send(ev); err != nil {
+			return
+		}
+	}
+	flusher.Flush()
+	ping := time.NewTicker(a.svc.EventPingInterval())
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case ev, ok := <-sub.C:
+			if !ok {
+				return // service closing, or this client fell behind
+			}
+			if err := send(ev); err != nil {
+				return
+			}
+			// Send what else is queued before flushing.
+			for n := len(sub.C); n > 0; n-- {
+				if err := send(<-sub.C); err != nil {
+					return
+				}
+			}
+		case <-ping.C:
+			if _, err := w.Write([]byte(": ping\n\n")); err != nil {
+				return
+			}
+		}
+		flusher.Flush()
+	}
+}

@@ -1,0 +1,155 @@
+package issuerapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"elicence/api"
+	"elicence/issuer"
+)
+
+// wallet is the /v1/wallet resource: a holder's own licences, reached with
+// a session obtained from a one-time link.
+type wallet struct{ a *API }
+
+// Routes lists the wallet endpoints.
+func (rs wallet) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Post("/session", rs.session)
+	r.Group(func(r chi.Router) {
+		r.Use(rs.holder)
+		r.Get("/licences", rs.list)
+		r.Post("/licences/{id}/presentations", rs.present)
+		r.Post("/licences/{id}/annotated-copies", rs.annotate)
+	})
+	return r
+}
+
+type holderKey struct{}
+
+// holder requires a wallet session and rate-limits it.
+func (rs wallet) holder(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, err := rs.a.svc.WalletHolder(bearer(r))
+		if err != nil {
+			rs.a.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), holderKey{}, h)))
+	})
+}
+
+func holderOf(r *http.Request) *issuer.Holder {
+	h, _ := r.Context().Value(holderKey{}).(*issuer.Holder)
+	return h
+}
+
+func (rs wallet) session(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		LoginToken string `json:"login_token"`
+	}
+	if err := api.DecodeJSON(w, r, rs.a.cfg.MaxBody, &body); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	s, err := rs.a.svc.StartWalletSession(r.Context(), body.LoginToken)
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, s)
+}
+
+type walletLicenceJSON struct {
+	ID         string  `json:"id"`
+	TypeCode   string  `json:"type_code"`
+	TypeName   string  `json:"type_name"`
+	HolderName string  `json:"holder_name"`
+	HolderID   string  `json:"holder_id"`
+	IssuerCode string  `json:"issuer_code"`
+	IssuerName string  `json:"issuer_name"`
+	ValidFrom  string  `json:"valid_from"`
+	ValidUntil *string `json:"valid_until"`
+	Status     string  `json:"status"`
+	QRText     string  `json:"qr_text"`
+}
+
+func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
+	ls, err := rs.a.svc.WalletLicences(r.Context(), holderOf(r))
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	out := make([]walletLicenceJSON, len(ls))
+	names := map[string]string{}
+	name := func(kind, code string, f func(context.Context, string) string) string {
+		k := kind + code
+		if n, ok := names[k]; ok {
+			return n
+		}
+		n := f(r.Context(), code)
+		names[k] = n
+		return n
+	}
+	for i, l := range ls {
+		j := walletLicenceJSON{
+			ID: l.ID, TypeCode: l.TypeCode, TypeName: name("t", l.TypeCode, rs.a.svc.TypeName),
+			HolderName: l.HolderName, HolderID: maskedHolder(l),
+			IssuerCode: l.DepartmentCode, IssuerName: name("d", l.DepartmentCode, rs.a.svc.DepartmentName),
+			Status: l.Status.String(), QRText: qrText(l),
+		}
+		j.ValidFrom, j.ValidUntil = validityDates(l)
+		out[i] = j
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, map[string]any{"licences": out})
+}
+
+func (rs wallet) present(w http.ResponseWriter, r *http.Request) {
+	if err := emptyBody(w, r, rs.a.cfg.MaxBody); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	p, err := rs.a.svc.WalletPresent(r.Context(), holderOf(r), chi.URLParam(r, "id"))
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusCreated, p)
+}
+
+func (rs wallet) annotate(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeAnnotation(w, r, rs.a.cfg.MaxBody)
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	c, err := rs.a.svc.WalletAnnotate(r.Context(), holderOf(r), chi.URLParam(r, "id"), req)
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusCreated, c)
+}
+
+func (a *API) createHolderLink(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		HolderID string `json:"holder_id"`
+	}
+	if err := api.DecodeJSON(w, r, a.cfg.MaxBody, &body); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	link, err := a.svc.CreateHolderLink(r.Context(), principal(r), body.HolderID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusCreated, link)
+}

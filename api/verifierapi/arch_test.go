@@ -1,0 +1,82 @@
+package verifierapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// forbidden are the import path prefixes the stateless verifier must never
+// depend on: the issuer (and its store), and the database drivers.
+var forbidden = []string{"elicence/issuer", "github.com/jackc/pgx", "modernc.org/sqlite"}
+
+// forbiddenDeps lists the forbidden packages among the dependencies of pkgs
+// (with their tests' dependencies when test is set), as go list sees them.
+func forbiddenDeps(t *testing.T, test bool, pkgs ...string) []string {
+	t.Helper()
+	args := []string{"list", "-deps", "-json=ImportPath,Error"}
+	if test {
+		args = append(args, "-test")
+	}
+	cmd := exec.Command("go", append(args, pkgs...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v\n%s", strings.Join(pkgs, " "), err, stderr.Bytes())
+	}
+	var bad []string
+	dec := json.NewDecoder(bytes.NewReader(out))
+	n := 0
+	for {
+		var p struct{ ImportPath string }
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, f := range forbidden {
+			if p.ImportPath == f || strings.HasPrefix(p.ImportPath, f+"/") || strings.HasPrefix(p.ImportPath, f+".") {
+				bad = append(bad, p.ImportPath)
+			}
+		}
+	}
+	if n < len(pkgs) {
+		t.Fatalf("go list listed %d packages for %s", n, strings.Join(pkgs, " "))
+	}
+	return bad
+}
+
+// TestVerifierImportsNoIssuerNorStore keeps the verifier stateless: neither
+// it, nor its HTTP API, nor their tests may depend on the issuer, the store
+// or a database driver.
+func TestVerifierImportsNoIssuerNorStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	pkgs := []string{"elicence/verifier", "elicence/verifier/verifiertest", "elicence/api/verifierapi"}
+	for _, test := range []bool{false, true} {
+		if bad := forbiddenDeps(t, test, pkgs...); len(bad) > 0 {
+			t.Errorf("the verifier depends on %s (tests included: %v)", strings.Join(bad, ", "), test)
+		}
+	}
+	// The check itself works: it finds what packages that do depend on a
+	// driver or the issuer depend on.
+	for _, pkg := range []string{"github.com/jackc/pgx/v5/pgxpool", "elicence/issuer/store/postgres", "elicence/issuer"} {
+		if err := exec.Command("go", "list", pkg).Run(); err != nil {
+			if strings.HasPrefix(pkg, "elicence/") {
+				t.Logf("%s not present, not used as a known offender", pkg)
+				continue
+			}
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		if bad := forbiddenDeps(t, false, pkg); len(bad) == 0 {
+			t.Errorf("the check finds nothing forbidden in %s", pkg)
+		}
+	}
+}

@@ -1,0 +1,309 @@
+package verifierapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"elicence/api/verifierapi"
+	"elicence/format"
+	"elicence/keys"
+	"elicence/verifier"
+	"elicence/verifier/verifiertest"
+)
+
+// benchCreds is how many distinct valid credentials the load generator
+// cycles through.
+const benchCreds = 10_000
+
+// benchWorld is a department with benchCreds credentials, each with its own
+// real SM2 signature, at random valid entries of a real status list in
+// which 1 % of the entries are revoked.
+type benchWorld struct {
+	w      *verifiertest.World
+	d      *verifiertest.Dept
+	iss    *verifiertest.Issuer
+	bodies [][]byte        // JSON requests
+	signed []format.Signed // the credentials, for the raw SM2 baseline
+}
+
+var (
+	benchOnce sync.Once
+	bench     *benchWorld
+)
+
+func newBenchWorld(b *testing.B) *benchWorld {
+	benchOnce.Do(func() {
+		// The issuer double lives as long as the test binary: benchmarks
+		// share it.
+		tb := &keepAlive{TB: b}
+		bw := &benchWorld{w: verifiertest.NewWorld(tb)}
+		bw.d = bw.w.Depts[0]
+		bw.iss = verifiertest.NewIssuer(tb, bw.w, time.Now)
+		rng := rand.New(rand.NewPCG(4, 2))
+		revoked := map[uint32]format.Status{}
+		for len(revoked) < format.MinStatusListSize/100 {
+			revoked[uint32(rng.IntN(format.MinStatusListSize))] = format.StatusRevoked
+		}
+		bw.iss.SetStatusRaw(bw.d, "L1", bw.w.SignStatus(tb, bw.d, "L1", format.MinStatusListSize, time.Now(), time.Hour, revoked))
+		perm := rng.Perm(format.MinStatusListSize)
+		now := time.Now()
+		for _, i := range perm {
+			if len(bw.signed) == benchCreds {
+				break
+			}
+			if _, r := revoked[uint32(i)]; r {
+				continue
+			}
+			c := bw.w.Credential(bw.d, verifiertest.Serial(i), "L1", uint32(i), now)
+			s := bw.w.Sign(tb, bw.d, c)
+			bw.signed = append(bw.signed, s)
+			bw.bodies = append(bw.bodies, jsonBody(format.QRText(format.KindCredential, s)))
+		}
+		bench = bw
+	})
+	if bench == nil {
+		b.Fatal("benchmark world failed to build")
+	}
+	return bench
+}
+
+// keepAlive is a testing.TB whose cleanups never run, so that what the
+// first benchmark builds serves the others.
+type keepAlive struct{ testing.TB }
+
+func (keepAlive) Cleanup(func()) {}
+
+// rawVerifyRate measures SM2 verifications per second on 2 goroutines over
+// the credentials' payloads and signatures. With za, the ZA value of the
+// key is computed once (as the verifier does); without, every verification
+// computes it (keys.Verify).
+func rawVerifyRate(b *testing.B, bw *benchWorld, n int, precomputedZA bool) float64 {
+	pub := &bw.d.Key.PublicKey
+	za, err := sm2.CalculateZA(pub, []byte(keys.DefaultUID))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ders := make([][]byte, len(bw.signed))
+	for i, s := range bw.signed {
+		if ders[i], err = keys.DERSignature(s.Signature); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 2 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				s := bw.signed[i%len(bw.signed)]
+				var ok bool
+				if precomputedZA {
+					h := sm3.New()
+					h.Write(za)
+					h.Write(s.Payload)
+					ok = sm2.VerifyASN1(pub, h.Sum(nil), ders[i%len(ders)])
+				} else {
+					ok = keys.Verify(pub, s.Payload, s.Signature)
+				}
+				if !ok {
+					b.Error("signature does not verify")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// loadResult is what a load run measured.
+type loadResult struct {
+	rate     float64 // requests per second completed
+	p50, p99 time.Duration
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	slices.Sort(d)
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+// load posts n requests with clients concurrent clients. With rate 0 each
+// client sends its next request as soon as the last one is answered
+// (closed loop, saturating); with rate > 0 requests are scheduled at that
+// rate and latency counts from the scheduled time (open loop), so that a
+// slow answer cannot hide the queue behind it.
+func load(b *testing.B, url string, bw *benchWorld, n, clients int, rate float64) loadResult {
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		lat     = make([][]time.Duration, clients)
+		failed  atomic.Int64
+		sched   = make(chan time.Time, 1024)
+		passed  = []byte(`"indication":"PASSED"`)
+		started = time.Now()
+	)
+	if rate > 0 {
+		go func() {
+			defer close(sched)
+			interval := time.Duration(float64(time.Second) / rate)
+			at := time.Now()
+			for range n {
+				if d := time.Until(at); d > 0 {
+					time.Sleep(d)
+				}
+				sched <- at
+				at = at.Add(interval)
+			}
+		}()
+	}
+	for c := range clients {
+		wg.Go(func() {
+			buf := make([]byte, 0, 4096)
+			for {
+				var t0 time.Time
+				if rate > 0 {
+					at, ok := <-sched
+					if !ok {
+						return
+					}
+					t0 = at
+				} else {
+					t0 = time.Now()
+				}
+				i := int(next.Add(1)) - 1
+				if rate == 0 && i >= n {
+					return
+				}
+				resp, err := client.Post(url, "application/json", bytes.NewReader(bw.bodies[i%len(bw.bodies)]))
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				body := bytes.NewBuffer(buf[:0])
+				io.Copy(body, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !bytes.Contains(body.Bytes(), passed) {
+					failed.Add(1)
+				}
+				lat[c] = append(lat[c], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(started)
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d requests did not pass", f, n)
+	}
+	all := slices.Concat(lat...)
+	return loadResult{rate: float64(len(all)) / elapsed.Seconds(), p50: percentile(all, .50), p99: percentile(all, .99)}
+}
+
+// BenchmarkVerifyHTTP measures POST /v1/verify on a real HTTP server on
+// 127.0.0.1 with a Go load generator in the same process (so sharing the
+// machine's cores), over 10,000 distinct valid credentials checked against
+// a real status list through the verifier cache. In the same run it
+// measures raw SM2 verification on 2 goroutines, and then the latency at
+// half the measured throughput. Run with a fixed count, e.g.
+//
+//	go test -run '^$' -bench VerifyHTTP -benchtime 20000x ./api/verifierapi
+//
+// Metrics: raw_verify/s (SM2 with ZA precomputed, as the verifier does),
+// raw_full_verify/s (ZA computed each time, keys.Verify), req/s and its
+// ratio to raw_verify/s, p50/p99 under saturation, and p50/p99 at half the
+// saturated throughput, open loop.
+func BenchmarkVerifyHTTP(b *testing.B) {
+	bw := newBenchWorld(b)
+	c, err := verifier.New(context.Background(), verifier.FetchConfig{
+		Root: bw.w.RootPublic(), Trust: bw.iss.TrustURL(), Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	reg := prometheus.NewRegistry()
+	srv := httptest.NewServer(verifierapi.New(verifierapi.Config{
+		Verify: verifier.Config{Trust: c.Trust, Status: c.Status},
+		Logger: slog.New(slog.DiscardHandler), Registry: reg, Stats: c.Stats,
+	}))
+	defer srv.Close()
+	url := srv.URL + "/v1/verify"
+	// Warm up: the trust list and the status list are fetched once.
+	load(b, url, bw, 200, 4, 0)
+
+	b.ResetTimer()
+	raw := rawVerifyRate(b, bw, b.N, true)
+	rawFull := rawVerifyRate(b, bw, max(b.N/4, 100), false)
+	sat := load(b, url, bw, b.N, 8, 0)
+	half := load(b, url, bw, max(b.N/2, 100), 16, sat.rate/2)
+	b.StopTimer()
+
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(raw, "raw_verify/s")
+	b.ReportMetric(rawFull, "raw_full_verify/s")
+	b.ReportMetric(sat.rate, "req/s")
+	b.ReportMetric(sat.rate/raw, "ratio_to_raw")
+	b.ReportMetric(ms(sat.p50), "p50_ms")
+	b.ReportMetric(ms(sat.p99), "p99_ms")
+	b.ReportMetric(half.rate, "half_req/s")
+	b.ReportMetric(ms(half.p50), "half_p50_ms")
+	b.ReportMetric(ms(half.p99), "half_p99_ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkVerifyCore is Verify alone, in process, on 2 goroutines: what
+// the HTTP layer adds is the difference to BenchmarkVerifyHTTP.
+func BenchmarkVerifyCore(b *testing.B) {
+	bw := newBenchWorld(b)
+	c, err := verifier.New(context.Background(), verifier.FetchConfig{
+		Root: bw.w.RootPublic(), Trust: bw.iss.TrustURL(), Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	cfg := verifier.Config{Trust: c.Trust, Status: c.Status}
+	texts := make([]string, len(bw.bodies))
+	for i, body := range bw.bodies {
+		var req struct {
+			QRText string `json:"qr_text"`
+		}
+		json.Unmarshal(body, &req)
+		texts[i] = req.QRText
+	}
+	if r := verifier.Verify(context.Background(), texts[0], cfg); r.Indication != verifier.Passed {
+		b.Fatalf("%s/%s %s", r.Indication, r.SubIndication, r.Reason)
+	}
+	var next atomic.Int64
+	b.SetParallelism(1)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1)) % len(texts)
+			if r := verifier.Verify(context.Background(), texts[i], cfg); r.Indication != verifier.Passed {
+				b.Errorf("%s/%s", r.Indication, r.SubIndication)
+			}
+		}
+	})
+}

@@ -1,0 +1,370 @@
+// Package verifierapi is the verifier's HTTP API: POST /v1/verify takes a
+// QR text (JSON) or a photo of a QR code (multipart PNG or JPEG) and
+// answers the verification report, whatever the verdict. It holds no state
+// and no secret: trust and status data come through the functions of
+// [verifier.Config], so the same handler serves a stand-alone verifier (a
+// [verifier.Cache] fetching from the issuer or reading files) and the
+// all-in-one server (the issuer's own lists, in process).
+//
+// Use [New] for a whole stand-alone server (the API, /healthz, /readyz and
+// /metrics behind request IDs, logging and metrics), or [NewHandler] to
+// mount POST /v1/verify in another server.
+package verifierapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"elicence/api"
+	"elicence/format"
+	"elicence/qr"
+	"elicence/verifier"
+)
+
+// Limits of a verify request.
+const (
+	// DefaultMaxImage is the largest image accepted, in bytes.
+	DefaultMaxImage = 5 << 20
+	// maxJSON bounds a JSON request: the longest QR text and some room.
+	maxJSON = 16 << 10
+	// verifyTimeout bounds one verification, fetches included.
+	verifyTimeout = 15 * time.Second
+)
+
+// Config configures the verifier API.
+type Config struct {
+	// Verify says where trust and status data come from, the clock, the
+	// maximum staleness, the clock-skew tolerance, and the relying
+	// department's own code (Verify.Department), which annotated copies
+	// must name; a request cannot override it.
+	Verify verifier.Config
+	// Logger receives one line per verification (never the QR text);
+	// discarded when nil.
+	Logger *slog.Logger
+	// Registry receives the metrics; Gatherer serves /metrics (New only).
+	// Either may be nil.
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	// Ready reports whether the verifier can verify; nil checks that
+	// Verify.Trust gives a trust list that is fresh now.
+	Ready func(ctx context.Context) error
+	// Stats, when set, exports the cache's state as metrics: the age of
+	// each status list held and whether the event streams are connected.
+	Stats func() verifier.CacheStats
+	// MaxImage is the largest image upload in bytes; DefaultMaxImage when 0.
+	MaxImage int64
+	// MaxDecoders bounds the images decoded at once; GOMAXPROCS when 0.
+	MaxDecoders int
+}
+
+// Handler serves POST /v1/verify.
+type Handler struct {
+	cfg      Config
+	decoders chan struct{}
+	verified *prometheus.CounterVec
+}
+
+// NewHandler returns the handler of POST /v1/verify, to be mounted at that
+// path. It registers its metrics with cfg.Registry.
+func NewHandler(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxImage <= 0 {
+		cfg.MaxImage = DefaultMaxImage
+	}
+	if cfg.MaxDecoders <= 0 {
+		cfg.MaxDecoders = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Verify.Now == nil {
+		cfg.Verify.Now = time.Now
+	}
+	h := &Handler{cfg: cfg, decoders: make(chan struct{}, cfg.MaxDecoders)}
+	h.verified = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "elicence_verifications_total",
+		Help: "Verifications by indication and sub-indication.",
+	}, []string{"indication", "sub_indication"})
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(h.verified)
+		if cfg.Stats != nil {
+			cfg.Registry.MustRegister(&cacheCollector{stats: cfg.Stats, now: cfg.Verify.Now})
+		}
+	}
+	return h
+}
+
+// New returns a stand-alone verifier server: POST /v1/verify, GET /healthz,
+// GET /readyz and GET /metrics, behind request IDs, logging and metrics.
+func New(cfg Config) http.Handler {
+	h := NewHandler(cfg)
+	cfg = h.cfg
+	var m *api.Metrics
+	if cfg.Registry != nil {
+		m = api.NewMetrics(cfg.Registry)
+	}
+	r := chi.NewRouter()
+	r.Use(api.Observe(cfg.Logger, m))
+	r.NotFound(api.NotFound)
+	r.MethodNotAllowed(api.MethodNotAllowed)
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", h.ready)
+	if cfg.Gatherer != nil {
+		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	}
+	r.Method(http.MethodPost, "/v1/verify", h)
+	return r
+}
+
+func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	err := h.checkReady(ctx)
+	if err != nil {
+		api.Logger(r.Context()).Warn("not ready", "err", err)
+		api.WriteError(w, r, &api.Error{Kind: api.KindUnavailable, Detail: "no fresh trust list held yet", RetryAfter: 5 * time.Second})
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (h *Handler) checkReady(ctx context.Context) error {
+	if h.cfg.Ready != nil {
+		return h.cfg.Ready(ctx)
+	}
+	if h.cfg.Verify.Trust == nil {
+		return errors.New("no trust source configured")
+	}
+	t, err := h.cfg.Verify.Trust(ctx)
+	if err != nil {
+		return err
+	}
+	if !t.Fresh(h.cfg.Verify.Now()) {
+		return fmt.Errorf("trust list %d is past its next update", t.List.Sequence)
+	}
+	return nil
+}
+
+// verifyRequest is the JSON body of POST /v1/verify.
+type verifyRequest struct {
+	// QRText is the text read from the QR code: LC1:, LP1: or LA1:.
+	QRText *string `json:"qr_text"`
+}
+
+// ServeHTTP verifies the QR text or image of a POST request and answers the
+// report with 200 whatever the verdict; a malformed request is answered
+// with problem details.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		api.MethodNotAllowed(w, r)
+		return
+	}
+	text, err := h.readText(w, r)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), verifyTimeout)
+	defer cancel()
+	rep := verifier.Verify(ctx, text, h.cfg.Verify)
+	h.verified.WithLabelValues(string(rep.Indication), string(rep.SubIndication)).Inc()
+	l := api.Logger(r.Context())
+	if l.Enabled(ctx, slog.LevelInfo) {
+		attrs := []any{"kind", rep.Kind, "indication", rep.Indication, "sub_indication", rep.SubIndication}
+		if rep.Issuer != nil {
+			attrs = append(attrs, "issuer", rep.Issuer.Code)
+		}
+		l.Info("verified", attrs...)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, rep)
+}
+
+// readText returns the QR text of a request, from JSON or from an image.
+func (h *Handler) readText(w http.ResponseWriter, r *http.Request) (string, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if ct != "" && err != nil {
+		return "", api.Errorf(api.KindUnsupportedMediaType, "content type %q is malformed", ct)
+	}
+	switch {
+	case ct == "" || mt == "application/json":
+		var req verifyRequest
+		if err := api.DecodeJSON(w, r, maxJSON, &req); err != nil {
+			return "", err
+		}
+		if req.QRText == nil {
+			return "", api.Invalid("qr_text is required", api.FieldError{Field: "qr_text", Reason: "required"})
+		}
+		text := CleanText(*req.QRText)
+		if text == "" {
+			return "", api.Invalid("qr_text is empty", api.FieldError{Field: "qr_text", Reason: "empty"})
+		}
+		return text, nil
+	case mt == "multipart/form-data":
+		img, err := h.readImage(w, r, params["boundary"])
+		if err != nil {
+			return "", err
+		}
+		return h.decodeImage(r.Context(), img)
+	}
+	return "", api.Errorf(api.KindUnsupportedMediaType, "content type %q, want application/json or multipart/form-data", mt)
+}
+
+// CleanText removes what scanners add around a QR text: one trailing line
+// ending (CR LF, LF or CR) and surrounding spaces and tabs.
+func CleanText(s string) string {
+	s = strings.Trim(s, " \t")
+	switch {
+	case strings.HasSuffix(s, "\r\n"):
+		s = s[:len(s)-2]
+	case strings.HasSuffix(s, "\n"), strings.HasSuffix(s, "\r"):
+		s = s[:len(s)-1]
+	}
+	return strings.Trim(s, " \t")
+}
+
+// readImage reads the one part named "image" of a multipart body.
+func (h *Handler) readImage(w http.ResponseWriter, r *http.Request, boundary string) ([]byte, error) {
+	if boundary == "" {
+		return nil, api.Errorf(api.KindBadRequest, "multipart/form-data without a boundary")
+	}
+	body := http.MaxBytesReader(w, r.Body, h.cfg.MaxImage+64<<10)
+	mr := multipart.NewReader(body, boundary)
+	tooLarge := &api.Error{Kind: api.KindTooLarge, Detail: fmt.Sprintf("image exceeds %d bytes", h.cfg.MaxImage)}
+	var img []byte
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, tooLarge
+			}
+			return nil, api.Errorf(api.KindBadRequest, "malformed multipart body")
+		}
+		name := part.FormName()
+		if name != "image" {
+			part.Close()
+			return nil, api.Invalid("unknown form field", api.FieldError{Field: name, Reason: "unknown field; send only image"})
+		}
+		if img != nil {
+			part.Close()
+			return nil, api.Invalid("more than one image", api.FieldError{Field: "image", Reason: "send one image"})
+		}
+		img, err = io.ReadAll(io.LimitReader(part, h.cfg.MaxImage+1))
+		part.Close()
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe) || int64(len(img)) > h.cfg.MaxImage:
+			return nil, tooLarge
+		case err != nil:
+			return nil, api.Errorf(api.KindBadRequest, "malformed multipart body")
+		}
+		if img == nil {
+			img = []byte{}
+		}
+	}
+	if len(img) == 0 {
+		return nil, api.Invalid("image is required", api.FieldError{Field: "image", Reason: "required: a PNG or JPEG photo of the QR code"})
+	}
+	return img, nil
+}
+
+// decodeImage reads the QR code of an image, a few images at a time.
+func (h *Handler) decodeImage(ctx context.Context, img []byte) (string, error) {
+	select {
+	case h.decoders <- struct{}{}:
+		defer func() { <-h.decoders }()
+	case <-ctx.Done():
+		return "", &api.Error{Kind: api.KindUnavailable, Detail: "too many images being decoded", RetryAfter: time.Second, Err: ctx.Err()}
+	}
+	text, err := qr.DecodeBytes(img)
+	field := func(reason string) error {
+		return &api.Error{Kind: api.KindValidation, Detail: "no usable QR code in the image",
+			Fields: []api.FieldError{{Field: "image", Reason: reason}}, Err: err}
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, qr.ErrImageTooLarge):
+		return "", &api.Error{Kind: api.KindTooLarge, Detail: fmt.Sprintf("image has more than %d pixels", qr.MaxPixels), Err: err}
+	case errors.Is(err, qr.ErrNoCode):
+		return "", field("no QR code found")
+	case errors.Is(err, qr.ErrUnreadable):
+		return "", field("QR code found but unreadable: hold it flat, closer and in focus")
+	case errors.Is(err, qr.ErrUnsupportedFormat):
+		return "", field("not a PNG or JPEG image")
+	default:
+		return "", field("not a readable PNG or JPEG image")
+	}
+	text = CleanText(text)
+	if len(text) > format.MaxQRText {
+		text = text[:format.MaxQRText+1] // reported as too large by the verifier
+	}
+	return text, nil
+}
+
+// cacheCollector exports a verifier cache's state at each scrape.
+type cacheCollector struct {
+	stats func() verifier.CacheStats
+	now   func() time.Time
+}
+
+var (
+	listAgeDesc = prometheus.NewDesc("elicence_verifier_status_list_age_seconds",
+		"Age of each held status list (now minus its signed issued-at).", []string{"issuer", "list"}, nil)
+	streamDesc = prometheus.NewDesc("elicence_verifier_stream_connected",
+		"Revocation event streams connected now.", nil, nil)
+	streamsDesc = prometheus.NewDesc("elicence_verifier_streams",
+		"Revocation event streams configured.", nil, nil)
+	trustSeqDesc = prometheus.NewDesc("elicence_verifier_trust_list_sequence",
+		"Sequence of the trust list held (0: none).", nil, nil)
+	trustNextDesc = prometheus.NewDesc("elicence_verifier_trust_list_next_update_seconds",
+		"Seconds until the held trust list's next update (negative: stale).", nil, nil)
+	fetchDesc = prometheus.NewDesc("elicence_verifier_fetches_total",
+		"Trust and status list fetches by result.", []string{"result"}, nil)
+	eventsDesc = prometheus.NewDesc("elicence_verifier_stream_events_total",
+		"Status events applied from the event streams.", nil, nil)
+)
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{listAgeDesc, streamDesc, streamsDesc, trustSeqDesc, trustNextDesc, fetchDesc, eventsDesc} {
+		ch <- d
+	}
+}
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.stats()
+	now := c.now()
+	for _, l := range s.Lists {
+		ch <- prometheus.MustNewConstMetric(listAgeDesc, prometheus.GaugeValue, now.Sub(l.IssuedAt).Seconds(), l.Issuer, l.List)
+	}
+	ch <- prometheus.MustNewConstMetric(streamDesc, prometheus.GaugeValue, float64(s.StreamsConnected))
+	ch <- prometheus.MustNewConstMetric(streamsDesc, prometheus.GaugeValue, float64(s.Streams))
+	ch <- prometheus.MustNewConstMetric(trustSeqDesc, prometheus.GaugeValue, float64(s.TrustSequence))
+	if s.TrustSequence != 0 {
+		ch <- prometheus.MustNewConstMetric(trustNextDesc, prometheus.GaugeValue, s.TrustNextUpdate.Sub(now).Seconds())
+	}
+	ok := s.Fetches - min(s.Fetches, s.Errors+s.NotModified)
+	ch <- prometheus.MustNewConstMetric(fetchDesc, prometheus.CounterValue, float64(ok), "ok")
+	ch <- prometheus.MustNewConstMetric(fetchDesc, prometheus.CounterValue, float64(s.NotModified), "not_modified")
+	ch <- prometheus.MustNewConstMetric(fetchDesc, prometheus.CounterValue, float64(s.Errors), "error")
+	ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(s.Events))
+}

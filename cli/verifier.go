@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"elicence/api"
+	"elicence/api/verifierapi"
+	"elicence/verifier"
+)
+
+// verifierEnvPrefix prefixes the environment variables that set the flags
+// of "verifier serve": --max-staleness is ELICENCE_VERIFIER_MAX_STALENESS.
+const verifierEnvPrefix = "ELICENCE_VERIFIER_"
+
+func verifierServeCommand() Command {
+	return Command{
+		Name:    "verifier serve",
+		Summary: "run the stateless verifier service (POST /v1/verify) for a relying department",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			env := func(name, usage string) string {
+				return usage + " [$" + verifierEnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "]"
+			}
+			root := fs.String("root", "", env("root", "pinned root certificate or public key `file` (PEM)"))
+			rootKey := fs.String("root-key", "", env("root-key", "pinned root public key `file` (PEM), instead of --root"))
+			trust := fs.String("trust", "", env("trust", "trust list `URL` (http, https) or file (offline mode)"))
+			statusDir := fs.String("status-dir", "", env("status-dir", "read status lists from this `directory` instead of fetching them (offline mode)"))
+			var events stringList
+			fs.Var(&events, "events", env("events", "revocation event stream `URL` (repeatable; default: derived from a --trust URL ending in /v1/trust-list)"))
+			noStream := fs.Bool("no-stream", false, env("no-stream", "do not subscribe to the event stream; poll status lists only"))
+			dept := fs.String("dept", "", env("dept", "this relying department's `code`, which annotated copies must name"))
+			addr := fs.String("addr", "127.0.0.1:8081", env("addr", "listen `address`"))
+			maxStale := fs.Duration("max-staleness", verifier.DefaultMaxStaleness, env("max-staleness", "oldest status data accepted; older answers TRY_LATER"))
+			skew := fs.Duration("skew", verifier.DefaultSkew, env("skew", "clock-skew tolerance for dynamic QR codes and annotated copies"))
+			maxRefresh := fs.Duration("max-refresh", 15*time.Minute, env("max-refresh", "longest time between two fetches of the trust list or a status list"))
+			grace := fs.Duration("grace", 10*time.Second, env("grace", "time given to requests in flight at shutdown"))
+			logLevel := fs.String("log-level", "info", env("log-level", "log `level`: debug, info, warn or error"))
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) > 0 {
+					return Usagef("unexpected argument %q", args[0])
+				}
+				if err := flagsFromEnv(fs, verifierEnvPrefix); err != nil {
+					return err
+				}
+				var level slog.Level
+				if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+					return Usagef("--log-level %q: want debug, info, warn or error", *logLevel)
+				}
+				switch {
+				case *root == "" && *rootKey == "":
+					return Usagef("no pinned root: pass --root root.crt or --root-key root.pub")
+				case *root != "" && *rootKey != "":
+					return Usagef("pass only one of --root and --root-key")
+				case *trust == "":
+					return Usagef("no trust list: pass --trust URL (e.g. http://issuer:8080/v1/trust-list) or --trust FILE")
+				case *maxStale <= 0 || *skew < 0 || *maxRefresh <= 0:
+					return Usagef("--max-staleness and --max-refresh must be positive, --skew not negative")
+				}
+				if *dept != "" {
+					if err := checkCode("dept", *dept); err != nil {
+						return err
+					}
+				}
+				rootFile := *root
+				if rootFile == "" {
+					rootFile = *rootKey
+				}
+				rootPub, err := readRootKey(rootFile, "")
+				if err != nil {
+					return err
+				}
+				isURL := strings.HasPrefix(*trust, "http://") || strings.HasPrefix(*trust, "https://")
+				streams := []string(events)
+				if *noStream {
+					streams = nil
+				} else if len(streams) == 0 && isURL && strings.HasSuffix(*trust, "/v1/trust-list") {
+					streams = []string{strings.TrimSuffix(*trust, "/v1/trust-list") + "/v1/events"}
+				}
+
+				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				log := slog.New(slog.NewJSONHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+				cache, err := verifier.New(ctx, verifier.FetchConfig{
+					Root: rootPub, Trust: *trust, StatusDir: *statusDir, Events: streams,
+					Now: e.Now, Logger: log, MaxRefresh: *maxRefresh,
+				})
+				if err != nil {
+					return err
+				}
+				defer cache.Close()
+
+				reg := prometheus.NewRegistry()
+				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+				h := verifierapi.New(verifierapi.Config{
+					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, Now: e.Now,
+						MaxStaleness: *maxStale, Skew: *skew, Department: *dept},
+					Logger: log, Registry: reg, Gatherer: reg, Ready: cache.Ready, Stats: cache.Stats,
+				})
+				ln, err := net.Listen("tcp", *addr)
+				if err != nil {
+					return fmt.Errorf("listen: %w", err)
+				}
+				log.Info("verifier listening", "addr", "http://"+ln.Addr().String(), "trust", redactURL(*trust),
+					"status_dir", *statusDir, "streams", len(streams), "dept", *dept, "max_staleness", maxStale.String())
+				err = api.Serve(ctx, ln, h, *grace)
+				if err != nil && err != http.ErrServerClosed {
+					return fmt.Errorf("serve: %w", err)
+				}
+				log.Info("verifier stopped")
+				return nil
+			}
+		},
+	}
+}
+
+// flagsFromEnv sets every flag of fs not given on the command line from the
+// environment variable prefix+NAME (upper case, '-' as '_'), when set.
+func flagsFromEnv(fs *flag.FlagSet, prefix string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		name := prefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return
+		}
+		if _, list := f.Value.(*stringList); list {
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					f.Value.Set(item)
+				}
+			}
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = Usagef("$%s %q: %v", name, v, e)
+		}
+	})
+	return err
+}
+
+// redactURL drops the query of a URL, which may carry a token.
+func redactURL(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,189 @@
+package format_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"elicence/format"
+	"elicence/internal/vectors"
+)
+
+const vectorDir = "../testdata/vectors"
+
+// canonical is an encoder independent of the package's own: core
+// deterministic CBOR (RFC 8949 §4.2.1).
+var canonical = func() cbor.EncMode {
+	em, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err)
+	}
+	return em
+}()
+
+func reencode(t *testing.T, v any, want []byte, what string) {
+	t.Helper()
+	got, err := canonical.Marshal(v)
+	if err != nil {
+		t.Fatalf("%s: re-encode: %v", what, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s: decoded then re-encoded gives\n%x\nnot the input\n%x", what, got, want)
+	}
+}
+
+func seedTexts(f *testing.F) {
+	vs, err := vectors.Load(vectorDir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, v := range vs {
+		f.Add(v.Text)
+	}
+}
+
+func seedFiles(f *testing.F, pattern string) {
+	matches, err := filepath.Glob(filepath.Join(vectorDir, pattern))
+	if err != nil || len(matches) == 0 {
+		f.Fatalf("no seed files %s", pattern)
+	}
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// FuzzQRText: whatever a QR text decodes to re-encodes to the same text and
+// bytes; nothing panics.
+func FuzzQRText(f *testing.F) {
+	seedTexts(f)
+	f.Fuzz(func(t *testing.T, text string) {
+		kind, raw, err := format.ParseQRText(text)
+		if err != nil {
+			return
+		}
+		var (
+			s       format.Signed
+			payload any
+			inner   []byte
+		)
+		switch kind {
+		case format.KindCredential:
+			var c *format.Credential
+			s, c, err = format.ParseCredential(raw)
+			payload = c
+		case format.KindPresentation:
+			var p *format.Presentation
+			s, p, err = format.ParsePresentation(raw)
+			payload = p
+			if err == nil {
+				inner = p.Credential
+			}
+		case format.KindAnnotatedCopy:
+			var a *format.AnnotatedCopy
+			s, a, err = format.ParseAnnotatedCopy(raw)
+			payload = a
+			if err == nil {
+				inner = a.Credential
+			}
+		}
+		if err != nil {
+			if format.ProblemOf(err) == 0 {
+				t.Fatalf("error without a problem class: %v", err)
+			}
+			return
+		}
+		if got := format.QRText(kind, s); got != text {
+			t.Fatalf("QR text does not re-encode: %q", got)
+		}
+		if !bytes.Equal(s.Encode(), raw) {
+			t.Fatal("envelope does not re-encode")
+		}
+		reencode(t, payload, s.Payload, kind.String())
+		if inner != nil {
+			if _, c, err := format.ParseCredential(inner); err == nil {
+				reencode(t, c, mustPayload(t, inner), "inner credential")
+			}
+		}
+	})
+}
+
+func mustPayload(t *testing.T, b []byte) []byte {
+	s, err := format.ParseSigned("x", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Payload
+}
+
+// FuzzTrustList: a trust list that parses re-encodes to the same bytes.
+func FuzzTrustList(f *testing.F) {
+	seedFiles(f, "trust*.cbor")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, tl, err := format.ParseTrustList(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(s.Encode(), b) {
+			t.Fatal("envelope does not re-encode")
+		}
+		reencode(t, tl, s.Payload, "trust list")
+	})
+}
+
+// FuzzStatusList: a status list that parses re-encodes to the same bytes,
+// and inflating it never panics or inflates past its size.
+func FuzzStatusList(f *testing.F) {
+	seedFiles(f, "status-*.cbor")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, l, err := format.ParseStatusList(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(s.Encode(), b) {
+			t.Fatal("envelope does not re-encode")
+		}
+		reencode(t, l, s.Payload, "status list")
+		if st, err := l.Statuses(); err == nil {
+			if st.Len() != int(l.Size) {
+				t.Fatalf("%d entries, size says %d", st.Len(), l.Size)
+			}
+			_ = st.Get(st.Len() - 1)
+		}
+	})
+}
+
+// The seeds themselves: every valid vector's text is canonical.
+func TestVectorsAreCanonical(t *testing.T) {
+	vs, err := vectors.Load(vectorDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range vs {
+		if v.Indication != "PASSED" {
+			continue
+		}
+		kind, raw, err := format.ParseQRText(v.Text)
+		if err != nil {
+			t.Fatalf("%s: %v", v.Name, err)
+		}
+		s, err := format.ParseSigned(v.Name, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", v.Name, err)
+		}
+		if format.QRText(kind, s) != v.Text {
+			t.Fatalf("%s: QR text does not re-encode", v.Name)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no valid vectors")
+	}
+}

@@ -1,0 +1,284 @@
+package issuer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"elicence/issuer/store"
+)
+
+// Event is one licence status change, as the revocation event stream
+// sends it: the entry of a status list that changed and the list signed
+// afresh, so that a verifier can apply it at once.
+type Event struct {
+	// Seq is the audit sequence number of the change; it is the stream's
+	// event ID.
+	Seq    int64  `json:"-"`
+	Issuer string `json:"issuer"`
+	List   string `json:"list"`
+	Index  int    `json:"index"`
+	// Status is "valid", "revoked" or "suspended".
+	Status string `json:"status"`
+	// StatusList is the signed status list (standard base64 in JSON).
+	StatusList []byte `json:"status_list"`
+}
+
+// eventBuffer is how many events a slow subscriber may fall behind before
+// its stream is ended (it reconnects with Last-Event-ID and catches up).
+const eventBuffer = 1024
+
+// eventHub polls the audit log, in one goroutine per service, and fans
+// status events out to subscribers. Because it reads the shared audit
+// log, changes made by any process on the same database reach every
+// stream.
+type eventHub struct {
+	s *Service
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	last    int64 // last audit seq examined
+	subs    map[*Subscription]struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+// Subscription receives events until its channel is closed: at service
+// close, or when the subscriber fell too far behind.
+type Subscription struct {
+	// C delivers live events.
+	C   chan Event
+	hub *eventHub
+	// Replay holds the events after the requested Last-Event-ID that
+	// happened before the subscription; send them first.
+	Replay []Event
+}
+
+// Close ends the subscription.
+func (sub *Subscription) Close() {
+	h := sub.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[sub]; ok {
+		delete(h.subs, sub)
+		close(sub.C)
+	}
+}
+
+func newEventHub(s *Service) *eventHub {
+	return &eventHub{s: s, subs: map[*Subscription]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+// Subscribe starts a subscription. With after ≥ 0 (a Last-Event-ID), the
+// status events with a greater audit sequence number that precede the
+// subscription are replayed first.
+func (s *Service) Subscribe(ctx context.Context, after int64) (*Subscription, error) {
+	h := s.events
+	if err := h.start(ctx); err != nil {
+		return nil, err
+	}
+	sub := &Subscription{C: make(chan Event, eventBuffer), hub: h}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, problem(ErrUnavailable, "the service is shutting down")
+	}
+	upTo := h.last
+	h.subs[sub] = struct{}{}
+	h.mu.Unlock()
+	if after >= 0 && after < upTo {
+		evs, err := s.statusEvents(ctx, after, upTo)
+		if err != nil {
+			sub.Close()
+			return nil, err
+		}
+		sub.Replay = evs
+	}
+	return sub, nil
+}
+
+// start finds the audit log's head and starts the poller, once.
+func (h *eventHub) start(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.started || h.closed {
+		return nil
+	}
+	head, err := auditHead(ctx, h.s.store)
+	if err != nil {
+		return err
+	}
+	h.last, h.started = head, true
+	go h.run()
+	return nil
+}
+
+// auditHead returns the sequence number of the last audit entry. Sequence
+// numbers have no gaps, so it probes with one-entry reads: doubling, then
+// bisecting.
+func auditHead(ctx context.Context, st store.AuditStore) (int64, error) {
+	exists := func(seq int64) (bool, error) { // is there an entry with Seq ≥ seq?
+		es, err := st.ListAudit(ctx, seq-1, 1)
+		return len(es) > 0, err
+	}
+	lo, hi := int64(0), int64(1) // entry lo exists (or lo = 0); find hi that does not
+	for {
+		ok, err := exists(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		lo, hi = hi, hi*2
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := exists(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+func (h *eventHub) run() {
+	defer close(h.stopped)
+	t := time.NewTicker(h.s.cfg.EventPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		if err := h.poll(); err != nil {
+			h.s.log.Warn("event stream: poll audit log", "err", err)
+		}
+	}
+}
+
+// poll reads the audit entries after the last one seen and delivers the
+// status events among them.
+func (h *eventHub) poll() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		h.mu.Lock()
+		after := h.last
+		h.mu.Unlock()
+		entries, err := h.s.store.ListAudit(ctx, after, store.MaxPageSize)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		evs, err := h.s.eventsOf(ctx, entries)
+		if err != nil {
+			return err
+		}
+		h.mu.Lock()
+		h.last = entries[len(entries)-1].Seq
+		for _, ev := range evs {
+			for sub := range h.subs {
+				select {
+				case sub.C <- ev:
+				default: // too far behind: end its stream
+					delete(h.subs, sub)
+					close(sub.C)
+				}
+			}
+		}
+		h.mu.Unlock()
+		if len(entries) < store.MaxPageSize {
+			return nil
+		}
+	}
+}
+
+func (h *eventHub) close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	started := h.started
+	for sub := range h.subs {
+		delete(h.subs, sub)
+		close(sub.C)
+	}
+	h.mu.Unlock()
+	close(h.stop)
+	if started {
+		<-h.stopped
+	}
+}
+
+// statusEvents returns the status events with after < Seq ≤ upTo.
+func (s *Service) statusEvents(ctx context.Context, after, upTo int64) ([]Event, error) {
+	var out []Event
+	for after < upTo {
+		entries, err := s.store.ListAudit(ctx, after, store.MaxPageSize)
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for len(entries) > 0 && entries[len(entries)-1].Seq > upTo {
+			entries = entries[:len(entries)-1]
+		}
+		evs, err := s.eventsOf(ctx, entries)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+		if len(entries) == 0 {
+			break
+		}
+		after = entries[len(entries)-1].Seq
+	}
+	return out, nil
+}
+
+// eventsOf turns the status changes among audit entries into events, each
+// with its list freshly signed.
+func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]Event, error) {
+	var out []Event
+	for _, e := range entries {
+		switch e.Action {
+		case ActionSuspend, ActionReinstate, ActionRevoke, ActionReissue:
+		default:
+			continue
+		}
+		var d statusDetail
+		if err := json.Unmarshal(e.Detail, &d); err != nil || d.List == "" {
+			s.log.Warn("event stream: status change without list in audit entry", "seq", e.Seq)
+			continue
+		}
+		pub, err := s.StatusList(ctx, d.List)
+		var pb *Problem
+		if errors.As(err, &pb) {
+			s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Event{Seq: e.Seq, Issuer: d.Issuer, List: d.List, Index: d.Index, Status: d.Status, StatusList: pub.Body})
+	}
+	return out, nil
+}
+
+// EventPingInterval returns how often an idle stream gets a comment.
+func (s *Service) EventPingInterval() time.Duration { return s.cfg.EventPingInterval }

@@ -1,0 +1,387 @@
+package issuer
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/fxamacker/cbor/v2"
+
+	"elicence/format"
+	"elicence/issuer/store"
+	"elicence/keys"
+)
+
+// Published is a signed object ready to serve: its bytes, an ETag and how
+// long caches may keep it.
+type Published struct {
+	Body []byte
+	// ETag is the quoted hex of SM3 over Body.
+	ETag string
+	// MaxAge is the Cache-Control max-age.
+	MaxAge time.Duration
+	// IssuedAt is when the object was signed.
+	IssuedAt time.Time
+}
+
+func newPublished(body []byte, maxAge time.Duration, issuedAt time.Time) *Published {
+	sum := sm3.Sum(body)
+	return &Published{Body: body, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, MaxAge: maxAge, IssuedAt: issuedAt}
+}
+
+type publishedList struct {
+	dept     string
+	revision int64
+	signedAt time.Time
+	keyID    keys.ID
+	pub      *Published
+}
+
+// StatusList returns the signed status list id. A signed list is reused
+// while the list's revision is unchanged and less than half its
+// time-to-live has passed; otherwise it is signed afresh, with an
+// issued-at never earlier than that of any list this service served
+// before.
+func (s *Service) StatusList(ctx context.Context, id string) (*Published, error) {
+	if len(id) == 0 || len(id) > 64 {
+		return nil, problem(store.ErrNotFound, "no status list %q", id)
+	}
+	meta, err := s.store.StatusList(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem(store.ErrNotFound, "no status list %q", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pub := s.cachedList(id, meta.Revision); pub != nil {
+		return pub, nil
+	}
+	v, err, _ := s.flight.Do("status:"+id, func() (any, error) {
+		if pub := s.cachedList(id, meta.Revision); pub != nil {
+			return pub, nil
+		}
+		return s.signStatusList(ctx, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Published), nil
+}
+
+// cachedList returns the cached signing of list id at revision, if fresh.
+func (s *Service) cachedList(id string, revision int64) *Published {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.statusLists[id]
+	if c == nil || c.revision < revision || now.Sub(c.signedAt) >= s.cfg.StatusTTL/2 || now.Before(c.signedAt) {
+		return nil
+	}
+	if ak, ok := s.active[c.dept]; ok && ak.id != c.keyID.String() {
+		return nil // the department rotated its key
+	}
+	return c.pub
+}
+
+// signStatusList reads the list in one snapshot and signs it.
+func (s *Service) signStatusList(ctx context.Context, id string) (*Published, error) {
+	meta, entries, err := s.store.StatusListEntries(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem(store.ErrNotFound, "no status list %q", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sg, err := s.activeSigner(ctx, meta.DepartmentCode)
+	if err != nil {
+		return nil, err
+	}
+	st := format.NewStatuses(meta.Size, format.StatusBits)
+	for _, e := range entries {
+		if e.Index >= 0 && e.Index < meta.Size {
+			st.Set(e.Index, format.Status(e.Status))
+		}
+	}
+	now := s.now()
+	s.mu.Lock()
+	issuedAt := max(now.Unix(), s.lastStatus[id])
+	s.lastStatus[id] = issuedAt
+	s.mu.Unlock()
+	var signed format.Signed
+	err = s.sign("status_list", func() (err error) {
+		signed, err = format.SignStatusList(sg.key, format.StatusList{
+			Issuer: meta.DepartmentCode, List: id, IssuedAt: issuedAt, TTL: uint32(s.cfg.StatusTTL / time.Second),
+			Bits: format.StatusBits, Size: uint32(meta.Size), Lst: st.Compress(), KeyID: sg.id[:],
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign status list %s: %w", id, err)
+	}
+	pub := newPublished(signed.Encode(), s.cfg.StatusTTL, time.Unix(issuedAt, 0).UTC())
+	s.mu.Lock()
+	if c := s.statusLists[id]; c == nil || c.revision <= meta.Revision {
+		s.statusLists[id] = &publishedList{dept: meta.DepartmentCode, revision: meta.Revision, signedAt: now, keyID: sg.id, pub: pub}
+	}
+	s.mu.Unlock()
+	return pub, nil
+}
+
+type publishedTrust struct {
+	checked     time.Time
+	fingerprint []byte
+	signedAt    time.Time
+	list        *format.TrustList
+	pub         *Published
+}
+
+// trustRecheck is how often the store is read to see whether the trust
+// list's content changed.
+const trustRecheck = time.Second
+
+// TrustList returns the signed trust list. With the root key, the list is
+// built from the store (departments, their keys and authorised types, the
+// catalogue) and signed again when its content changes or half its
+// validity has passed; its sequence number is the signing time in
+// milliseconds, so it increases across processes and restarts. Without
+// the root key the configured operator-signed list is served.
+func (s *Service) TrustList(ctx context.Context) (*Published, error) {
+	if s.cfg.Root == nil {
+		return s.staticTrust()
+	}
+	now := s.now()
+	s.mu.Lock()
+	t := s.trust
+	s.mu.Unlock()
+	if t != nil && now.Sub(t.checked) < trustRecheck && !now.Before(t.checked) {
+		return t.pub, nil
+	}
+	v, err, _ := s.flight.Do("trust", func() (any, error) {
+		tl, err := s.buildTrustList(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fp := trustFingerprint(tl)
+		now := s.now()
+		s.mu.Lock()
+		t := s.trust
+		s.mu.Unlock()
+		if t != nil && bytes.Equal(t.fingerprint, fp) && now.Sub(t.signedAt) < s.cfg.TrustListValidity/2 && !now.Before(t.signedAt) {
+			s.mu.Lock()
+			s.trust = &publishedTrust{checked: now, fingerprint: fp, signedAt: t.signedAt, list: t.list, pub: t.pub}
+			s.mu.Unlock()
+			return t.pub, nil
+		}
+		s.mu.Lock()
+		seq := max(uint64(now.UnixMilli()), s.trustSeq+1)
+		s.trustSeq = seq
+		s.mu.Unlock()
+		tl.Sequence = seq
+		tl.IssuedAt = now.Unix()
+		tl.NextUpdate = now.Add(s.cfg.TrustListValidity).Unix()
+		var signed format.Signed
+		err = s.sign("trust_list", func() (err error) {
+			signed, err = format.SignTrustList(s.cfg.Root.Key, *tl)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sign trust list: %w", err)
+		}
+		pub := newPublished(signed.Encode(), trustMaxAge, now)
+		s.mu.Lock()
+		s.trust = &publishedTrust{checked: now, fingerprint: fp, signedAt: now, list: tl, pub: pub}
+		s.mu.Unlock()
+		return pub, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Published), nil
+}
+
+// trustMaxAge is the Cache-Control max-age of the trust list: short, so
+// that a newly admitted department or compromised key spreads quickly.
+const trustMaxAge = 60 * time.Second
+
+func (s *Service) staticTrust() (*Published, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.trust == nil {
+		_, tl, err := format.ParseTrustList(s.cfg.TrustList)
+		if err != nil {
+			return nil, fmt.Errorf("configured trust list: %w", err)
+		}
+		s.trust = &publishedTrust{list: tl, pub: newPublished(s.cfg.TrustList, trustMaxAge, time.Unix(tl.IssuedAt, 0).UTC())}
+	}
+	return s.trust.pub, nil
+}
+
+// trustFingerprint hashes a trust list's content without its times.
+func trustFingerprint(tl *format.TrustList) []byte {
+	c := *tl
+	c.Sequence, c.IssuedAt, c.NextUpdate = 0, 0, 0
+	b, err := cbor.Marshal(c)
+	if err != nil {
+		panic(err)
+	}
+	sum := sm3.Sum(b)
+	return sum[:]
+}
+
+// buildTrustList reads the trust list's content from the store.
+func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error) {
+	depts, err := s.store.ListDepartments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tl := &format.TrustList{Kind: format.KindTrustList, Departments: []format.Department{}}
+	now := s.now()
+	for _, d := range depts {
+		ks, err := s.store.ListSigningKeys(ctx, d.Code)
+		if err != nil {
+			return nil, err
+		}
+		types, err := s.store.ListDepartmentTypes(ctx, d.Code)
+		if err != nil {
+			return nil, err
+		}
+		fd := format.Department{Code: d.Code, Name: d.Name, Keys: []format.TrustedKey{}, Types: []string{}}
+		if s.cfg.PublicURL != "" {
+			fd.StatusURL = s.cfg.PublicURL + "/v1/status/{list}"
+		}
+		for i, k := range ks {
+			id, err := keys.ParseID(k.ID)
+			if err != nil {
+				return nil, err
+			}
+			tk := format.TrustedKey{ID: id[:], PublicKey: k.PublicKey, Certificate: k.Certificate}
+			switch k.State {
+			case store.KeyActive:
+				tk.State = format.KeyActive
+			case store.KeyRetired:
+				// The store keeps no retirement time: a key is retired when
+				// its successor is added, so the successor's creation time
+				// is the retirement time; a key retired without successor
+				// counts as retired from now on.
+				tk.State, tk.Since = format.KeyRetired, now.Unix()
+				if i+1 < len(ks) {
+					tk.Since = ks[i+1].CreatedAt.Unix()
+				}
+			case store.KeyCompromised:
+				tk.State, tk.Since = format.KeyCompromised, k.CompromisedSince.Unix()
+			}
+			if tk.State != format.KeyActive && tk.Since <= 0 {
+				tk.Since = 1
+			}
+			fd.Keys = append(fd.Keys, tk)
+		}
+		for _, t := range types {
+			fd.Types = append(fd.Types, t.Code)
+		}
+		tl.Departments = append(tl.Departments, fd)
+	}
+	types, err := s.store.ListLicenceTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range types {
+		lt, err := FromStore(st)
+		if err != nil {
+			return nil, err
+		}
+		tl.Types = append(tl.Types, lt.Info())
+	}
+	sort.Slice(tl.Departments, func(i, j int) bool { return tl.Departments[i].Code < tl.Departments[j].Code })
+	return tl, nil
+}
+
+// RootCertificate returns the root certificate as PEM, or nil when the
+// service has none.
+func (s *Service) RootCertificate() []byte {
+	if s.cfg.Root != nil {
+		return keys.CertificatePEM(s.cfg.Root.Cert.Raw)
+	}
+	if len(s.cfg.RootCertificate) == 0 {
+		return nil
+	}
+	c, err := keys.ParseCertificate(s.cfg.RootCertificate)
+	if err != nil {
+		return nil
+	}
+	return keys.CertificatePEM(c.Raw)
+}
+
+// PublicKey returns a department signing key by its ID: the public key as
+// PEM and the certificate as PEM (nil when the key has none).
+func (s *Service) PublicKey(ctx context.Context, id string) (pubPEM, certPEM []byte, err error) {
+	if _, err := keys.ParseID(id); err != nil {
+		return nil, nil, problem(store.ErrNotFound, "no key %q", id)
+	}
+	depts, err := s.store.ListDepartments(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range depts {
+		k, err := s.store.SigningKey(ctx, d.Code, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		pub, err := keys.ParsePublicKey(k.PublicKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		pubPEM, err = keys.MarshalPublicKeyPEM(pub)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(k.Certificate) > 0 {
+			certPEM = keys.CertificatePEM(k.Certificate)
+		}
+		return pubPEM, certPEM, nil
+	}
+	return nil, nil, problem(store.ErrNotFound, "no key %s", id)
+}
+
+// Department is a department as published: code and name.
+type Department struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// Departments lists the departments.
+func (s *Service) Departments(ctx context.Context) ([]Department, error) {
+	ds, err := s.store.ListDepartments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Department, len(ds))
+	for i, d := range ds {
+		out[i] = Department{Code: d.Code, Name: d.Name}
+	}
+	return out, nil
+}
+
+// LicenceTypes returns the licence-type catalogue.
+func (s *Service) LicenceTypes(ctx context.Context) ([]*LicenceType, error) {
+	sts, err := s.store.ListLicenceTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*LicenceType, 0, len(sts))
+	for _, st := range sts {
+		lt, err := FromStore(st)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, lt)
+	}
+	return out, nil
+}

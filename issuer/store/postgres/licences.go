@@ -1,0 +1,465 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"elicence/issuer/store"
+	"elicence/issuer/store/internal/cursor"
+)
+
+var licenceColumnList = []string{
+	"id", "department_code", "type_code", "serial", "version",
+	"holder_name", "holder_kind", "holder_code", "fields",
+	"valid_from", "valid_until", "issued_at", "status", "status_list_id", "status_index",
+	"credential", "record_digest", "supersedes", "status_reason", "status_changed_at", "updated_at", "record",
+}
+
+var licenceColumns = strings.Join(licenceColumnList, ", ")
+
+// licenceRow returns l's column values in licenceColumnList order.
+func licenceRow(l *store.Licence) []any {
+	return []any{
+		l.ID, l.DepartmentCode, l.TypeCode, l.Serial, l.Version,
+		l.HolderName, l.HolderKind, l.HolderCode, bytesOf(l.Fields),
+		l.ValidFrom, nullTime(l.ValidUntil), l.IssuedAt, int16(l.Status), l.StatusListID, l.StatusIndex,
+		l.Credential, l.RecordDigest, nullString(l.Supersedes), nullString(l.StatusReason), nullTime(l.StatusChangedAt), l.UpdatedAt,
+		bytesOf(l.Record),
+	}
+}
+
+func scanLicence(r pgx.Row) (store.Licence, error) {
+	var l store.Licence
+	var status int16
+	var validUntil, changed *time.Time
+	var supersedes, reason *string
+	err := r.Scan(&l.ID, &l.DepartmentCode, &l.TypeCode, &l.Serial, &l.Version,
+		&l.HolderName, &l.HolderKind, &l.HolderCode, &l.Fields,
+		&l.ValidFrom, &validUntil, &l.IssuedAt, &status, &l.StatusListID, &l.StatusIndex,
+		&l.Credential, &l.RecordDigest, &supersedes, &reason, &changed, &l.UpdatedAt, &l.Record)
+	l.Status = store.Status(status)
+	l.ValidFrom, l.IssuedAt, l.UpdatedAt = l.ValidFrom.UTC(), l.IssuedAt.UTC(), l.UpdatedAt.UTC()
+	l.ValidUntil, l.StatusChangedAt = timeOf(validUntil), timeOf(changed)
+	if supersedes != nil {
+		l.Supersedes = *supersedes
+	}
+	if reason != nil {
+		l.StatusReason = *reason
+	}
+	return l, err
+}
+
+// prepare normalises a freshly built licence for storage.
+func prepare(l *store.Licence, now time.Time) {
+	l.ValidFrom, l.ValidUntil, l.IssuedAt = store.Timestamp(l.ValidFrom), store.Timestamp(l.ValidUntil), store.Timestamp(l.IssuedAt)
+	l.StatusReason, l.StatusChangedAt = "", time.Time{}
+	l.UpdatedAt = now
+	l.Fields = bytesOf(l.Fields)
+}
+
+func insertLicence(ctx context.Context, tx pgx.Tx, l *store.Licence) error {
+	_, err := tx.Exec(ctx, `INSERT INTO licences (`+licenceColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		licenceRow(l)...)
+	return mapErr(err)
+}
+
+// errIdempotencyRace reports that a concurrent request with the same
+// idempotency key committed first.
+var errIdempotencyRace = errors.New("idempotency key taken concurrently")
+
+// recordIdempotency stores the key of an issuance in tx.
+func (s *Store) recordIdempotency(ctx context.Context, tx pgx.Tx, dept, key string, hash []byte, id string) error {
+	if key == "" {
+		return nil
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (department_code, key, request_hash, licence_id, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, dept, key, hash, id, s.clock())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return errIdempotencyRace
+	}
+	return nil
+}
+
+// replay looks up an idempotency key. It reports found=false if the key is
+// new, and otherwise returns the licence it issued or
+// ErrIdempotencyMismatch.
+func (s *Store) replay(ctx context.Context, q querier, dept, key string, hash []byte) (store.Licence, bool, error) {
+	if key == "" {
+		return store.Licence{}, false, nil
+	}
+	var stored []byte
+	var id string
+	err := q.QueryRow(ctx, `SELECT request_hash, licence_id FROM idempotency_keys WHERE department_code = $1 AND key = $2`,
+		dept, key).Scan(&stored, &id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Licence{}, false, nil
+	}
+	if err != nil {
+		return store.Licence{}, false, fmt.Errorf("idempotency key: %w", err)
+	}
+	if !bytes.Equal(stored, hash) {
+		return store.Licence{}, true, store.ErrIdempotencyMismatch
+	}
+	l, err := scanLicence(q.QueryRow(ctx, `SELECT `+licenceColumns+` FROM licences WHERE id = $1`, id))
+	if err != nil {
+		return store.Licence{}, true, fmt.Errorf("idempotent licence %s: %w", id, err)
+	}
+	return l, true, nil
+}
+
+// allocSerials takes a block of n serials for the department and type,
+// returning the first. It returns ErrNotAuthorised if the department may
+// not issue the type. The statement commits on its own.
+func allocSerials(ctx context.Context, q querier, dept, typeCode string, n int) (int64, error) {
+	var first int64
+	err := q.QueryRow(ctx, `INSERT INTO serial_counters (department_code, type_code, next_serial)
+		SELECT department_code, type_code, 1 + $3::bigint FROM type_authorisations
+		WHERE department_code = $1 AND type_code = $2
+		ON CONFLICT (department_code, type_code) DO UPDATE SET next_serial = serial_counters.next_serial + $3::bigint
+		RETURNING next_serial - $3::bigint`, dept, typeCode, n).Scan(&first)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("%s for %s: %w", dept, typeCode, store.ErrNotAuthorised)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("allocate serials: %w", err)
+	}
+	return first, nil
+}
+
+// IssueLicence implements store.LicenceStore.
+func (s *Store) IssueLicence(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+	l, err := s.issue(ctx, p, build)
+	if err != nil {
+		return store.Licence{}, fmt.Errorf("issue licence: %w", err)
+	}
+	return l, nil
+}
+
+func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+	if err := p.Validate(); err != nil {
+		return store.Licence{}, err
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return store.Licence{}, err
+	}
+	defer conn.Release()
+	if l, ok, err := s.replay(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash); ok || err != nil {
+		return l, err
+	}
+	serial, err := allocSerials(ctx, conn, p.DepartmentCode, p.TypeCode, 1)
+	if err != nil {
+		return store.Licence{}, err
+	}
+	quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, 1)
+	if err != nil {
+		return store.Licence{}, err
+	}
+	var out store.Licence
+	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+		sl, err := takeSlots(ctx, tx, quotas)
+		if err != nil {
+			return err
+		}
+		a := store.Allocation{Serial: serial, Version: 1, StatusListID: sl[0].list, StatusIndex: sl[0].index}
+		l, ev, err := build(a)
+		if err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
+		if err := errors.Join(l.CheckAllocation(p.DepartmentCode, p.TypeCode, "", a), ev.Validate()); err != nil {
+			return err
+		}
+		prepare(&l, s.clock())
+		if err := insertLicence(ctx, tx, &l); err != nil {
+			return err
+		}
+		if err := s.recordIdempotency(ctx, tx, p.DepartmentCode, p.IdempotencyKey, p.RequestHash, l.ID); err != nil {
+			return err
+		}
+		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		out = l
+		return nil
+	})
+	if errors.Is(err, errIdempotencyRace) {
+		l, _, err := s.replay(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash)
+		return l, err
+	}
+	return out, err
+}
+
+// IssueBatch implements store.LicenceStore. Licences and audit entries are
+// written with COPY, slots with one INSERT per list, so the number of
+// round trips does not grow with n.
+func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
+	out, err := s.issueBatch(ctx, p, n, build)
+	if err != nil {
+		return nil, fmt.Errorf("issue batch of %d: %w", n, err)
+	}
+	return out, nil
+}
+
+func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("%w: batch size %d", store.ErrInvalid, n)
+	}
+	if p.IdempotencyKey != "" {
+		return nil, fmt.Errorf("%w: idempotency key in a batch", store.ErrInvalid)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	first, err := allocSerials(ctx, conn, p.DepartmentCode, p.TypeCode, n)
+	if err != nil {
+		return nil, err
+	}
+	quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Licence, n)
+	events := make([]store.AuditEvent, n)
+	t0 := time.Now()
+	defer func() { println("total", time.Since(t0).String()) }()
+	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+		sl, err := takeSlots(ctx, tx, quotas)
+		println("slots", time.Since(t0).String())
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		for i := range n {
+			a := store.Allocation{Serial: first + int64(i), Version: 1, StatusListID: sl[i].list, StatusIndex: sl[i].index}
+			l, ev, err := build(i, a)
+			if err != nil {
+				return fmt.Errorf("build %d: %w", i, err)
+			}
+			if err := errors.Join(l.CheckAllocation(p.DepartmentCode, p.TypeCode, "", a), ev.Validate()); err != nil {
+				return fmt.Errorf("licence %d: %w", i, err)
+			}
+			prepare(&l, now)
+			out[i], events[i] = l, ev
+		}
+		println("build", time.Since(t0).String())
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"licences"}, licenceColumnList,
+			pgx.CopyFromSlice(n, func(i int) ([]any, error) { return licenceRow(&out[i]), nil }))
+		if err != nil {
+			return mapErr(err)
+		}
+		println("copy", time.Since(t0).String())
+		_, err = s.appendAudit(ctx, tx, events...)
+		println("audit", time.Since(t0).String())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReissueLicence implements store.LicenceStore.
+func (s *Store) ReissueLicence(ctx context.Context, p store.ReissueParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+	l, err := s.reissue(ctx, p, build)
+	if err != nil {
+		return store.Licence{}, fmt.Errorf("re-issue licence %s: %w", p.LicenceID, err)
+	}
+	return l, nil
+}
+
+func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+	if err := p.Validate(); err != nil {
+		return store.Licence{}, err
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return store.Licence{}, err
+	}
+	defer conn.Release()
+	if l, ok, err := s.replay(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash); ok || err != nil {
+		return l, err
+	}
+	// Check before reserving a slot; the transaction checks again under lock.
+	if _, err := licenceOf(ctx, conn, p.DepartmentCode, p.LicenceID); err != nil {
+		return store.Licence{}, err
+	}
+	quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, 1)
+	if err != nil {
+		return store.Licence{}, err
+	}
+	var out store.Licence
+	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+		old, err := lockLicence(ctx, tx, p.DepartmentCode, p.LicenceID)
+		if err != nil {
+			return err
+		}
+		if old.Status != store.StatusValid {
+			return fmt.Errorf("%w: licence is %s", store.ErrInvalidTransition, old.Status)
+		}
+		var ok bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM type_authorisations WHERE department_code = $1 AND type_code = $2)`,
+			old.DepartmentCode, old.TypeCode).Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s for %s: %w", old.DepartmentCode, old.TypeCode, store.ErrNotAuthorised)
+		}
+		sl, err := takeSlots(ctx, tx, quotas)
+		if err != nil {
+			return err
+		}
+		a := store.Allocation{Serial: old.Serial, Version: old.Version + 1, StatusListID: sl[0].list, StatusIndex: sl[0].index}
+		l, ev, err := build(old, a)
+		if err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
+		if err := errors.Join(l.CheckAllocation(old.DepartmentCode, old.TypeCode, old.ID, a), ev.Validate()); err != nil {
+			return err
+		}
+		now := s.clock()
+		prepare(&l, now)
+		if err := insertLicence(ctx, tx, &l); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE licences SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4
+			WHERE id = $1`, old.ID, int16(store.StatusRevoked), store.ReasonSuperseded, now); err != nil {
+			return err
+		}
+		if err := s.bumpRevision(ctx, tx, old.StatusListID); err != nil {
+			return err
+		}
+		if err := s.recordIdempotency(ctx, tx, p.DepartmentCode, p.IdempotencyKey, p.RequestHash, l.ID); err != nil {
+			return err
+		}
+		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		out = l
+		return nil
+	})
+	if errors.Is(err, errIdempotencyRace) {
+		l, _, err := s.replay(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash)
+		return l, err
+	}
+	return out, err
+}
+
+// lockLicence reads the department's licence and locks its row until the
+// end of tx.
+func lockLicence(ctx context.Context, tx pgx.Tx, dept, id string) (store.Licence, error) {
+	l, err := scanLicence(tx.QueryRow(ctx, `SELECT `+licenceColumns+` FROM licences
+		WHERE id = $1 AND department_code = $2 FOR UPDATE`, id, dept))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Licence{}, store.ErrNotFound
+	}
+	return l, err
+}
+
+// UpdateStatus implements store.LicenceStore.
+func (s *Store) UpdateStatus(ctx context.Context, c store.StatusChange, audit store.AuditEvent) (store.Licence, error) {
+	if err := errors.Join(c.Validate(), audit.Validate()); err != nil {
+		return store.Licence{}, fmt.Errorf("update status: %w", err)
+	}
+	reason := c.Reason
+	if c.Status == store.StatusValid {
+		reason = ""
+	}
+	var out store.Licence
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		old, err := lockLicence(ctx, tx, c.DepartmentCode, c.LicenceID)
+		if err != nil {
+			return err
+		}
+		if err := store.ValidateTransition(old.Status, c.Status); err != nil {
+			return err
+		}
+		now := s.clock()
+		out, err = scanLicence(tx.QueryRow(ctx, `UPDATE licences SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4
+			WHERE id = $1 RETURNING `+licenceColumns, old.ID, int16(c.Status), nullString(reason), now))
+		if err != nil {
+			return err
+		}
+		if err := s.bumpRevision(ctx, tx, old.StatusListID); err != nil {
+			return err
+		}
+		_, err = s.appendAudit(ctx, tx, audit)
+		return err
+	})
+	if err != nil {
+		return store.Licence{}, fmt.Errorf("update status of %s to %s: %w", c.LicenceID, c.Status, err)
+	}
+	return out, nil
+}
+
+// Licence implements store.LicenceStore.
+func (s *Store) Licence(ctx context.Context, dept, id string) (store.Licence, error) {
+	return licenceOf(ctx, s.pool, dept, id)
+}
+
+func licenceOf(ctx context.Context, q querier, dept, id string) (store.Licence, error) {
+	l, err := scanLicence(q.QueryRow(ctx, `SELECT `+licenceColumns+` FROM licences WHERE id = $1 AND department_code = $2`, id, dept))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Licence{}, fmt.Errorf("licence %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Licence{}, fmt.Errorf("licence %s: %w", id, err)
+	}
+	return l, nil
+}
+
+// ListLicences implements store.LicenceStore.
+func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store.Licence, string, error) {
+	limit := store.PageLimit(q.Limit)
+	where := []string{"department_code = $1"}
+	args := []any{q.DepartmentCode}
+	add := func(cond string, v ...any) {
+		for _, x := range v {
+			args = append(args, x)
+			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
+		}
+		where = append(where, cond)
+	}
+	if q.TypeCode != "" {
+		add("type_code = ?", q.TypeCode)
+	}
+	if q.HolderCode != "" {
+		add("holder_code = ?", q.HolderCode)
+	}
+	if q.Status != nil {
+		add("status = ?", int16(*q.Status))
+	}
+	if q.Cursor != "" {
+		at, id, err := cursor.Decode(q.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("list licences: %w", err)
+		}
+		add("(issued_at, id) < (?, ?)", at, id)
+	}
+	args = append(args, limit+1)
+	rows, _ := s.pool.Query(ctx, `SELECT `+licenceColumns+` FROM licences WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY issued_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("list licences: %w", err)
+	}
+	var next string
+	if len(page) > limit {
+		page = page[:limit]
+		last := page[limit-1]
+		next = cursor.Encode(last.IssuedAt, last.ID)
+	}
+	return page, next, nil
+}

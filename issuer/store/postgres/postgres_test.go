@@ -1,0 +1,210 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"elicence/issuer/store"
+	"elicence/issuer/store/postgres/pgtest"
+	"elicence/issuer/store/storetest"
+)
+
+// testListSize keeps status lists small so that the suite crosses list
+// boundaries quickly.
+const testListSize = 64
+
+func openTest(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), Config{URL: url, listSize: testListSize})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// tamperStore lets the suite damage the audit log, which the store's API
+// cannot do and the database's triggers refuse.
+type tamperStore struct{ *Store }
+
+func (s tamperStore) tamper(ctx context.Context, sql string, seq int64, args ...any) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only`); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, sql, append([]any{seq}, args...)...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("no audit entry %d", seq)
+		}
+		_, err = tx.Exec(ctx, `ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only`)
+		return err
+	})
+}
+
+func (s tamperStore) TamperAuditDetail(ctx context.Context, seq int64, detail []byte) error {
+	return s.tamper(ctx, `UPDATE audit_log SET detail = $2 WHERE seq = $1`, seq, detail)
+}
+
+func (s tamperStore) DeleteAudit(ctx context.Context, seq int64) error {
+	return s.tamper(ctx, `DELETE FROM audit_log WHERE seq = $1`, seq)
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return tamperStore{openTest(t, pgtest.NewDatabase(t))}
+	})
+}
+
+// TestAuditAppendOnly shows the database itself refuses to change or
+// remove audit entries, whoever asks.
+func TestAuditAppendOnly(t *testing.T) {
+	s := openTest(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	if _, err := s.AppendAudit(ctx, store.AuditEvent{Actor: "operator", Action: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`UPDATE audit_log SET actor = 'mallory'`,
+		`DELETE FROM audit_log`,
+		`TRUNCATE audit_log`,
+		`DELETE FROM audit_head`,
+	} {
+		_, err := s.pool.Exec(ctx, sql)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: error = %v, want refusal", sql, err)
+		}
+	}
+	if bad, err := s.VerifyChain(ctx); bad != 0 || err != nil {
+		t.Errorf("VerifyChain = %d, %v", bad, err)
+	}
+}
+
+// TestTwoProcesses runs two stores, each with its own connection pool as
+// two issuer processes would have, against one database at once.
+func TestTwoProcesses(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	var stores [2]*Store
+	var wg sync.WaitGroup
+	for i := range stores {
+		// Both migrate at the same time; the advisory lock makes one wait.
+		wg.Go(func() { stores[i] = openTest(t, url) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	a, b := stores[0], stores[1]
+	ctx := t.Context()
+	ev := store.AuditEvent{Actor: "operator", Action: "setup"}
+	if _, err := a.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateLicenceType(ctx, store.LicenceType{Code: "BL", Name: "b", Authority: "a", FieldDefinitions: []byte("{}")}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Authorise(ctx, "D1", "BL", ev); err != nil {
+		t.Fatal(err)
+	}
+	const perStore = 40
+	var mu sync.Mutex
+	var ids []string
+	for _, s := range stores {
+		for range perStore {
+			wg.Go(func() {
+				l, err := s.IssueLicence(ctx, store.IssueParams{DepartmentCode: "D1", TypeCode: "BL"},
+					func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
+						l := benchLicence(a)
+						return l, store.AuditEvent{Actor: "t", Action: "licence.issue", Subject: l.ID}, nil
+					})
+				if err != nil {
+					t.Errorf("issue: %v", err)
+					return
+				}
+				mu.Lock()
+				ids = append(ids, l.ID)
+				mu.Unlock()
+			})
+		}
+		wg.Go(func() {
+			_, err := s.IssueBatch(ctx, store.IssueParams{DepartmentCode: "D1", TypeCode: "BL"}, 30,
+				func(_ int, a store.Allocation) (store.Licence, store.AuditEvent, error) {
+					l := benchLicence(a)
+					return l, store.AuditEvent{Actor: "t", Action: "licence.issue", Subject: l.ID}, nil
+				})
+			if err != nil {
+				t.Errorf("batch: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	var n, serials, slots int
+	err := a.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT serial), count(DISTINCT (status_list_id, status_index)) FROM licences`).
+		Scan(&n, &serials, &slots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * (perStore + 30); n != want || serials != n || slots != n {
+		t.Errorf("%d licences, %d distinct serials, %d distinct slots; want %d of each", n, serials, slots, want)
+	}
+	for _, s := range stores {
+		if bad, err := s.VerifyChain(ctx); bad != 0 || err != nil {
+			t.Errorf("VerifyChain = %d, %v", bad, err)
+		}
+	}
+	entries, err := b.ListAudit(ctx, 3, store.MaxPageSize)
+	if err != nil || len(entries) != n {
+		t.Errorf("%d issuance audit entries (%v), want %d", len(entries), err, n)
+	}
+}
+
+// TestOpenAgain shows reopening applies no migration twice and keeps data.
+func TestOpenAgain(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	s := openTest(t, url)
+	if _, err := s.CreateDepartment(t.Context(), store.Department{Code: "D1", Name: "d"}, store.AuditEvent{Actor: "o", Action: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openTest(t, url)
+	if _, err := s2.Department(t.Context(), "D1"); err != nil {
+		t.Errorf("after reopening: %v", err)
+	}
+}
+
+func TestStatusListSize(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	_, err := Open(t.Context(), Config{URL: url, StatusListSize: store.MinStatusListSize - 1})
+	if err == nil {
+		t.Fatal("Open accepted a status list size below the minimum")
+	}
+	for _, size := range []int{0, store.MinStatusListSize * 2} {
+		s, err := Open(t.Context(), Config{URL: url, StatusListSize: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := max(size, store.MinStatusListSize)
+		if s.listSize != want {
+			t.Errorf("StatusListSize %d: lists of %d, want %d", size, s.listSize, want)
+		}
+		s.Close()
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	_, err := Open(t.Context(), Config{URL: "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"})
+	if err == nil {
+		t.Fatal("Open succeeded without a server")
+	}
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) {
+		t.Errorf("unexpected server error %v", err)
+	}
+}

@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"elicence/issuer/store"
+	"elicence/issuer/store/internal/slots"
+)
+
+const listColumns = `id, department_code, seq, size, allocated, revision, created_at, updated_at`
+
+func scanList(r pgx.Row) (store.StatusList, error) {
+	var l store.StatusList
+	err := r.Scan(&l.ID, &l.DepartmentCode, &l.Seq, &l.Size, &l.Allocated, &l.Revision, &l.CreatedAt, &l.UpdatedAt)
+	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
+	return l, err
+}
+
+// quota is a number of entries reserved in one status list.
+type quota struct {
+	list string
+	size int
+	n    int
+}
+
+// reserveQuota reserves n entries in the department's status lists,
+// opening new lists as the current one reaches half its size. Each step
+// commits on its own, so no lock outlives it; entries reserved for a
+// transaction that then fails are never used.
+func (s *Store) reserveQuota(ctx context.Context, conn dbConn, dept string, n int) ([]quota, error) {
+	var out []quota
+	for n > 0 {
+		var q quota
+		var seq int
+		err := inTx(ctx, conn, func(tx pgx.Tx) error {
+			var allocated int
+			err := tx.QueryRow(ctx, `SELECT id, seq, size, allocated FROM status_lists
+				WHERE department_code = $1 ORDER BY seq DESC LIMIT 1 FOR NO KEY UPDATE`, dept).
+				Scan(&q.list, &seq, &q.size, &allocated)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			q.n = min(n, q.size/2-allocated)
+			if q.n <= 0 {
+				return nil
+			}
+			_, err = tx.Exec(ctx, `UPDATE status_lists SET allocated = allocated + $2 WHERE id = $1`, q.list, q.n)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reserve status list entries: %w", err)
+		}
+		if q.n > 0 {
+			out = append(out, q)
+			n -= q.n
+			continue
+		}
+		// The current list is half full, or there is none: open the next.
+		// If another process opened it first, the insert does nothing and
+		// the next round reserves from that list.
+		next := seq + 1
+		now := s.clock()
+		_, err = conn.Exec(ctx, `INSERT INTO status_lists (`+listColumns+`) VALUES ($1, $2, $3, $4, 0, 0, $5, $5)
+			ON CONFLICT DO NOTHING`, store.StatusListID(dept, next), dept, next, s.listSize, now)
+		if err != nil {
+			return nil, fmt.Errorf("open status list %d of %s: %w", next, dept, mapErr(err))
+		}
+	}
+	return out, nil
+}
+
+// slot is one status-list entry.
+type slot struct {
+	list  string
+	index int
+}
+
+// takeSlots inserts random free indices for the reserved quotas into
+// status_slots within tx, replacing any index already taken by a fresh
+// draw. A list is at most half full, so each draw succeeds with
+// probability at least 1/2.
+func takeSlots(ctx context.Context, tx pgx.Tx, quotas []quota) ([]slot, error) {
+	var out []slot
+	for _, q := range quotas {
+		tried := make(map[int]bool, q.n)
+		for need := q.n; need > 0; {
+			cand := slots.Distinct(q.size, need, tried)
+			rows, _ := tx.Query(ctx, `INSERT INTO status_slots (list_id, idx) SELECT $1, unnest($2::integer[])
+				ON CONFLICT DO NOTHING RETURNING idx`, q.list, cand)
+			got, err := pgx.CollectRows(rows, pgx.RowTo[int])
+			if err != nil {
+				return nil, fmt.Errorf("take status list slots: %w", err)
+			}
+			for _, i := range got {
+				out = append(out, slot{q.list, i})
+			}
+			need -= len(got)
+		}
+	}
+	return out, nil
+}
+
+// bumpRevision records a status change in list id.
+func (s *Store) bumpRevision(ctx context.Context, tx pgx.Tx, id string) error {
+	_, err := tx.Exec(ctx, `UPDATE status_lists SET revision = revision + 1, updated_at = GREATEST(updated_at, $2) WHERE id = $1`,
+		id, s.clock())
+	return err
+}
+
+// StatusList implements store.StatusListStore.
+func (s *Store) StatusList(ctx context.Context, id string) (store.StatusList, error) {
+	l, err := scanList(s.pool.QueryRow(ctx, `SELECT `+listColumns+` FROM status_lists WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.StatusList{}, fmt.Errorf("status list %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.StatusList{}, fmt.Errorf("status list %s: %w", id, err)
+	}
+	return l, nil
+}
+
+// StatusListEntries implements store.StatusListStore.
+func (s *Store) StatusListEntries(ctx context.Context, id string) (store.StatusList, []store.StatusEntry, error) {
+	var list store.StatusList
+	var entries []store.StatusEntry
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		list, err = scanList(tx.QueryRow(ctx, `SELECT `+listColumns+` FROM status_lists WHERE id = $1`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT status_index, status FROM licences
+			WHERE status_list_id = $1 AND status <> 0 ORDER BY status_index`, id)
+		entries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.StatusEntry, error) {
+			var e store.StatusEntry
+			var st int16
+			err := r.Scan(&e.Index, &st)
+			e.Status = store.Status(st)
+			return e, err
+		})
+		return err
+	})
+	if err != nil {
+		return store.StatusList{}, nil, fmt.Errorf("status list %s: %w", id, err)
+	}
+	return list, entries, nil
+}
+
+// ListStatusLists implements store.StatusListStore.
+func (s *Store) ListStatusLists(ctx context.Context, dept string) ([]store.StatusList, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+listColumns+` FROM status_lists WHERE department_code = $1 ORDER BY seq`, dept)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.StatusList, error) { return scanList(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list status lists of %s: %w", dept, err)
+	}
+	return out, nil
+}

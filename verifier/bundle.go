@@ -1,0 +1,248 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"elicence/format"
+)
+
+// An offline bundle is what a counter PC without network verifies from: the
+// signed trust list in one file and the signed status lists in a directory,
+// copied from the issuer (or its CDN) by any means. Its layout, as
+// WriteBundle makes it:
+//
+//	<dir>/trust-list.cbor
+//	<dir>/status/<issuer>_<list>.cbor
+//
+// A Cache configured with Trust set to the trust list file and StatusDir
+// to the status directory reads them, checks the files again every few
+// seconds and takes newer versions, under the same rules as over HTTP:
+// signatures verified under the pinned root, sequence and issued-at never
+// going back, and the same maximum staleness. File names in the status
+// directory do not matter; every regular file in it is read as a status
+// list and known by its contents.
+
+// Bundle file names.
+const (
+	BundleTrustFile = "trust-list.cbor"
+	BundleStatusDir = "status"
+)
+
+// WriteBundle writes a signed trust list and signed status lists into dir
+// in the bundle layout. It does not verify them.
+func WriteBundle(dir string, trust []byte, lists ...[]byte) error {
+	sd := filepath.Join(dir, BundleStatusDir)
+	if err := os.MkdirAll(sd, 0o755); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(dir, BundleTrustFile), trust); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	for _, raw := range lists {
+		_, l, err := format.ParseStatusList(raw)
+		if err != nil {
+			return fmt.Errorf("write bundle: %w", err)
+		}
+		if err := writeAtomic(filepath.Join(sd, bundleName(l.Issuer, l.List)), raw); err != nil {
+			return fmt.Errorf("write bundle: %w", err)
+		}
+	}
+	return nil
+}
+
+// bundleName is the file name of a status list in a bundle, with anything
+// but letters, digits, '-' and '.' replaced so that it is a safe name.
+func bundleName(issuer, list string) string {
+	safe := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+				return r
+			}
+			return '~'
+		}, s)
+	}
+	return safe(issuer) + "_" + safe(list) + ".cbor"
+}
+
+// writeAtomic writes data to a temporary file and renames it over path, so
+// that a verifier scanning the directory never reads half a file.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// dirState is what the cache knows of its status directory.
+type dirState struct {
+	next     time.Time // scan again at or after
+	inflight bool
+	files    map[string]fileSig
+}
+
+// fileSig tells whether a file changed since it was last read.
+type fileSig struct {
+	mod  time.Time
+	size int64
+}
+
+func (s fileSig) etag() string {
+	return strconv.FormatInt(s.mod.UnixNano(), 36) + "-" + strconv.FormatInt(s.size, 36)
+}
+
+func statDir(dir string) (bool, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return false, err
+	}
+	return fi.IsDir(), nil
+}
+
+// readFile reads a signed object from a file, refusing oversize files.
+func readFile(path string) (fetched, error) {
+	f := fetched{maxAge: -1}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return f, err
+	}
+	if !fi.Mode().IsRegular() {
+		return f, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > format.MaxSigned {
+		return f, fmt.Errorf("%s is larger than %d bytes", path, format.MaxSigned)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return f, err
+	}
+	f.body, f.etag = b, fileSig{fi.ModTime(), fi.Size()}.etag()
+	return f, nil
+}
+
+// readFileIfChanged reads path unless its modification time and size give
+// etag, in which case it answers not modified.
+func readFileIfChanged(path, etag string) (fetched, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fetched{maxAge: -1}, err
+	}
+	if etag != "" && (fileSig{fi.ModTime(), fi.Size()}).etag() == etag {
+		return fetched{maxAge: -1, etag: etag, notModified: true}, nil
+	}
+	return readFile(path)
+}
+
+// statusFromDir answers a status list from the status directory, reading
+// the directory again first when it is due.
+func (c *Cache) statusFromDir(ctx context.Context, trust *Trust, k statusKey) (*Status, error) {
+	c.mu.RLock()
+	due := !c.now().Before(c.dir.next)
+	c.mu.RUnlock()
+	var scanErr error
+	if due {
+		scanErr = c.scanDir(ctx, trust)
+	}
+	c.mu.RLock()
+	var cur *Status
+	if e := c.status[k]; e != nil {
+		cur = e.cur
+	}
+	c.mu.RUnlock()
+	if cur != nil {
+		return cur, nil
+	}
+	if scanErr != nil {
+		return nil, scanErr
+	}
+	return nil, fmt.Errorf("no status list %s/%s in the status directory", k.issuer, k.list)
+}
+
+// scanDir reads every new or changed file of the status directory, once for
+// all concurrent callers.
+func (c *Cache) scanDir(ctx context.Context, trust *Trust) error {
+	_, err := c.flight(ctx, "dir", func(context.Context) (any, error) {
+		return nil, c.doScanDir(trust)
+	})
+	return err
+}
+
+func (c *Cache) doScanDir(trust *Trust) error {
+	c.mu.Lock()
+	if trust == nil {
+		trust = c.trust.cur
+	}
+	c.dir.inflight = true
+	if c.dir.files == nil {
+		c.dir.files = map[string]fileSig{}
+	}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.dir.inflight = false
+		c.dir.next = c.now().Add(fileRecheck)
+		c.mu.Unlock()
+	}()
+	if trust == nil {
+		return errors.New("status directory: no trust list held")
+	}
+	entries, err := os.ReadDir(c.cfg.StatusDir)
+	if err != nil {
+		c.stats.errors.Add(1)
+		return fmt.Errorf("status directory: %w", err)
+	}
+	for _, de := range entries {
+		if strings.HasPrefix(de.Name(), ".") || !de.Type().IsRegular() {
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil {
+			continue
+		}
+		sig := fileSig{fi.ModTime(), fi.Size()}
+		c.mu.RLock()
+		old, seen := c.dir.files[de.Name()]
+		c.mu.RUnlock()
+		if seen && old == sig {
+			continue
+		}
+		c.stats.fetches.Add(1)
+		c.mu.Lock()
+		c.dir.files[de.Name()] = sig
+		c.mu.Unlock()
+		f, err := readFile(filepath.Join(c.cfg.StatusDir, de.Name()))
+		if err != nil {
+			c.stats.errors.Add(1)
+			c.log.Warn("status file unreadable", "file", de.Name(), "err", err)
+			continue
+		}
+		st, err := NewStatus(trust, f.body, fi.ModTime(), sourceFile)
+		if err != nil {
+			c.stats.refused.Add(1)
+			c.log.Warn("status file refused", "file", de.Name(), "err", err)
+			continue
+		}
+		c.install(statusKey{st.List.Issuer, st.List.List}, st, "", time.Time{})
+	}
+	return nil
+}

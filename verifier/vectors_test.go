@@ -1,0 +1,119 @@
+package verifier_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"elicence/internal/vectors"
+	"elicence/keys"
+	"elicence/verifier"
+)
+
+const vectorDir = "../testdata/vectors"
+
+// vectorRoot returns the pinned root key of the test vectors.
+func vectorRoot(t testing.TB) *ecdsa.PublicKey {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(vectorDir, "keys", "root.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := keys.ParsePublicKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// vectorConfig is the verifier configuration a vector asks for: its trust
+// list and status lists, read as at the vector's time.
+func vectorConfig(t testing.TB, root *ecdsa.PublicKey, v *vectors.Vector) verifier.Config {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(vectorDir, v.Trust))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := verifier.NewTrust(root, raw, v.Now)
+	if err != nil {
+		t.Fatalf("%s: trust list: %v", v.Name, err)
+	}
+	set := verifier.StatusSet{}
+	for _, s := range v.Status {
+		raw, err := os.ReadFile(filepath.Join(vectorDir, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := set.Add(trust, raw, v.Now, "file"); err != nil {
+			t.Fatalf("%s: status list %s: %v", v.Name, s, err)
+		}
+	}
+	now := v.Now
+	return verifier.Config{
+		Trust: verifier.StaticTrust(trust), Status: set.Func(),
+		Now: func() time.Time { return now }, Department: v.Department,
+	}
+}
+
+// genericSubIndications are allowed only for the vectors listed: every other
+// failure must name its own reason.
+var genericSubIndications = map[verifier.SubIndication][]string{
+	verifier.FormatFailure: {"truncated"},
+}
+
+func TestVectors(t *testing.T) {
+	vs, err := vectors.Load(vectorDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := vectorRoot(t)
+	seen := map[verifier.SubIndication]bool{}
+	for _, v := range vs {
+		t.Run(v.Name, func(t *testing.T) {
+			r := verifier.Verify(context.Background(), v.Text, vectorConfig(t, root, v))
+			if string(r.Indication) != v.Indication || string(r.SubIndication) != v.SubIndication {
+				t.Fatalf("got %s %s (%s), want %s %s", r.Indication, r.SubIndication, r.Reason, v.Indication, v.SubIndication)
+			}
+			if r.Indication != verifier.Passed {
+				if r.SubIndication == "" || r.Reason == "" {
+					t.Fatalf("%s without a sub-indication and reason", r.Indication)
+				}
+				if allowed, generic := genericSubIndications[r.SubIndication]; generic && !contains(allowed, v.Name) {
+					t.Fatalf("generic sub-indication %s: this failure needs its own", r.SubIndication)
+				}
+			}
+			seen[r.SubIndication] = true
+			// Every check has a result, and the first non-passing one decided.
+			if len(r.Checks) != 10 {
+				t.Errorf("%d checks reported, want 10", len(r.Checks))
+			}
+			if r.Indication == verifier.Passed && (r.Licence == nil || r.Status == nil || r.Status.Value != "valid") {
+				t.Errorf("PASSED without licence details and a valid status: %+v", r)
+			}
+		})
+	}
+	// The vectors cover every failure the brief names.
+	for _, sub := range []verifier.SubIndication{
+		verifier.SigCryptoFailure, verifier.UnknownKey, verifier.UnknownIssuer, verifier.TypeNotAuthorised,
+		verifier.Expired, verifier.NotYetValid, verifier.Revoked, verifier.Suspended, verifier.EncodingFailure,
+		verifier.FormatFailure, verifier.TrailingData, verifier.NonCanonical, verifier.InputTooLarge,
+		verifier.UnsupportedFormat, verifier.PresentationExpired, verifier.WrongRelyingDepartment,
+		verifier.KeyCompromised, verifier.KeyRetired, verifier.TryLater,
+	} {
+		if !seen[sub] {
+			t.Errorf("no vector gives %s", sub)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,315 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"elicence/internal/testenv"
+	"elicence/qr"
+)
+
+// presentationTTL is the shortened life of the wallet's dynamic QR code,
+// and so its refresh interval, in these tests (60 s in service).
+const presentationTTL = 3 * time.Second
+
+// TestBrowser drives the pages in headless Chromium against the whole
+// system running in this process: the issuer with its SQLite store and
+// demo department, the verifier, and the pages, as "elicence serve" wires
+// them. It proves, as a clerk and a citizen would see it:
+//
+//   - counter: a handheld scanner's text and Enter, with no click, show
+//     the green card; the input keeps the focus and is cleared; a licence
+//     revoked through the API then shows the red card with 已吊销; the
+//     recent scans are gone after a reload and nothing personal is stored;
+//   - webcam: Chromium's fake camera, fed a video of the QR code, gives the
+//     green card;
+//   - wallet: a holder link signs in; the dynamic QR changes after the
+//     refresh interval, and the old one is then refused on the counter page
+//     with PRESENTATION_EXPIRED's reason; offline, the static QR shows with
+//     its warning; an annotated copy is made;
+//   - verify: a QR text in the URL is verified at once; English switches.
+//
+// With UPDATE_SCREENSHOTS=1 it writes docs/screenshots/*.png.
+func TestBrowser(t *testing.T) {
+	chromiumPath(t)
+	ffmpeg := testenv.RequireTool(t, "ffmpeg", "ffmpeg")
+	sys := startSystem(t, presentationTTL)
+	shots := screenshotDir(t)
+
+	holder := usccFor(t, "91350102MA2Y7K8L4")
+	biz := sys.issue(t, map[string]any{
+		"type": sys.businessType, "holder_name": "福州榕城数字科技有限公司", "holder_id": holder,
+		"valid_from": "2024-03-01", "valid_until": "2044-02-28",
+		"fields": map[string]string{"lr": "林晓燕", "ra": "福州市鼓楼区五四路 100 号", "et": "有限责任公司"},
+	})
+	food := sys.issue(t, map[string]any{
+		"type": sys.foodType, "holder_name": "福州榕城数字科技有限公司", "holder_id": holder,
+		"valid_from": "2024-03-01",
+		"fields": map[string]string{"pn": "JY13501020012345", "ba": "福州市鼓楼区五四路 100 号一层"},
+	})
+
+	b := newBrowser(t)
+
+	t.Run("counter", func(t *testing.T) {
+		b.do("open the counter page", 20*time.Second,
+			viewport(1366, 768, false),
+			chromedp.Navigate(sys.URL+"/counter"),
+			chromedp.WaitVisible(chromedp.CSS("#scan")),
+		)
+		// A scanner types into whatever has the focus: no click first.
+		scan(b, biz.QRText, "PASSED")
+		text := cardText(b)
+		for _, want := range []string{"通过", "营业执照", "福州榕城数字科技有限公司", "示例市市场监督管理局", "2044-02-28"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("green card lacks %q:\n%s", want, text)
+			}
+		}
+		if strings.Contains(text, holder) {
+			t.Errorf("the card shows the full holder code %s", holder)
+		}
+		if got := eval[string](b, `document.activeElement.id + '|' + document.getElementById('scan').value`); got != "scan|" {
+			t.Errorf("after a scan, focus|value = %q, want the empty scan input focused", got)
+		}
+		b.do("screenshot", 10*time.Second, screenshot(t, shots, "counter-1366x768.png"))
+
+		// The clerk clicks elsewhere; the next scan still reaches the input.
+		b.do("click the card", 5*time.Second, chromedp.Click(chromedp.CSS("#verdict .verdict-fields")))
+		scan(b, food.QRText, "PASSED")
+
+		sys.revoke(t, food.ID, "吊销测试")
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			scanAny(b, food.QRText)
+			if eval[string](b, `document.getElementById('verdict').dataset.indication`) == "FAILED" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		card := eval[map[string]string](b, `({...document.getElementById('verdict').dataset, cls: document.getElementById('verdict').className})`)
+		if card["indication"] != "FAILED" || card["subIndication"] != "REVOKED" || !strings.Contains(card["cls"], "fail") {
+			t.Fatalf("after revocation the card is %v, want FAILED/REVOKED in red", card)
+		}
+		text = cardText(b)
+		for _, want := range []string{"不通过", "已吊销", "食品经营许可证"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("red card lacks %q:\n%s", want, text)
+			}
+		}
+		if got := eval[string](b, `document.querySelector('#verdict [aria-live="assertive"]').textContent`); !strings.Contains(got, "已吊销") {
+			t.Errorf("live region says %q, want the reason announced", got)
+		}
+		if n := eval[int](b, `document.querySelectorAll('#recent .recent-item').length`); n < 3 {
+			t.Errorf("%d recent scans listed, want at least 3", n)
+		}
+
+		// Nothing personal outlives the page.
+		stored := eval[string](b, `JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})`)
+		for _, personal := range []string{"福州榕城", holder[len(holder)-4:], biz.QRText[:20], biz.ID} {
+			if strings.Contains(stored, personal) {
+				t.Errorf("browser storage holds %q: %s", personal, stored)
+			}
+		}
+		b.do("reload", 10*time.Second, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#scan")))
+		if n := eval[int](b, `document.querySelectorAll('#recent .recent-item').length`); n != 0 {
+			t.Errorf("%d recent scans survive a reload, want none", n)
+		}
+		scan(b, biz.QRText, "PASSED")
+		b.do("phone screenshot", 10*time.Second,
+			viewport(390, 844, true),
+			chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`),
+			screenshot(t, shots, "counter-390x844.png"),
+			viewport(1366, 768, false),
+		)
+	})
+
+	t.Run("verify", func(t *testing.T) {
+		b.do("open the verify page with a QR in the URL", 20*time.Second,
+			viewport(1366, 768, false),
+			chromedp.Navigate(sys.URL+"/verify#"+url.PathEscape(biz.QRText)),
+			waitFor(`document.getElementById('verdict').dataset.indication === 'PASSED'`, 15*time.Second),
+			screenshot(t, shots, "verify-1366x768.png"),
+			viewport(390, 844, true),
+			chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`),
+			screenshot(t, shots, "verify-390x844.png"),
+			viewport(1366, 768, false),
+		)
+		// English, remembered, and back.
+		b.do("switch to English", 10*time.Second,
+			chromedp.Click(chromedp.CSS("#lang-toggle")),
+			waitFor(`document.documentElement.lang === 'en' && document.querySelector('.verdict-word').textContent === 'Valid'`, 5*time.Second),
+			chromedp.Reload(),
+			waitFor(`document.documentElement.lang === 'en' && document.querySelector('#verify-heading').textContent.startsWith('Verify')`, 10*time.Second),
+			chromedp.Click(chromedp.CSS("#lang-toggle")),
+			waitFor(`document.documentElement.lang === 'zh-CN'`, 5*time.Second),
+		)
+	})
+
+	t.Run("wallet", func(t *testing.T) {
+		link := sys.holderLink(t, holder)
+		b.do("sign in with the holder link", 20*time.Second,
+			viewport(390, 844, true),
+			chromedp.Navigate(sys.URL+link),
+			chromedp.WaitVisible(chromedp.CSS("#cards .licence-card")),
+		)
+		if h := eval[string](b, `location.hash`); h != "" {
+			t.Errorf("the sign-in token stays in the address bar: %q", h)
+		}
+		if s := eval[string](b, `Object.keys(sessionStorage).join() + '|' + Object.keys(localStorage).join()`); !strings.Contains(s, "elicence.wallet.session|") {
+			t.Errorf("storage keys %q: want the session in sessionStorage only", s)
+		}
+		b.do("show the business licence", 20*time.Second,
+			chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, biz.ID))),
+			waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
+		)
+		first := eval[string](b, `document.getElementById('qr').dataset.qrText`)
+		if r := sys.verify(t, first); r.Indication != "PASSED" {
+			t.Errorf("the wallet's fresh dynamic QR verifies %s/%s, want PASSED", r.Indication, r.SubIndication)
+		}
+		b.do("screenshot", 10*time.Second, screenshot(t, shots, "wallet-390x844.png"))
+		b.do("wait for the refresh", 4*presentationTTL+5*time.Second,
+			waitFor(fmt.Sprintf(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:') && document.getElementById('qr').dataset.qrText !== %q`, first), 4*presentationTTL+5*time.Second),
+		)
+		b.do("wide screenshot", 10*time.Second,
+			viewport(1366, 768, false),
+			screenshot(t, shots, "wallet-1366x768.png"),
+			viewport(390, 844, true),
+		)
+
+		// No network: the static code, with its warning.
+		b.do("go offline", 10*time.Second,
+			offline(true),
+			waitFor(`!document.getElementById('offline-banner').hidden && (document.getElementById('qr').dataset.qrText || '').startsWith('LC1:')`, 5*time.Second),
+		)
+		if w := eval[string](b, `document.getElementById('offline-banner').textContent`); !strings.Contains(w, "静态码，仅限离线出示，请以窗口核验为准") {
+			t.Errorf("offline warning %q", w)
+		}
+		b.do("back online", 10*time.Second,
+			offline(false),
+			waitFor(`document.getElementById('offline-banner').hidden && (document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
+		)
+
+		// An annotated copy for a named department.
+		b.do("annotated copy", 20*time.Second,
+			chromedp.Click(chromedp.CSS("#annotate summary")),
+			waitFor(`document.querySelectorAll('#relying option').length > 1`, 10*time.Second),
+			chromedp.SetValue(chromedp.CSS("#relying"), sys.relyingDept),
+			chromedp.SendKeys(chromedp.CSS("#purpose"), "办理企业银行开户"),
+			chromedp.Click(chromedp.CSS("#annotate-form button[type=submit]")),
+			waitFor(`(document.getElementById('annotated-qr').dataset.qrText || '').startsWith('LA1:')`, 10*time.Second),
+		)
+		if info := eval[string](b, `document.getElementById('annotated-info').textContent`); !strings.Contains(info, "办理企业银行开户") {
+			t.Errorf("annotated copy info %q lacks the purpose", info)
+		}
+
+		// The first dynamic QR, shown at the counter after it expired.
+		b.do("the old dynamic QR at the counter", 20*time.Second,
+			viewport(1366, 768, false),
+			chromedp.Navigate(sys.URL+"/counter"),
+			chromedp.WaitVisible(chromedp.CSS("#scan")),
+		)
+		scan(b, first, "FAILED")
+		card := eval[map[string]string](b, `({...document.getElementById('verdict').dataset})`)
+		if card["subIndication"] != "PRESENTATION_EXPIRED" {
+			t.Errorf("the stale dynamic QR is %v, want PRESENTATION_EXPIRED", card)
+		}
+		if text := cardText(b); !strings.Contains(text, "动态码已过期，请持证人刷新") {
+			t.Errorf("red card lacks the reason:\n%s", text)
+		}
+	})
+
+	t.Run("webcam", func(t *testing.T) {
+		dir := t.TempDir()
+		png, err := qr.PNG(biz.QRText, qr.Options{ModulePixels: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pngPath, video := filepath.Join(dir, "qr.png"), filepath.Join(dir, "qr.y4m")
+		if err := os.WriteFile(pngPath, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// A 640×480 video of the code on white, as a camera at a counter sees it.
+		cmd := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-loop", "1", "-i", pngPath,
+			"-vf", "pad=640:480:(ow-iw)/2:(oh-ih)/2:color=white,format=yuv420p", "-t", "1", "-r", "5", video)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, out)
+		}
+		cam := newBrowser(t,
+			chromedp.Flag("use-fake-device-for-media-stream", true),
+			chromedp.Flag("use-fake-ui-for-media-stream", true),
+			chromedp.Flag("use-file-for-fake-video-capture", video),
+		)
+		cam.do("scan with the camera", 30*time.Second,
+			viewport(1366, 768, false),
+			chromedp.Navigate(sys.URL+"/counter"),
+			chromedp.WaitVisible(chromedp.CSS("#scan")),
+			chromedp.Click(chromedp.CSS("#camera-toggle")),
+			waitFor(`document.getElementById('verdict').dataset.indication !== ''`, 20*time.Second),
+		)
+		if got := eval[string](cam, `document.getElementById('verdict').dataset.indication`); got != "PASSED" {
+			t.Fatalf("camera scan: %s\n%s", got, cardText(cam))
+		}
+		if text := cardText(cam); !strings.Contains(text, "福州榕城数字科技有限公司") {
+			t.Errorf("green card lacks the holder:\n%s", text)
+		}
+		if got := eval[string](cam, `document.getElementById('camera-toggle').getAttribute('aria-pressed')`); got != "true" {
+			t.Errorf("camera button aria-pressed = %s", got)
+		}
+	})
+
+	for _, br := range []*browser{b} {
+		if p := br.logs.problems(); len(p) > 0 {
+			t.Errorf("the pages logged errors:\n%s", strings.Join(p, "\n"))
+		}
+	}
+}
+
+// scan types text and Enter as a keyboard-wedge scanner does, into
+// whatever has the focus, and waits for the verdict want.
+func scan(b *browser, text, want string) {
+	b.t.Helper()
+	scanAny(b, text)
+	if got := eval[string](b, `document.getElementById('verdict').dataset.indication`); got != want {
+		b.t.Fatalf("verdict %s, want %s:\n%s", got, want, cardText(b))
+	}
+}
+
+// scanAny types text and Enter and waits for any verdict.
+func scanAny(b *browser, text string) {
+	b.t.Helper()
+	b.do("scan", 20*time.Second,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('verdict').dataset.indication = ''`),
+		chromedp.KeyEvent(text+"\r"),
+		waitFor(`document.getElementById('verdict').dataset.indication !== ''`, 15*time.Second),
+	)
+}
+
+func cardText(b *browser) string {
+	return eval[string](b, `document.getElementById('verdict').innerText`)
+}
+
+// offline switches the page's network off or on, as a phone losing signal.
+func offline(off bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+			Offline: off, DownloadThroughput: -1, UploadThroughput: -1,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}},
+		})
+		return err
+	})
+}

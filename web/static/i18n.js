@@ -1,0 +1,342 @@
+// Chinese first, English switchable. The choice is the only thing these
+// pages keep in localStorage: it is not personal data.
+
+const storageKey = 'elicence.lang';
+
+export const messages = {
+  zh: {
+    'skip': '跳到主要内容',
+    'brand': '电子证照',
+    'nav': '页面',
+    'nav.counter': '窗口核验',
+    'nav.wallet': '亮证',
+    'nav.verify': '在线核验',
+    'lang.other': 'English',
+    'lang.otherLabel': 'Switch to English',
+    'lang.otherTag': 'en',
+
+    'counter.title': '窗口核验 · 电子证照',
+    'counter.heading': '窗口核验',
+    'counter.scanLabel': '扫描或输入证照二维码',
+    'counter.scanHint': '扫码枪扫描后自动核验；也可粘贴二维码内容后按回车。',
+    'counter.verify': '核验',
+    'counter.cameraStart': '摄像头扫码',
+    'counter.cameraStop': '关闭摄像头',
+    'counter.cameraVideo': '摄像头画面',
+    'counter.cameraStarting': '正在打开摄像头…',
+    'counter.cameraScanning': '请将二维码对准摄像头',
+    'counter.cameraUnreadable': '已看到二维码但无法读取，请放平、靠近并对准焦距',
+    'counter.cameraDenied': '未获得摄像头权限，请在浏览器中允许使用摄像头',
+    'counter.cameraMissing': '未找到摄像头',
+    'counter.cameraFailed': '无法打开摄像头：{detail}',
+    'counter.cameraUnsupported': '此浏览器不支持摄像头扫码（需要 HTTPS 或本机地址）',
+    'counter.clear': '清除',
+    'counter.recent': '本次核验记录',
+    'counter.recentHint': '仅保存在本页内存中，关闭页面即清除。',
+    'counter.recentEmpty': '暂无记录',
+
+    'verify.title': '在线核验 · 电子证照',
+    'verify.heading': '电子证照在线核验',
+    'verify.intro': '用手机相机扫描证照上的二维码会自动打开本页；也可以把二维码内容粘贴到下面。',
+    'verify.label': '二维码内容',
+    'verify.submit': '核验',
+
+    'wallet.title': '亮证 · 电子证照',
+    'wallet.heading': '我的证照',
+    'wallet.signinNeeded': '请使用发证部门发给您的一次性登录链接打开本页。',
+    'wallet.signingIn': '正在登录…',
+    'wallet.signinFailed': '登录链接无效或已使用，请向发证部门重新获取。',
+    'wallet.sessionExpired': '登录已过期，请向发证部门重新获取登录链接。',
+    'wallet.signout': '退出',
+    'wallet.loading': '正在加载…',
+    'wallet.loadFailed': '无法加载证照：{detail}',
+    'wallet.none': '您名下暂无电子证照。',
+    'wallet.chooseHint': '点选一张证照出示二维码。',
+    'wallet.back': '返回证照列表',
+    'wallet.dynamic': '动态码',
+    'wallet.dynamicHint': '请出示给窗口人员扫描。二维码会自动刷新，截图无效。',
+    'wallet.countdown': '{s} 秒后刷新',
+    'wallet.refreshing': '正在刷新…',
+    'wallet.static': '静态码',
+    'wallet.staticWarning': '静态码，仅限离线出示，请以窗口核验为准',
+    'wallet.offline': '当前无网络，无法生成动态码。',
+    'wallet.retry': '重试',
+    'wallet.annotate': '生成加注件',
+    'wallet.annotateHint': '加注件只对指定部门、在有效期内、为所填事由有效。',
+    'wallet.department': '用证部门',
+    'wallet.departmentChoose': '请选择',
+    'wallet.purpose': '事由',
+    'wallet.purposePlaceholder': '例如：办理企业开户',
+    'wallet.expiry': '有效期至',
+    'wallet.create': '生成',
+    'wallet.annotated': '加注件',
+    'wallet.annotatedFor': '出具给 {dept}，事由：{purpose}，有效期至 {until}',
+    'wallet.annotateFailed': '无法生成加注件：{detail}',
+    'wallet.formIncomplete': '请选择用证部门并填写事由和有效期。',
+    'wallet.qrLabel': '{type} 二维码',
+    'wallet.status.valid': '有效',
+    'wallet.status.revoked': '已吊销',
+    'wallet.status.suspended': '已暂停使用',
+    'wallet.status.expired': '已过期',
+
+    'field.type': '证照类型',
+    'field.holder': '持证人',
+    'field.holderId': '证件号码',
+    'field.issuer': '发证部门',
+    'field.validity': '有效期',
+    'field.id': '证照标识',
+    'field.presentation': '动态码有效至',
+    'field.relying': '用证部门',
+    'field.purpose': '事由',
+    'field.annotationUntil': '加注件有效至',
+    'field.status': '状态信息',
+    'validity.range': '{from} 至 {until}',
+    'validity.forever': '{from} 起长期有效',
+    'status.asOf': '截至 {date}',
+
+    'verdict.idle': '等待扫码',
+    'verdict.pending': '核验中…',
+    'verdict.PASSED': '通过',
+    'verdict.FAILED': '不通过',
+    'verdict.INDETERMINATE': '无法确定',
+    'verdict.checks': '技术详情',
+    'verdict.announce': '{word}。{reason}',
+
+    'reason.PASSED': '证照有效',
+    'reason.PASSED.presentation': '动态码有效，证照有效',
+    'reason.PASSED.annotated': '加注件有效，事由：{purpose}',
+    'reason.UNSUPPORTED_FORMAT': '不是电子证照二维码',
+    'reason.ENCODING_FAILURE': '二维码内容不完整或有误，请重新扫描',
+    'reason.FORMAT_FAILURE': '证照数据格式错误，请重新扫描',
+    'reason.TRAILING_DATA': '证照数据后有多余内容，可能被篡改',
+    'reason.NON_CANONICAL': '证照数据编码不规范，可能被篡改',
+    'reason.INPUT_TOO_LARGE': '内容过长，不是电子证照二维码',
+    'reason.UNKNOWN_ISSUER': '发证部门不在信任列表中，无法确认来源',
+    'reason.UNKNOWN_KEY': '签名密钥不在信任列表中，无法确认来源',
+    'reason.SIG_CRYPTO_FAILURE': '签名验证失败，证照可能被篡改',
+    'reason.KEY_COMPROMISED': '签名密钥已于 {date} 被宣布泄露，签名不可信',
+    'reason.KEY_RETIRED': '签名密钥已停用，证照签名不可信',
+    'reason.TYPE_NOT_AUTHORISED': '发证部门无权签发此类证照',
+    'reason.NOT_YET_VALID': '证照尚未生效（{date} 起生效）',
+    'reason.EXPIRED': '已过有效期（有效期至 {date}）',
+    'reason.PRESENTATION_NOT_YET_VALID': '动态码时间异常，请持证人检查手机时间后刷新',
+    'reason.PRESENTATION_EXPIRED': '动态码已过期，请持证人刷新',
+    'reason.ANNOTATION_EXPIRED': '加注件已过期（有效期至 {date}）',
+    'reason.WRONG_RELYING_DEPARTMENT': '此加注件不是出具给本部门的（出具给 {dept}）',
+    'reason.REVOKED': '已吊销（{date}）',
+    'reason.SUSPENDED': '已暂停使用（{date}）',
+    'reason.HASH_FAILURE': '证照数据与登记记录不符',
+    'reason.TRY_LATER': '暂时无法获取最新状态，请稍后重试',
+    'reason.STATUS_UNKNOWN': '证照状态无法识别，请联系发证部门',
+    'reason.unknown': '未通过核验（{code}）',
+    'reason.network': '无法连接核验服务，请检查网络后重试',
+    'reason.refused': '核验请求被拒绝：{detail}',
+    'reason.revokedAt': '吊销时间 {date}',
+    'reason.statusAsOf': '状态截至 {date}',
+  },
+  en: {
+    'skip': 'Skip to main content',
+    'brand': 'e-Licence',
+    'nav': 'Pages',
+    'nav.counter': 'Counter',
+    'nav.wallet': 'Wallet',
+    'nav.verify': 'Verify',
+    'lang.other': '中文',
+    'lang.otherLabel': '切换到中文',
+    'lang.otherTag': 'zh-CN',
+
+    'counter.title': 'Counter verification · e-Licence',
+    'counter.heading': 'Counter verification',
+    'counter.scanLabel': 'Scan or type the licence QR code',
+    'counter.scanHint': 'A handheld scanner verifies at once; or paste the QR text and press Enter.',
+    'counter.verify': 'Verify',
+    'counter.cameraStart': 'Scan with camera',
+    'counter.cameraStop': 'Stop camera',
+    'counter.cameraVideo': 'Camera view',
+    'counter.cameraStarting': 'Opening the camera…',
+    'counter.cameraScanning': 'Hold the QR code in front of the camera',
+    'counter.cameraUnreadable': 'A QR code is in view but unreadable: hold it flat, closer and in focus',
+    'counter.cameraDenied': 'No permission to use the camera; allow it in the browser',
+    'counter.cameraMissing': 'No camera found',
+    'counter.cameraFailed': 'Cannot open the camera: {detail}',
+    'counter.cameraUnsupported': 'This browser cannot scan with a camera here (HTTPS or localhost needed)',
+    'counter.clear': 'Clear',
+    'counter.recent': 'Scans this session',
+    'counter.recentHint': 'Kept in this page’s memory only; gone when the page closes.',
+    'counter.recentEmpty': 'No scans yet',
+
+    'verify.title': 'Verify a licence · e-Licence',
+    'verify.heading': 'Verify an electronic licence',
+    'verify.intro': 'Scanning a licence’s QR code with a phone camera opens this page; or paste the QR text below.',
+    'verify.label': 'QR text',
+    'verify.submit': 'Verify',
+
+    'wallet.title': 'Wallet · e-Licence',
+    'wallet.heading': 'My licences',
+    'wallet.signinNeeded': 'Open this page with the one-time sign-in link your issuing department gave you.',
+    'wallet.signingIn': 'Signing in…',
+    'wallet.signinFailed': 'The sign-in link is invalid or was already used; ask the issuing department for a new one.',
+    'wallet.sessionExpired': 'Your sign-in has expired; ask the issuing department for a new link.',
+    'wallet.signout': 'Sign out',
+    'wallet.loading': 'Loading…',
+    'wallet.loadFailed': 'Cannot load your licences: {detail}',
+    'wallet.none': 'You hold no electronic licences.',
+    'wallet.chooseHint': 'Choose a licence to show its QR code.',
+    'wallet.back': 'Back to my licences',
+    'wallet.dynamic': 'Dynamic code',
+    'wallet.dynamicHint': 'Show it to the clerk. It refreshes by itself; a screenshot will not pass.',
+    'wallet.countdown': 'Refreshes in {s} s',
+    'wallet.refreshing': 'Refreshing…',
+    'wallet.static': 'Static code',
+    'wallet.staticWarning': 'Static code, for offline use only; the counter’s verification decides',
+    'wallet.offline': 'No network: a dynamic code cannot be made.',
+    'wallet.retry': 'Retry',
+    'wallet.annotate': 'Make an annotated copy',
+    'wallet.annotateHint': 'An annotated copy is valid only for the named department, purpose and period.',
+    'wallet.department': 'Relying department',
+    'wallet.departmentChoose': 'Choose',
+    'wallet.purpose': 'Purpose',
+    'wallet.purposePlaceholder': 'e.g. opening a company bank account',
+    'wallet.expiry': 'Valid until',
+    'wallet.create': 'Create',
+    'wallet.annotated': 'Annotated copy',
+    'wallet.annotatedFor': 'For {dept}, purpose: {purpose}, valid until {until}',
+    'wallet.annotateFailed': 'Cannot make the annotated copy: {detail}',
+    'wallet.formIncomplete': 'Choose a department and fill in the purpose and the expiry.',
+    'wallet.qrLabel': '{type} QR code',
+    'wallet.status.valid': 'Valid',
+    'wallet.status.revoked': 'Revoked',
+    'wallet.status.suspended': 'Suspended',
+    'wallet.status.expired': 'Expired',
+
+    'field.type': 'Licence type',
+    'field.holder': 'Holder',
+    'field.holderId': 'ID number',
+    'field.issuer': 'Issued by',
+    'field.validity': 'Validity',
+    'field.id': 'Licence ID',
+    'field.presentation': 'Dynamic code valid until',
+    'field.relying': 'Relying department',
+    'field.purpose': 'Purpose',
+    'field.annotationUntil': 'Copy valid until',
+    'field.status': 'Status data',
+    'validity.range': '{from} to {until}',
+    'validity.forever': 'from {from}, no end date',
+    'status.asOf': 'as of {date}',
+
+    'verdict.idle': 'Waiting for a scan',
+    'verdict.pending': 'Verifying…',
+    'verdict.PASSED': 'Valid',
+    'verdict.FAILED': 'Not valid',
+    'verdict.INDETERMINATE': 'Cannot tell',
+    'verdict.checks': 'Technical details',
+    'verdict.announce': '{word}. {reason}',
+
+    'reason.PASSED': 'The licence is valid',
+    'reason.PASSED.presentation': 'Dynamic code and licence are valid',
+    'reason.PASSED.annotated': 'Annotated copy is valid; purpose: {purpose}',
+    'reason.UNSUPPORTED_FORMAT': 'Not an electronic licence QR code',
+    'reason.ENCODING_FAILURE': 'The QR text is incomplete or garbled; scan again',
+    'reason.FORMAT_FAILURE': 'The licence data is malformed; scan again',
+    'reason.TRAILING_DATA': 'Extra data after the licence; it may have been tampered with',
+    'reason.NON_CANONICAL': 'The licence data is not canonically encoded; it may have been tampered with',
+    'reason.INPUT_TOO_LARGE': 'Too long to be a licence QR code',
+    'reason.UNKNOWN_ISSUER': 'The issuing department is not in the trust list',
+    'reason.UNKNOWN_KEY': 'The signing key is not in the trust list',
+    'reason.SIG_CRYPTO_FAILURE': 'The signature does not verify; the licence may have been tampered with',
+    'reason.KEY_COMPROMISED': 'The signing key was declared compromised on {date}',
+    'reason.KEY_RETIRED': 'Signed with a retired key',
+    'reason.TYPE_NOT_AUTHORISED': 'The department may not issue this type of licence',
+    'reason.NOT_YET_VALID': 'Not yet valid (valid from {date})',
+    'reason.EXPIRED': 'Expired (valid until {date})',
+    'reason.PRESENTATION_NOT_YET_VALID': 'The dynamic code’s time is wrong; the holder should check the phone’s clock and refresh',
+    'reason.PRESENTATION_EXPIRED': 'The dynamic code has expired; ask the holder to refresh it',
+    'reason.ANNOTATION_EXPIRED': 'The annotated copy has expired (valid until {date})',
+    'reason.WRONG_RELYING_DEPARTMENT': 'This annotated copy was not made for this department (made for {dept})',
+    'reason.REVOKED': 'Revoked ({date})',
+    'reason.SUSPENDED': 'Suspended ({date})',
+    'reason.HASH_FAILURE': 'The licence data does not match the register',
+    'reason.TRY_LATER': 'The latest status cannot be obtained now; try again shortly',
+    'reason.STATUS_UNKNOWN': 'Unknown licence status; contact the issuing department',
+    'reason.unknown': 'Verification failed ({code})',
+    'reason.network': 'Cannot reach the verification service; check the network and retry',
+    'reason.refused': 'The verification request was refused: {detail}',
+    'reason.revokedAt': 'revoked on {date}',
+    'reason.statusAsOf': 'status as of {date}',
+  },
+};
+
+function stored() {
+  try {
+    return localStorage.getItem(storageKey) === 'en' ? 'en' : 'zh';
+  } catch {
+    return 'zh';
+  }
+}
+
+let lang = stored();
+const listeners = [];
+
+/** currentLang returns 'zh' or 'en'. */
+export function currentLang() {
+  return lang;
+}
+
+/** t returns the message key in the current language with {params} filled in. */
+export function t(key, params) {
+  let s = messages[lang][key] ?? messages.zh[key] ?? key;
+  if (params) {
+    s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] ?? m));
+  }
+  return s;
+}
+
+/** has reports whether key is a known message. */
+export function has(key) {
+  return key in messages.zh;
+}
+
+/** apply translates every element marked data-i18n / data-i18n-attr under root. */
+export function apply(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) {
+    el.textContent = t(el.dataset.i18n);
+  }
+  for (const el of root.querySelectorAll('[data-i18n-attr]')) {
+    for (const pair of el.dataset.i18nAttr.split(';')) {
+      const [attr, key] = pair.split(':');
+      el.setAttribute(attr, t(key));
+    }
+  }
+}
+
+function applyPage() {
+  document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  apply(document);
+  const btn = document.getElementById('lang-toggle');
+  if (btn) {
+    btn.textContent = t('lang.other');
+    btn.lang = t('lang.otherTag');
+    btn.setAttribute('aria-label', t('lang.otherLabel'));
+  }
+}
+
+/** onChange registers fn to re-render dynamic content when the language changes. */
+export function onChange(fn) {
+  listeners.push(fn);
+}
+
+/** init translates the page and wires the language toggle. */
+export function init() {
+  applyPage();
+  const btn = document.getElementById('lang-toggle');
+  btn?.addEventListener('click', () => {
+    lang = lang === 'zh' ? 'en' : 'zh';
+    try {
+      localStorage.setItem(storageKey, lang);
+    } catch {
+      // private mode: the choice lasts for this page only
+    }
+    applyPage();
+    for (const fn of listeners) fn(lang);
+  });
+}
