@@ -5,8 +5,8 @@ package main
 
 import (
 	_ "github.com/chromedp/chromedp"
-	_ "github.com/emmansun/gmsm/sm2"
 	_ "github.com/emmansun/gmsm/pkcs8"
+	_ "github.com/emmansun/gmsm/sm2"
 	_ "github.com/emmansun/gmsm/smx509"
 	_ "github.com/fxamacker/cbor/v2"
 	_ "github.com/go-chi/chi/v5"
@@ -16,8 +16,8 @@ import (
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/rogpeppe/go-internal/testscript"
 	_ "github.com/skip2/go-qrcode"
-	_ "modernc.org/sqlite"
 	_ "golang.org/x/sync/singleflight"
+	_ "modernc.org/sqlite"
 )
 
 func main() {}

@@ -70,8 +70,14 @@ func Commands() []Command {
 		issueCommand(),
 		verifyCommand(),
 		verifierServeCommand(),
+		serveCommand(),
+		issuerServeCommand(),
+		issuerTokenCommand(),
+		bulkIssueCommand(),
+		walletLinkCommand(),
+		auditVerifyCommand(),
 		versionCommand(),
-		// Later: serve, issuer serve, verifier serve, audit verify.
+		// A new command is one more entry here, and a line in cmd/elicence/testdata/script/help.txtar.
 	}
 }
 

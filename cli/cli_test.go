@@ -123,7 +123,7 @@ func TestStatusLifecycle(t *testing.T) {
 	d := newDemo(t)
 	for _, c := range []struct {
 		status, first string
-		code           int
+		code          int
 	}{
 		{"suspended", "不通过 FAILED SUSPENDED", ExitFailed},
 		{"valid", "通过 PASSED", ExitOK},

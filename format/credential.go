@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"crypto"
 	"fmt"
 	"time"
@@ -138,6 +139,19 @@ func ParseCredential(b []byte) (Signed, *Credential, error) {
 
 // DecodeCredential decodes a credential payload strictly.
 func DecodeCredential(payload []byte) (*Credential, error) {
+	if c, ok := fastCredential(payload); ok && c.Kind == KindCredential {
+		if again, err := encMode.Marshal(c); err == nil && bytes.Equal(again, payload) {
+			if err := c.Validate(); err != nil {
+				return nil, &ParseError{What: "credential", Problem: ProblemFormat, Err: err}
+			}
+			return c, nil
+		}
+	}
+	return decodeCredential(payload)
+}
+
+// decodeCredential is DecodeCredential by the general decoder alone.
+func decodeCredential(payload []byte) (*Credential, error) {
 	var c Credential
 	if err := decodePayload("credential", payload, KindCredential, &c); err != nil {
 		return nil, err

@@ -208,6 +208,9 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 		// A row that could not be read stays in the current batch (and
 		// fails it) rather than starting a batch of its own.
 		unreadable := !parsed
+		if cur != nil && cur.typeCode == "" && !unreadable {
+			cur.typeCode = req.Type // the batch so far holds only unreadable rows
+		}
 		if cur != nil && (len(cur.reqs) == opts.BatchSize || (cur.typeCode != req.Type && !unreadable)) {
 			flush()
 		}

@@ -209,6 +209,9 @@ func (s *Service) TrustList(ctx context.Context) (*Published, error) {
 const trustMaxAge = 60 * time.Second
 
 func (s *Service) staticTrust() (*Published, error) {
+	if len(s.cfg.TrustList) == 0 {
+		return nil, problem(ErrUnavailable, "this issuer publishes no trust list")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.trust == nil {

@@ -127,9 +127,6 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("issuer: no store")
 	}
-	if cfg.Root == nil && len(cfg.TrustList) == 0 {
-		return nil, errors.New("issuer: need the root key or a signed trust list to publish")
-	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v

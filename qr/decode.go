@@ -122,6 +122,13 @@ func read(src gozxing.LuminanceSource) (string, error) {
 	if err == nil {
 		return result.GetText(), nil
 	}
+	// The finder-pattern search misses a few percent of perfectly sharp,
+	// axis-aligned codes such as our own PNGs and screenshots of them;
+	// reading such an image as a pure barcode succeeds.
+	pure := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}
+	if result, perr := gozxingqr.NewQRCodeReader().Decode(bitmap, pure); perr == nil {
+		return result.GetText(), nil
+	}
 	var notFound gozxing.NotFoundException
 	var format gozxing.FormatException
 	var checksum gozxing.ChecksumException

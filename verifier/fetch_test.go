@@ -408,3 +408,21 @@ func TestNextRefreshAndBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheFetchTimeout(t *testing.T) {
+	e := newEnv(t, func(fc *FetchConfig) { fc.Timeout = 200 * time.Millisecond })
+	if _, err := e.cache.Trust(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	release := e.iss.Hold() // the issuer accepts the request and never answers
+	defer release()
+	start := time.Now()
+	r := e.verify(e.qr(t, 1))
+	want(t, r, Indeterminate, TryLater)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("answered after %s, the fetch timeout is 200 ms", d)
+	}
+	if !strings.Contains(r.Reason, "deadline") {
+		t.Fatalf("reason %q", r.Reason)
+	}
+}

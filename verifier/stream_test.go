@@ -153,3 +153,18 @@ func TestStreamIdleTimeout(t *testing.T) {
 	})
 	eventually(t, 5*time.Second, "reconnected after going idle", func() bool { return e.iss.Streams.Load() >= 3 })
 }
+
+func TestStreamDownFallsBackToPolling(t *testing.T) {
+	e := newEnv(t, func(fc *FetchConfig) {
+		fc.Events = []string{"http://127.0.0.1:1/v1/events"} // nothing listens there
+		fc.MinBackoff = 50 * time.Millisecond
+	})
+	text := e.qr(t, 13)
+	want(t, e.verify(text), Passed, "")
+	e.iss.SetStatus(e.d, "L1", 13, format.StatusRevoked)
+	e.clock.Advance(time.Minute) // past 80 % of the max-age
+	eventually(t, 5*time.Second, "revocation by polling", func() bool { return e.verify(text).SubIndication == Revoked })
+	if s := e.cache.Stats(); s.Streams != 1 || s.StreamsConnected != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}

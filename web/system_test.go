@@ -2,13 +2,18 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
+	"sync"
 	"testing"
 	"time"
 
+	"elicence/cli"
 	"elicence/identifier"
+	"elicence/issuer"
 )
 
 // system is the running service the browser tests talk to, and the
@@ -110,4 +115,92 @@ func usccFor(t *testing.T, body string) string {
 	}
 	t.Fatalf("no check character makes %s a valid credit code", body)
 	return ""
+}
+
+// demoToken is the demo department's API token in these tests.
+const demoToken = "web-test-demo-token-0123456789abcdef"
+
+// startSystem runs "elicence serve" in this process, exactly as the
+// command does (fresh data directory, embedded store, demo departments,
+// issuer, verifier and pages on one port), with dynamic QR codes valid for
+// ttl and a verifier clock-skew tolerance of a second, so that an expired
+// dynamic QR is refused soon after its refresh. It stops when the test ends.
+func startSystem(t *testing.T, ttl time.Duration) *system {
+	t.Helper()
+	t.Setenv(issuer.DemoTokenEnv, demoToken)
+	t.Setenv(cli.PassphraseEnv, "web test passphrase")
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan struct{})
+	var code int
+	go func() {
+		defer close(done)
+		code = cli.Run(ctx, &cli.Env{Stdout: out, Stderr: out, Now: time.Now}, []string{
+			"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--log-level", "warn",
+			"--presentation-ttl", ttl.String(),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Errorf("elicence serve did not stop")
+		}
+	})
+	api := regexp.MustCompile(`API\s+(http://\S+)/v1/`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m := api.FindStringSubmatch(out.String()); m != nil {
+			s := &system{URL: m[1], token: demoToken, businessType: issuer.TypeBusinessLicence,
+				foodType: issuer.TypeFoodPermit, relyingDept: issuer.DemoDepartment2Code}
+			s.waitReady(t)
+			return s
+		}
+		select {
+		case <-done:
+			t.Fatalf("elicence serve exited with status %d:\n%s", code, out)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("elicence serve did not start:\n%s", out)
+		}
+	}
+}
+
+func (s *system) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(s.URL + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/readyz: not ready: %v", s.URL, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's and the test's
+// goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

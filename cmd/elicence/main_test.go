@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,10 @@ import (
 
 	"elicence/cli"
 )
+
+// update rewrites the golden files inside the scripts from what the
+// commands print: go test ./cmd/elicence -run TestScripts -update
+var update = flag.Bool("update", false, "rewrite the scripts' golden files")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -26,6 +31,7 @@ func params(dir string) testscript.Params {
 	return testscript.Params{
 		Dir:                 dir,
 		RequireExplicitExec: true,
+		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
 			return copyDir("../../testdata/licences", filepath.Join(env.WorkDir, "testdata", "licences"))
 		},

@@ -115,7 +115,8 @@ window.addEventListener('focus', () => {
 
 // A scanner typing while a button has the focus still reaches the input.
 document.addEventListener('keydown', (e) => {
-  if (e.target === input || e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1) return;
+  // Space still presses a focused button; no QR text starts with one.
+  if (e.target === input || e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1 || e.key === ' ') return;
   if (e.target.matches?.('input, textarea, select, [contenteditable]')) return;
   input.focus({ preventScroll: true });
 });

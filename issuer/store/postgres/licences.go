@@ -120,14 +120,16 @@ func (s *Store) replay(ctx context.Context, q querier, dept, key string, hash []
 
 // allocSerials takes a block of n serials for the department and type,
 // returning the first. It returns ErrNotAuthorised if the department may
-// not issue the type. The statement commits on its own.
-func allocSerials(ctx context.Context, q querier, dept, typeCode string, n int) (int64, error) {
+// not issue the type. The statement commits on its own, asynchronously
+// (see durability.go).
+func allocSerials(ctx context.Context, q batcher, dept, typeCode string, n int) (int64, error) {
 	var first int64
-	err := q.QueryRow(ctx, `INSERT INTO serial_counters (department_code, type_code, next_serial)
+	err := autonomous(ctx, q, func(r pgx.Row) error { return r.Scan(&first) },
+		`INSERT INTO serial_counters (department_code, type_code, next_serial)
 		SELECT department_code, type_code, 1 + $3::bigint FROM type_authorisations
 		WHERE department_code = $1 AND type_code = $2
 		ON CONFLICT (department_code, type_code) DO UPDATE SET next_serial = serial_counters.next_serial + $3::bigint
-		RETURNING next_serial - $3::bigint`, dept, typeCode, n).Scan(&first)
+		RETURNING next_serial - $3::bigint`, dept, typeCode, n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("%s for %s: %w", dept, typeCode, store.ErrNotAuthorised)
 	}
@@ -167,7 +169,7 @@ func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store
 		return store.Licence{}, err
 	}
 	var out store.Licence
-	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
 		sl, err := takeSlots(ctx, tx, quotas)
 		if err != nil {
 			return err
@@ -197,7 +199,10 @@ func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store
 		l, _, err := s.replay(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash)
 		return l, err
 	}
-	return out, err
+	if err != nil {
+		return store.Licence{}, err
+	}
+	return out, s.flush(ctx, conn)
 }
 
 // IssueBatch implements store.LicenceStore. Licences and audit entries are
@@ -233,11 +238,8 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 	}
 	out := make([]store.Licence, n)
 	events := make([]store.AuditEvent, n)
-	t0 := time.Now()
-	defer func() { println("total", time.Since(t0).String()) }()
 	err = inTx(ctx, conn, func(tx pgx.Tx) error {
 		sl, err := takeSlots(ctx, tx, quotas)
-		println("slots", time.Since(t0).String())
 		if err != nil {
 			return err
 		}
@@ -254,15 +256,12 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 			prepare(&l, now)
 			out[i], events[i] = l, ev
 		}
-		println("build", time.Since(t0).String())
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"licences"}, licenceColumnList,
 			pgx.CopyFromSlice(n, func(i int) ([]any, error) { return licenceRow(&out[i]), nil }))
 		if err != nil {
 			return mapErr(err)
 		}
-		println("copy", time.Since(t0).String())
 		_, err = s.appendAudit(ctx, tx, events...)
-		println("audit", time.Since(t0).String())
 		return err
 	})
 	if err != nil {
@@ -301,7 +300,7 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 		return store.Licence{}, err
 	}
 	var out store.Licence
-	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
 		old, err := lockLicence(ctx, tx, p.DepartmentCode, p.LicenceID)
 		if err != nil {
 			return err
@@ -354,7 +353,10 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 		l, _, err := s.replay(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash)
 		return l, err
 	}
-	return out, err
+	if err != nil {
+		return store.Licence{}, err
+	}
+	return out, s.flush(ctx, conn)
 }
 
 // lockLicence reads the department's licence and locks its row until the
@@ -377,8 +379,13 @@ func (s *Store) UpdateStatus(ctx context.Context, c store.StatusChange, audit st
 	if c.Status == store.StatusValid {
 		reason = ""
 	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return store.Licence{}, fmt.Errorf("update status: %w", err)
+	}
+	defer conn.Release()
 	var out store.Licence
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
 		old, err := lockLicence(ctx, tx, c.DepartmentCode, c.LicenceID)
 		if err != nil {
 			return err
@@ -398,6 +405,9 @@ func (s *Store) UpdateStatus(ctx context.Context, c store.StatusChange, audit st
 		_, err = s.appendAudit(ctx, tx, audit)
 		return err
 	})
+	if err == nil {
+		err = s.flush(ctx, conn)
+	}
 	if err != nil {
 		return store.Licence{}, fmt.Errorf("update status of %s to %s: %w", c.LicenceID, c.Status, err)
 	}

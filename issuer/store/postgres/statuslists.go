@@ -31,29 +31,28 @@ type quota struct {
 // opening new lists as the current one reaches half its size. Each step
 // commits on its own, so no lock outlives it; entries reserved for a
 // transaction that then fails are never used.
-func (s *Store) reserveQuota(ctx context.Context, conn dbConn, dept string, n int) ([]quota, error) {
+func (s *Store) reserveQuota(ctx context.Context, conn batchConn, dept string, n int) ([]quota, error) {
 	var out []quota
 	for n > 0 {
 		var q quota
 		var seq int
-		err := inTx(ctx, conn, func(tx pgx.Tx) error {
-			var allocated int
-			err := tx.QueryRow(ctx, `SELECT id, seq, size, allocated FROM status_lists
-				WHERE department_code = $1 ORDER BY seq DESC LIMIT 1 FOR NO KEY UPDATE`, dept).
-				Scan(&q.list, &seq, &q.size, &allocated)
+		// One statement, committed on its own without waiting for the
+		// disk (see durability.go): lock the newest list, take what it
+		// has left up to n, and report it.
+		err := autonomous(ctx, conn, func(r pgx.Row) error {
+			err := r.Scan(&q.list, &seq, &q.size, &q.n)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
-			if err != nil {
-				return err
-			}
-			q.n = min(n, q.size/2-allocated)
-			if q.n <= 0 {
-				return nil
-			}
-			_, err = tx.Exec(ctx, `UPDATE status_lists SET allocated = allocated + $2 WHERE id = $1`, q.list, q.n)
 			return err
-		})
+		}, `WITH cur AS (
+				SELECT id, seq, size, allocated FROM status_lists
+				WHERE department_code = $1 ORDER BY seq DESC LIMIT 1 FOR NO KEY UPDATE),
+			upd AS (
+				UPDATE status_lists s SET allocated = s.allocated + LEAST($2::integer, cur.size / 2 - cur.allocated)
+				FROM cur WHERE s.id = cur.id AND cur.allocated < cur.size / 2
+				RETURNING LEAST($2::integer, cur.size / 2 - cur.allocated) AS n)
+			SELECT cur.id, cur.seq, cur.size, COALESCE((SELECT n FROM upd), 0) FROM cur`, dept, n)
 		if err != nil {
 			return nil, fmt.Errorf("reserve status list entries: %w", err)
 		}

@@ -71,12 +71,22 @@ CREATE TABLE status_lists (
 );
 
 -- One row per handed-out index; the primary key makes (list, index) unique.
+-- No foreign key to status_lists: it would cost a lookup per row in bulk
+-- issuance, and slots are only inserted for a list just reserved from.
 CREATE TABLE status_slots (
     list_id text NOT NULL,
     idx     integer NOT NULL CHECK (idx >= 0),
     PRIMARY KEY (list_id, idx)
 );
 
+-- Licences have no foreign keys to departments, licence_types or
+-- status_slots: bulk issuance (COPY) would pay a lookup per key per row,
+-- halving its throughput. The issuance path guarantees them instead: a
+-- licence's department and type must match the serial allocation, which
+-- requires a type_authorisations row (which has those foreign keys), and
+-- its slot must match one the same transaction inserted into status_slots,
+-- whose primary key already makes (list, index) unique. Departments and
+-- types are never deleted.
 CREATE TABLE licences (
     id                text PRIMARY KEY,
     department_code   text NOT NULL,
@@ -99,8 +109,7 @@ CREATE TABLE licences (
     status_reason     text,
     status_changed_at timestamptz,
     updated_at        timestamptz NOT NULL,
-    UNIQUE (department_code, type_code, serial, version),
-    UNIQUE (status_list_id, status_index)
+    UNIQUE (department_code, type_code, serial, version)
 );
 CREATE INDEX licences_listing ON licences (department_code, issued_at DESC, id DESC);
 CREATE INDEX licences_holder ON licences (department_code, holder_code);

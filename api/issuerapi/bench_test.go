@@ -1,0 +1,118 @@
+package issuerapi
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"elicence/issuer"
+	"elicence/issuer/issuertest"
+)
+
+// BenchmarkIssueHTTP issues single licences over HTTP on PostgreSQL from
+// 16 concurrent clients, and reports throughput and latency percentiles.
+//
+//	go test ./api/issuerapi -run '^$' -bench IssueHTTP -benchtime 20000x
+func BenchmarkIssueHTTP(b *testing.B) {
+	const clients = 16
+	e := newEnv(b, issuertest.Postgres(b), issuer.Config{}, Config{RateLimit: 1e9, RateBurst: 1e9})
+	tok := e.tokens[issuertest.TokenIssuer]
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	client := &http.Client{Transport: tr}
+	body := []byte(refBusiness)
+	issue := func() (time.Duration, error) {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/licences", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		start := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 201 {
+			return 0, io.ErrUnexpectedEOF
+		}
+		return time.Since(start), nil
+	}
+	for range clients { // warm up: connections, key cache
+		if _, err := issue(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lat := make([]time.Duration, b.N)
+	var next int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= int64(b.N) {
+					return
+				}
+				d, err := issue()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				lat[i] = d
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "licences/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// BenchmarkBulkIssue issues 100,000 licences per operation through the
+// bulk path (NDJSON, batches of 10,000, COPY) on PostgreSQL, and reports
+// throughput and the share of batch time spent building and signing
+// credentials versus storing them.
+//
+//	go test ./api/issuerapi -run '^$' -bench BulkIssue -benchtime 3x
+func BenchmarkBulkIssue(b *testing.B) {
+	const n = 100_000
+	e := newEnv(b, issuertest.Postgres(b), issuer.Config{}, Config{})
+	p, err := e.svc.Authenticate(context.Background(), e.tokens[issuertest.TokenIssuer])
+	if err != nil {
+		b.Fatal(err)
+	}
+	input := strings.Repeat(refDriving+"\n", n)
+	var sign, store, total float64
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		sum, err := e.svc.IssueBulk(context.Background(), p, strings.NewReader(input),
+			issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: issuer.MaxBulkBatchSize}, func(issuer.BulkRow) error { return nil })
+		if err != nil || sum.Issued != n {
+			b.Fatalf("issued %d of %d: %v", sum.Issued, n, err)
+		}
+		total += time.Since(start).Seconds()
+		sign += sum.SignSeconds
+		store += sum.StoreSeconds
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n*b.N)/total, "licences/s")
+	b.ReportMetric(100*sign/(sign+store), "%sign")
+	b.ReportMetric(100*store/(sign+store), "%store")
+}

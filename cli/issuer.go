@@ -1,0 +1,541 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"elicence/api"
+	"elicence/api/issuerapi"
+	"elicence/issuer"
+	"elicence/issuer/store"
+	"elicence/keys"
+	"elicence/web"
+)
+
+// issuerEnvPrefix prefixes the environment variables that set the flags
+// of "issuer serve": --db is ELICENCE_ISSUER_DB.
+const issuerEnvPrefix = "ELICENCE_ISSUER_"
+
+// DefaultDataDir is where "serve" keeps its embedded store and demo keys.
+const DefaultDataDir = "./data"
+
+// storeFile is the embedded store's file name inside the data directory.
+const storeFile = "elicence.db"
+
+// serviceFlags are the service settings "serve" and "issuer serve" share.
+type serviceFlags struct {
+	addr, publicURL, logLevel *string
+	statusTTL, trustValidity  *time.Duration
+	presentationTTL, grace    *time.Duration
+	rateLimit                 *float64
+}
+
+func addServiceFlags(fs *flag.FlagSet, env func(name, usage string) string) *serviceFlags {
+	return &serviceFlags{
+		addr:            fs.String("addr", "127.0.0.1:8080", env("addr", "listen `address`")),
+		publicURL:       fs.String("public-url", "", env("public-url", "base `URL` the service is reached at, published in the trust list (default http://ADDR)")),
+		logLevel:        fs.String("log-level", "info", env("log-level", "log `level`: debug, info, warn or error")),
+		statusTTL:       fs.Duration("status-ttl", issuer.DefaultStatusTTL, env("status-ttl", "time-to-live of signed status lists")),
+		trustValidity:   fs.Duration("trust-validity", issuer.DefaultTrustListValidity, env("trust-validity", "time until a signed trust list's next update")),
+		presentationTTL: fs.Duration("presentation-ttl", issuer.DefaultPresentationTTL, env("presentation-ttl", "validity of dynamic presentation QR codes")),
+		grace:           fs.Duration("grace", 10*time.Second, env("grace", "time given to requests in flight at shutdown")),
+		rateLimit:       fs.Float64("rate-limit", issuerapi.DefaultRateLimit, env("rate-limit", "requests per second allowed per API token")),
+	}
+}
+
+func (f *serviceFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*f.logLevel)); err != nil {
+		return nil, Usagef("--log-level %q: want debug, info, warn or error", *f.logLevel)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+func (f *serviceFlags) check() error {
+	if *f.statusTTL < time.Second || *f.trustValidity < time.Minute || *f.presentationTTL < time.Second || *f.rateLimit <= 0 {
+		return Usagef("--status-ttl, --presentation-ttl (at least 1s), --trust-validity (at least 1m) and --rate-limit must be positive")
+	}
+	return nil
+}
+
+// runIssuer serves svc's API (with mounts) on the flags' address until ctx
+// ends, then shuts down gracefully: event streams end first, so that
+// requests in flight can finish.
+func runIssuer(ctx context.Context, log *slog.Logger, f *serviceFlags, svc *issuer.Service, reg *prometheus.Registry, mounts []issuerapi.Mount, ln net.Listener) error {
+	h := issuerapi.New(issuerapi.Config{
+		Service: svc, Logger: log, Registry: reg, Gatherer: reg, RateLimit: *f.rateLimit,
+		RateBurst: int(2 * *f.rateLimit), Mounts: mounts,
+	})
+	stop := context.AfterFunc(ctx, func() { svc.Close() })
+	defer stop()
+	err := api.Serve(ctx, ln, h, *f.grace)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// webMounts mounts the pages of cfg.
+func webMounts(cfg web.Config) []issuerapi.Mount {
+	h := web.Handler(cfg)
+	var ms []issuerapi.Mount
+	for _, p := range cfg.Paths() {
+		if strings.HasSuffix(p, "/") {
+			p += "*"
+		}
+		ms = append(ms, issuerapi.Mount{Pattern: p, Handler: h})
+	}
+	return ms
+}
+
+func issuerServeCommand() Command {
+	return Command{
+		Name:    "issuer serve",
+		Summary: "run the issuer service on PostgreSQL (or an embedded store file); several may share one database",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			env := func(name, usage string) string {
+				return usage + " [$" + issuerEnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "]"
+			}
+			db := fs.String("db", "", env("db", "database: a postgres:// `URL` or an embedded store file"))
+			rootKey := fs.String("root-key", "", env("root-key", "encrypted root private key `file`: build and sign the trust list here"))
+			rootCert := fs.String("root-cert", "", env("root-cert", "root certificate `file` (default: root.crt beside --root-key)"))
+			trustList := fs.String("trust-list", "", env("trust-list", "operator-signed trust list `file` to serve, without the root key"))
+			sf := addServiceFlags(fs, env)
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) > 0 {
+					return Usagef("unexpected argument %q", args[0])
+				}
+				if err := flagsFromEnv(fs, issuerEnvPrefix); err != nil {
+					return err
+				}
+				if err := sf.check(); err != nil {
+					return err
+				}
+				log, err := sf.logger(e.Stderr)
+				if err != nil {
+					return err
+				}
+				switch {
+				case *db == "":
+					return Usagef("no database: pass --db postgres://… (or --db FILE for an embedded store)")
+				case (*rootKey == "") == (*trustList == ""):
+					return Usagef("pass one of --root-key FILE (sign the trust list here) and --trust-list FILE (serve an operator-signed one)")
+				}
+				pass, err := keys.Passphrase(PassphraseEnv)
+				if err != nil {
+					return err
+				}
+				cfg := issuer.Config{
+					Passphrase: pass, Logger: log, Now: e.Now, StatusTTL: *sf.statusTTL,
+					TrustListValidity: *sf.trustValidity, PresentationTTL: *sf.presentationTTL,
+				}
+				if *rootKey != "" {
+					certFile := *rootCert
+					if certFile == "" {
+						certFile = filepath.Join(filepath.Dir(*rootKey), keys.RootCertFile)
+					}
+					pair, err := loadRootKeyPair(*rootKey, certFile, pass)
+					if err != nil {
+						return err
+					}
+					cfg.Root = &pair
+				} else {
+					if cfg.TrustList, err = os.ReadFile(*trustList); err != nil {
+						return fmt.Errorf("trust list: %w", err)
+					}
+					if *rootCert != "" {
+						if cfg.RootCertificate, err = os.ReadFile(*rootCert); err != nil {
+							return fmt.Errorf("root certificate: %w", err)
+						}
+					}
+				}
+				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				st, err := issuer.OpenStore(ctx, *db, log)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				ln, err := net.Listen("tcp", *sf.addr)
+				if err != nil {
+					return fmt.Errorf("listen: %w", err)
+				}
+				cfg.Store = st
+				cfg.PublicURL = *sf.publicURL
+				if cfg.PublicURL == "" {
+					cfg.PublicURL = "http://" + ln.Addr().String()
+				}
+				reg := newRegistry()
+				cfg.Registry = reg
+				svc, err := issuer.New(cfg)
+				if err != nil {
+					return err
+				}
+				defer svc.Close()
+				log.Info("issuer listening", "addr", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL,
+					"postgres", issuer.IsPostgresURL(*db), "signs_trust_list", cfg.Root != nil)
+				if err := runIssuer(ctx, log, sf, svc, reg, webMounts(web.Config{Wallet: true}), ln); err != nil {
+					return err
+				}
+				log.Info("issuer stopped")
+				return nil
+			}
+		},
+	}
+}
+
+// openStoreFlag opens the store named by --db, or the embedded store in
+// --data when --db is empty.
+func openStoreFlag(ctx context.Context, db, data string) (store.Store, error) {
+	if db == "" {
+		if data == "" {
+			return nil, Usagef("pass --db postgres://… or --data DIR")
+		}
+		db = filepath.Join(data, storeFile)
+		if _, err := os.Stat(db); err != nil {
+			return nil, fmt.Errorf("no store in %s (run elicence serve first, or pass --db)", data)
+		}
+	}
+	return issuer.OpenStore(ctx, db, nil)
+}
+
+func auditVerifyCommand() Command {
+	return Command{
+		Name:    "audit verify",
+		Summary: "check the audit log's hash chain and name the first bad entry",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			db := fs.String("db", os.Getenv(issuerEnvPrefix+"DB"), "database: a postgres:// `URL` or an embedded store file [$ELICENCE_ISSUER_DB]")
+			data := fs.String("data", DefaultDataDir, "data `directory` of elicence serve, used when --db is not given")
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) > 0 {
+					return Usagef("unexpected argument %q", args[0])
+				}
+				st, err := openStoreFlag(ctx, *db, *data)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				bad, err := st.VerifyChain(ctx)
+				switch {
+				case errors.Is(err, store.ErrChainBroken):
+					fmt.Fprintf(e.Stdout, "audit chain BROKEN: first bad entry is %d\n", bad)
+					return exitStatus(ExitFailed)
+				case err != nil:
+					return err
+				}
+				head, err := lastAudit(ctx, st)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.Stdout, "audit chain verifies: %d entries\n", head)
+				return nil
+			}
+		},
+	}
+}
+
+// lastAudit returns the number of audit entries (sequence numbers have no gaps).
+func lastAudit(ctx context.Context, st store.Store) (int64, error) {
+	var last int64
+	for {
+		es, err := st.ListAudit(ctx, last, store.MaxPageSize)
+		if err != nil {
+			return 0, err
+		}
+		if len(es) == 0 {
+			return last, nil
+		}
+		last = es[len(es)-1].Seq
+	}
+}
+
+func issuerTokenCommand() Command {
+	return Command{
+		Name:    "issuer token",
+		Args:    "(create | revoke ID)",
+		Summary: "create or revoke an API token directly in the issuer's database (an operator action)",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			db := fs.String("db", os.Getenv(issuerEnvPrefix+"DB"), "database: a postgres:// `URL` or an embedded store file [$ELICENCE_ISSUER_DB]")
+			data := fs.String("data", DefaultDataDir, "data `directory` of elicence serve, used when --db is not given")
+			dept := fs.String("dept", "", "department `code` the token acts for (none for an operator token)")
+			scopes := fs.String("scopes", "issue,revoke,read", "comma-separated `scopes`: issue, revoke, read; or operator")
+			name := fs.String("name", "", "what the token is for, e.g. 窗口系统")
+			id := fs.String("id", "", "token `ID` (default random)")
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) == 0 || (args[0] == "create") != (len(args) == 1) || (args[0] == "revoke" && len(args) != 2) || (args[0] != "create" && args[0] != "revoke") {
+					return Usagef("want create, or revoke ID")
+				}
+				st, err := openStoreFlag(ctx, *db, *data)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				// Token administration needs no keys.
+				svc, err := issuer.New(issuer.Config{Store: st, Now: e.Now})
+				if err != nil {
+					return err
+				}
+				defer svc.Close()
+				if args[0] == "revoke" {
+					if _, err := svc.RevokeToken(ctx, issuer.Operator(), args[1]); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.Stdout, "token %s revoked\n", args[1])
+					return nil
+				}
+				var sc []store.Scope
+				for _, s := range strings.Split(*scopes, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						sc = append(sc, store.Scope(s))
+					}
+				}
+				if *name == "" {
+					return Usagef("pass --name, saying what the token is for")
+				}
+				tok, secret, err := svc.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{ID: *id, Department: *dept, Scopes: sc, Name: *name})
+				var ve *issuer.ValidationError
+				if errors.As(err, &ve) {
+					return Usagef("%s", ve.Error())
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.Stderr, "token %s (%s) created; the secret is shown once:\n", tok.ID, strings.Join(scopeNames(tok.Scopes), ","))
+				fmt.Fprintln(e.Stdout, secret)
+				return nil
+			}
+		},
+	}
+}
+
+func scopeNames(sc []store.Scope) []string {
+	out := make([]string, len(sc))
+	for i, s := range sc {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// clientFlags are the flags of commands that call a running issuer.
+type clientFlags struct {
+	server, token *string
+}
+
+func addClientFlags(fs *flag.FlagSet) *clientFlags {
+	return &clientFlags{
+		server: fs.String("server", "http://127.0.0.1:8080", "issuer base `URL`"),
+		token:  fs.String("token", "", "department API `token` (default $ELICENCE_TOKEN, then $ELICENCE_DEMO_TOKEN)"),
+	}
+}
+
+func (c *clientFlags) bearer() (string, error) {
+	for _, t := range []string{*c.token, os.Getenv("ELICENCE_TOKEN"), os.Getenv(issuer.DemoTokenEnv)} {
+		if t != "" {
+			return t, nil
+		}
+	}
+	return "", Usagef("no token: pass --token, or set ELICENCE_TOKEN")
+}
+
+// call sends a request to the issuer and returns the answer, turning a
+// problem-details answer into an error.
+func (c *clientFlags) call(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	tok, err := c.bearer()
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(*c.server, "/")+path, body)
+	if err != nil {
+		return nil, Usagef("--server: %v", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("call issuer: %w", err)
+	}
+	if res.StatusCode >= 300 {
+		defer res.Body.Close()
+		var p api.Problem
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		if json.Unmarshal(b, &p) == nil && p.Title != "" {
+			msg := fmt.Sprintf("issuer answered %d %s: %s", p.Status, p.Title, p.Detail)
+			for _, f := range p.Errors {
+				msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Reason)
+			}
+			return nil, errors.New(msg)
+		}
+		return nil, fmt.Errorf("issuer answered %s", res.Status)
+	}
+	return res, nil
+}
+
+func walletLinkCommand() Command {
+	return Command{
+		Name:    "wallet-link",
+		Summary: "make a one-time wallet login link for a holder (calls a running issuer)",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			holder := fs.String("holder", "", "the holder's full citizen ID number or credit `code`")
+			cf := addClientFlags(fs)
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) > 0 {
+					return Usagef("unexpected argument %q", args[0])
+				}
+				if *holder == "" {
+					return Usagef("pass --holder ID")
+				}
+				body, _ := json.Marshal(map[string]string{"holder_id": *holder})
+				res, err := cf.call(ctx, "POST", "/v1/holder-links", "application/json", strings.NewReader(string(body)))
+				if err != nil {
+					return err
+				}
+				defer res.Body.Close()
+				var link issuer.HolderLink
+				if err := json.NewDecoder(res.Body).Decode(&link); err != nil {
+					return fmt.Errorf("issuer answer: %w", err)
+				}
+				fmt.Fprintf(e.Stdout, "%s%s\n", strings.TrimRight(*cf.server, "/"), link.URL)
+				fmt.Fprintf(e.Stderr, "valid once, until %s\n", link.ExpiresAt.Local().Format(time.DateTime))
+				return nil
+			}
+		},
+	}
+}
+
+func bulkIssueCommand() Command {
+	return Command{
+		Name:    "bulk-issue",
+		Args:    "FILE",
+		Summary: "issue licences from an NDJSON or CSV file through a running issuer, batch by batch",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			typ := fs.String("type", "", "licence type `code` of rows that name none")
+			batch := fs.Int("batch-size", issuer.DefaultBulkBatchSize, "rows per all-or-nothing batch")
+			format := fs.String("format", "", "input `format`: ndjson or csv (default: from the file name)")
+			cf := addClientFlags(fs)
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) != 1 {
+					return Usagef("want one input file (- for standard input)")
+				}
+				f := *format
+				if f == "" {
+					switch strings.ToLower(filepath.Ext(args[0])) {
+					case ".csv":
+						f = issuer.BulkCSV
+					case ".ndjson", ".jsonl":
+						f = issuer.BulkNDJSON
+					default:
+						return Usagef("cannot tell the format of %s: pass --format ndjson or csv", args[0])
+					}
+				}
+				ct := map[string]string{issuer.BulkCSV: "text/csv", issuer.BulkNDJSON: "application/x-ndjson"}[f]
+				if ct == "" {
+					return Usagef("--format %q: want ndjson or csv", f)
+				}
+				var in io.Reader = e.Stdin
+				if args[0] != "-" {
+					file, err := os.Open(args[0])
+					if err != nil {
+						return err
+					}
+					defer file.Close()
+					in = file
+				}
+				q := fmt.Sprintf("/v1/licences/batch?batch_size=%d", *batch)
+				if *typ != "" {
+					q += "&type=" + *typ
+				}
+				res, err := cf.call(ctx, "POST", q, ct, in)
+				if err != nil {
+					return err
+				}
+				defer res.Body.Close()
+				dec := json.NewDecoder(res.Body)
+				failed := false
+				for {
+					var line struct {
+						issuer.BulkRow
+						Summary *issuer.BulkSummary `json:"summary"`
+						Error   *struct {
+							Detail string `json:"detail"`
+						} `json:"error"`
+					}
+					if err := dec.Decode(&line); err == io.EOF {
+						break
+					} else if err != nil {
+						return fmt.Errorf("issuer answer: %w", err)
+					}
+					switch {
+					case line.Error != nil:
+						fmt.Fprintf(e.Stderr, "error: %s\n", line.Error.Detail)
+						failed = true
+					case line.Summary != nil:
+						s := line.Summary
+						fmt.Fprintf(e.Stderr, "%d rows: %d issued, %d rejected, %d not issued (%d of %d batches failed)\n",
+							s.Rows, s.Issued, s.Rejected, s.NotIssued, s.FailedBatches, s.Batches)
+						failed = failed || s.Issued != s.Rows
+					case line.Status == issuer.RowIssued:
+						fmt.Fprintf(e.Stdout, "%d\t%s\n", line.Row, line.ID)
+					default:
+						var reasons []string
+						for _, fe := range line.Errors {
+							reasons = append(reasons, fe.Field+": "+fe.Reason)
+						}
+						fmt.Fprintf(e.Stderr, "row %d %s: %s\n", line.Row, line.Status, strings.Join(reasons, "; "))
+					}
+				}
+				if failed {
+					return exitStatus(ExitError)
+				}
+				return nil
+			}
+		},
+	}
+}
+
+// loadRootKeyPair reads the encrypted root key and its certificate.
+func loadRootKeyPair(keyFile, certFile string, pass []byte) (keys.Pair, error) {
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return keys.Pair{}, fmt.Errorf("root key: %w", err)
+	}
+	k, err := keys.ParsePrivateKey(keyPEM, pass)
+	if err != nil {
+		return keys.Pair{}, fmt.Errorf("root key %s: %w", keyFile, err)
+	}
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return keys.Pair{}, fmt.Errorf("root certificate: %w", err)
+	}
+	cert, err := keys.ParseCertificate(certPEM)
+	if err != nil {
+		return keys.Pair{}, fmt.Errorf("root certificate %s: %w", certFile, err)
+	}
+	if !k.PublicKey.Equal(cert.PublicKey) {
+		return keys.Pair{}, fmt.Errorf("%s does not certify the key in %s", certFile, keyFile)
+	}
+	return keys.Pair{Key: k, Cert: cert}, nil
+}

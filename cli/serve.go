@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"elicence/api/issuerapi"
+	"elicence/api/verifierapi"
+	"elicence/format"
+	"elicence/issuer"
+	"elicence/keys"
+	"elicence/verifier"
+	"elicence/web"
+)
+
+// serveEnvPrefix prefixes the environment variables that set the flags of
+// "serve": --addr is ELICENCE_SERVE_ADDR.
+const serveEnvPrefix = "ELICENCE_SERVE_"
+
+func serveCommand() Command {
+	return Command{
+		Name:    "serve",
+		Summary: "run everything in one process on the embedded store: issuer, verifier and web pages (the demo)",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			env := func(name, usage string) string {
+				return usage + " [$" + serveEnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "]"
+			}
+			data := fs.String("data", DefaultDataDir, env("data", "data `directory`: embedded store, keys, root certificate"))
+			dept := fs.String("dept", issuer.DemoDepartment2Code, env("dept", "relying department `code` the built-in verifier acts for (annotated copies must name it)"))
+			sf := addServiceFlags(fs, env)
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) > 0 {
+					return Usagef("unexpected argument %q", args[0])
+				}
+				if err := flagsFromEnv(fs, serveEnvPrefix); err != nil {
+					return err
+				}
+				if err := sf.check(); err != nil {
+					return err
+				}
+				log, err := sf.logger(e.Stderr)
+				if err != nil {
+					return err
+				}
+				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+
+				// The passphrase: from the environment, or for the demo
+				// a generated one kept in the data directory.
+				pass, err := keys.Passphrase(PassphraseEnv)
+				passNote := "from " + PassphraseEnv
+				if err != nil {
+					var path string
+					var created bool
+					if pass, path, created, err = issuer.DemoPassphrase(*data); err != nil {
+						return err
+					}
+					passNote = path + " (demo only; set " + PassphraseEnv + " in production)"
+					if created {
+						passNote = "generated into " + path + " (mode 0600; demo only)"
+					}
+				}
+				st, err := issuer.OpenStore(ctx, filepath.Join(*data, storeFile), log)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				boot, err := issuer.Bootstrap(ctx, issuer.BootstrapConfig{
+					Store: st, DataDir: *data, Passphrase: pass, DemoToken: os.Getenv(issuer.DemoTokenEnv), Now: e.Now,
+				})
+				if err != nil {
+					return err
+				}
+				ln, err := net.Listen("tcp", *sf.addr)
+				if err != nil {
+					return fmt.Errorf("listen: %w", err)
+				}
+				base := "http://" + ln.Addr().String()
+				publicURL := *sf.publicURL
+				if publicURL == "" {
+					publicURL = base
+				}
+				reg := newRegistry()
+				svc, err := issuer.New(issuer.Config{
+					Store: st, Passphrase: pass, PublicURL: publicURL, Root: &boot.Root, Logger: log, Registry: reg, Now: e.Now,
+					StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity, PresentationTTL: *sf.presentationTTL,
+				})
+				if err != nil {
+					return err
+				}
+				defer svc.Close()
+
+				// ---- Other services mounted in the same process. ----
+				// The verifier reads trust and status straight from the
+				// issuer service, not over HTTP.
+				local := &localVerifierSource{svc: svc, root: &boot.Root.Key.PublicKey, now: e.Now}
+				mounts := []issuerapi.Mount{{
+					Pattern: "/v1/verify",
+					Handler: verifierapi.NewHandler(verifierapi.Config{
+						Verify:   verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Department: *dept},
+						Logger:   log,
+						Registry: reg,
+					}),
+				}}
+				mounts = append(mounts, webMounts(web.AllPages())...)
+				mounts = append(mounts, issuerapi.Mount{Pattern: "/", Handler: http.RedirectHandler("/counter", http.StatusFound)})
+				// ---- End of mounted services. ----
+
+				printServeInfo(e, *data, passNote, boot, base, *dept)
+				log.Info("elicence serve listening", "addr", base, "data", *data, "public_url", publicURL)
+				if err := runIssuer(ctx, log, sf, svc, reg, mounts, ln); err != nil {
+					return err
+				}
+				log.Info("elicence serve stopped")
+				return nil
+			}
+		},
+	}
+}
+
+func printServeInfo(e *Env, data, passNote string, boot *issuer.BootstrapResult, base, dept string) {
+	w := e.Stdout
+	fmt.Fprintf(w, "elicence serve: issuer, verifier and web pages in one process\n")
+	fmt.Fprintf(w, "  data        %s (embedded store %s)\n", data, filepath.Join(data, storeFile))
+	fmt.Fprintf(w, "  passphrase  %s\n", passNote)
+	if boot.CreatedKeys {
+		fmt.Fprintf(w, "  keys        created: root and demo department keys in %s (encrypted)\n", filepath.Join(data, issuer.KeysDir))
+	}
+	fmt.Fprintf(w, "  root        %s (pin this in verifiers), %s\n", boot.RootCertFile, boot.RootPubFile)
+	fmt.Fprintf(w, "  department  %s %s (demo, may issue every demo type)\n", issuer.DemoDepartmentCode, issuer.DemoDepartmentName)
+	switch {
+	case boot.DemoToken != "" && boot.DemoTokenGenerated:
+		fmt.Fprintf(w, "  demo token  %s\n              (shown once: save it, or set %s before the first run to choose it)\n", boot.DemoToken, issuer.DemoTokenEnv)
+	case boot.DemoToken != "":
+		fmt.Fprintf(w, "  demo token  created from %s\n", issuer.DemoTokenEnv)
+	default:
+		fmt.Fprintf(w, "  demo token  made on the first run (use %s, or elicence issuer token create)\n", issuer.DemoTokenEnv)
+	}
+	fmt.Fprintf(w, "  API         %s/v1/ (OpenAPI at %s/v1/openapi.yaml)\n", base, base)
+	fmt.Fprintf(w, "  trust list  %s/v1/trust-list, events %s/v1/events\n", base, base)
+	fmt.Fprintf(w, "  verify      POST %s/v1/verify (as relying department %s)\n", base, dept)
+	fmt.Fprintf(w, "  pages       %s/counter  %s/wallet  %s/verify\n", base, base, base)
+	fmt.Fprintf(w, "  operations  %s/metrics  %s/healthz  %s/readyz\n", base, base, base)
+}
+
+// localVerifierSource gives the in-process verifier the issuer's trust and
+// status lists, verified as any verifier would (root signature, department
+// key), re-parsed only when their ETag changes.
+type localVerifierSource struct {
+	svc  *issuer.Service
+	root *ecdsa.PublicKey
+	now  func() time.Time
+
+	mu        sync.Mutex
+	trust     *verifier.Trust
+	trustETag string
+	lists     map[string]localList
+}
+
+type localList struct {
+	etag  string
+	trust *verifier.Trust
+	st    *verifier.Status
+}
+
+// Trust implements verifier.TrustFunc.
+func (l *localVerifierSource) Trust(ctx context.Context) (*verifier.Trust, error) {
+	p, err := l.svc.TrustList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.trust != nil && l.trustETag == p.ETag {
+		return l.trust, nil
+	}
+	t, err := verifier.NewTrust(l.root, p.Body, l.now())
+	if err != nil {
+		return nil, err
+	}
+	l.trust, l.trustETag = t, p.ETag
+	return t, nil
+}
+
+// Status implements verifier.StatusFunc.
+func (l *localVerifierSource) Status(ctx context.Context, trust *verifier.Trust, dept *format.Department, list string) (*verifier.Status, error) {
+	p, err := l.svc.StatusList(ctx, list)
+	if err != nil {
+		var pb *issuer.Problem
+		if errors.As(err, &pb) {
+			return nil, errors.New(pb.Detail)
+		}
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.lists[list]; ok && c.etag == p.ETag && c.trust == trust {
+		return c.st, nil
+	}
+	st, err := verifier.NewStatus(trust, p.Body, l.now(), "local")
+	if err != nil {
+		return nil, err
+	}
+	if l.lists == nil {
+		l.lists = map[string]localList{}
+	}
+	l.lists[list] = localList{etag: p.ETag, trust: trust, st: st}
+	return st, nil
+}

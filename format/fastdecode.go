@@ -1,0 +1,154 @@
+package format
+
+import (
+	"bytes"
+	"math"
+	"unicode/utf8"
+)
+
+// The general decoder (fxamacker/cbor, by reflection) costs more than the
+// rest of a verification but the SM2 arithmetic. fastCredential reads the
+// one shape a canonical credential payload has directly; DecodeCredential
+// accepts its result only if re-encoding it gives the payload back, which
+// is exactly the condition the general path imposes, so the two paths accept
+// the same payloads with the same results. Anything unexpected makes
+// fastCredential give up, and the general decoder then decides and
+// classifies the error.
+
+// cborReader reads CBOR data items from the front of b. It checks types
+// and bounds, not minimal encoding: the re-encoding comparison does that.
+type cborReader struct{ b []byte }
+
+// head reads an item header with a definite argument.
+func (r *cborReader) head() (major byte, arg uint64, ok bool) {
+	if len(r.b) == 0 {
+		return 0, 0, false
+	}
+	major, ai := r.b[0]>>5, r.b[0]&0x1f
+	r.b = r.b[1:]
+	var n int
+	switch {
+	case ai < 24:
+		return major, uint64(ai), true
+	case ai == 24:
+		n = 1
+	case ai == 25:
+		n = 2
+	case ai == 26:
+		n = 4
+	case ai == 27:
+		n = 8
+	default: // reserved or indefinite
+		return 0, 0, false
+	}
+	if len(r.b) < n {
+		return 0, 0, false
+	}
+	for _, c := range r.b[:n] {
+		arg = arg<<8 | uint64(c)
+	}
+	r.b = r.b[n:]
+	return major, arg, true
+}
+
+func (r *cborReader) uint(max uint64) (uint64, bool) {
+	m, v, ok := r.head()
+	return v, ok && m == 0 && v <= max
+}
+
+func (r *cborReader) raw(major byte) ([]byte, bool) {
+	m, n, ok := r.head()
+	if !ok || m != major || n > uint64(len(r.b)) {
+		return nil, false
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v, true
+}
+
+func (r *cborReader) text() (string, bool) {
+	v, ok := r.raw(3)
+	return string(v), ok && utf8.Valid(v)
+}
+
+func (r *cborReader) bytes() ([]byte, bool) {
+	v, ok := r.raw(2)
+	return bytes.Clone(v), ok
+}
+
+// fastCredential decodes a credential payload of the canonical shape.
+func fastCredential(p []byte) (*Credential, bool) {
+	r := &cborReader{b: p}
+	m, n, ok := r.head()
+	if !ok || m != 5 || n > 14 {
+		return nil, false
+	}
+	c := &Credential{}
+	for range n {
+		k, ok := r.uint(13)
+		if !ok {
+			return nil, false
+		}
+		var v uint64
+		switch k {
+		case 0:
+			v, ok = r.uint(math.MaxUint8)
+			c.Kind = Kind(v)
+		case 1:
+			c.TypeCode, ok = r.text()
+		case 2:
+			c.IssuerCode, ok = r.text()
+		case 3:
+			c.Serial, ok = r.text()
+		case 4:
+			v, ok = r.uint(math.MaxUint16)
+			c.Version = uint16(v)
+		case 5:
+			c.HolderName, ok = r.text()
+		case 6:
+			c.HolderID, ok = r.text()
+		case 7:
+			v, ok = r.uint(math.MaxInt64)
+			c.ValidFrom = int64(v)
+		case 8:
+			v, ok = r.uint(math.MaxInt64)
+			c.ValidUntil = int64(v)
+		case 9:
+			v, ok = r.uint(math.MaxInt64)
+			c.IssuedAt = int64(v)
+		case 10:
+			var am byte
+			am, v, ok = r.head()
+			if !ok || am != 4 || v != 2 {
+				return nil, false
+			}
+			if c.Status.List, ok = r.text(); ok {
+				v, ok = r.uint(math.MaxUint32)
+				c.Status.Index = uint32(v)
+			}
+		case 11:
+			c.KeyID, ok = r.bytes()
+		case 12:
+			c.RecordDigest, ok = r.bytes()
+		case 13:
+			var mm byte
+			mm, v, ok = r.head()
+			if !ok || mm != 5 || v > maxFields {
+				return nil, false
+			}
+			c.Fields = make(map[string]string, v)
+			for range v {
+				fk, ok1 := r.text()
+				fv, ok2 := r.text()
+				if !ok1 || !ok2 {
+					return nil, false
+				}
+				c.Fields[fk] = fv
+			}
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	return c, len(r.b) == 0
+}
