@@ -37,8 +37,34 @@ func mustRun(t *testing.T, now time.Time, args ...string) result {
 	return r
 }
 
-// demo is a key directory with a trust list, a status list and the
-// reference business licence issued at index 4242.
+// testPassphrase encrypts the keys the tests make.
+const testPassphrase = "cli test passphrase"
+
+// sharedKeys is a key directory made once for the package: PBKDF2 with
+// 100 000 iterations is slow under the race detector, so tests copy these
+// keys rather than making their own.
+var sharedKeys string
+
+func TestMain(m *testing.M) {
+	os.Setenv(PassphraseEnv, testPassphrase)
+	os.Unsetenv(PassphraseEnv + "_FILE")
+	dir, err := os.MkdirTemp("", "elicence-cli-test")
+	if err != nil {
+		panic(err)
+	}
+	sharedKeys = filepath.Join(dir, "keys")
+	var out bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: &out, Now: time.Now}
+	if code := Run(context.Background(), env, []string{"keys", "init", "--dir", sharedKeys}); code != 0 {
+		panic(out.String())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// demo is a copy of the shared keys with a trust list, a status list and
+// the reference business licence issued at index 4242.
 type demo struct {
 	dir, keys, trust, status, qrText, png string
 	now                                   time.Time
@@ -46,15 +72,15 @@ type demo struct {
 
 func newDemo(t *testing.T) *demo {
 	t.Helper()
-	t.Setenv(PassphraseEnv, "cli test passphrase")
-	t.Setenv(PassphraseEnv+"_FILE", "")
 	dir := t.TempDir()
 	d := &demo{
 		dir: dir, keys: filepath.Join(dir, "keys"), trust: filepath.Join(dir, "trust.cbor"),
 		status: filepath.Join(dir, "status-1.cbor"), qrText: filepath.Join(dir, "licence.txt"),
 		png: filepath.Join(dir, "licence.png"), now: time.Now().Truncate(time.Second),
 	}
-	mustRun(t, d.now, "keys", "init", "--dir", d.keys)
+	if err := os.CopyFS(d.keys, os.DirFS(sharedKeys)); err != nil {
+		t.Fatal(err)
+	}
 	mustRun(t, d.now, "trust", "build", "--keys", d.keys, "--out", d.trust)
 	mustRun(t, d.now, "status", "build", "--keys", d.keys, "--list", "1", "--out", d.status)
 	mustRun(t, d.now, "issue", "--keys", d.keys, "--in", "../testdata/licences/business.json",
@@ -68,6 +94,7 @@ func (d *demo) verify(t *testing.T, now time.Time, args ...string) result {
 }
 
 func TestIssueAndVerify(t *testing.T) {
+	t.Parallel()
 	d := newDemo(t)
 	r := d.verify(t, d.now, "--in", d.qrText)
 	if r.code != ExitOK || !strings.HasPrefix(r.stdout, "通过 PASSED\n") {
@@ -120,6 +147,7 @@ func TestIssueAndVerify(t *testing.T) {
 }
 
 func TestStatusLifecycle(t *testing.T) {
+	t.Parallel()
 	d := newDemo(t)
 	for _, c := range []struct {
 		status, first string
@@ -138,6 +166,7 @@ func TestStatusLifecycle(t *testing.T) {
 }
 
 func TestKeyCompromised(t *testing.T) {
+	t.Parallel()
 	d := newDemo(t)
 	cert, err := readDeptCert(d.keys, issuer.DemoDepartmentCode)
 	if err != nil {
@@ -164,7 +193,7 @@ func TestErrorsKeepSecrets(t *testing.T) {
 		t.Errorf("wrong passphrase: exit %d, %q", r.code, r.stderr)
 	}
 	// The full citizen ID of a driving licence holder appears nowhere.
-	t.Setenv(PassphraseEnv, "cli test passphrase")
+	t.Setenv(PassphraseEnv, testPassphrase)
 	r = mustRun(t, d.now, "issue", "--keys", d.keys, "--in", "../testdata/licences/driving.json", "--out-qr", "-")
 	if strings.Contains(r.stdout+r.stderr, "350102199003071525") || !strings.Contains(r.stderr, "3501**********1525") {
 		t.Errorf("issue output shows the full citizen ID or not the masked one:\n%s%s", r.stdout, r.stderr)

@@ -48,6 +48,7 @@ func opensslVerify(openssl, pub, payload, sig string) (string, error) {
 // over a changed payload, and verifies the department certificate under the
 // root certificate.
 func TestOpenSSLJudgesCLI(t *testing.T) {
+	t.Parallel()
 	openssl := testenv.RequireTool(t, "openssl", "openssl")
 	d := newDemo(t)
 	text, err := os.ReadFile(d.qrText)
@@ -95,6 +96,7 @@ func TestOpenSSLJudgesVectors(t *testing.T) {
 // TestZbarReadsPNG: an independent QR decoder reads the CLI's PNG back to
 // exactly the QR text.
 func TestZbarReadsPNG(t *testing.T) {
+	t.Parallel()
 	zbarimg := testenv.RequireTool(t, "zbarimg", "zbar-tools")
 	d := newDemo(t)
 	want, err := os.ReadFile(d.qrText)

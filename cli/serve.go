@@ -39,6 +39,7 @@ func serveCommand() Command {
 			}
 			data := fs.String("data", DefaultDataDir, env("data", "data `directory`: embedded store, keys, root certificate"))
 			dept := fs.String("dept", issuer.DemoDepartment2Code, env("dept", "relying department `code` the built-in verifier acts for (annotated copies must name it)"))
+			skew := fs.Duration("skew", verifier.DefaultSkew, env("skew", "clock-skew tolerance of the built-in verifier for dynamic QR codes and annotated copies"))
 			sf := addServiceFlags(fs, env)
 			return func(ctx context.Context, e *Env, args []string) error {
 				if len(args) > 0 {
@@ -49,6 +50,9 @@ func serveCommand() Command {
 				}
 				if err := sf.check(); err != nil {
 					return err
+				}
+				if *skew < 0 {
+					return Usagef("--skew must not be negative")
 				}
 				log, err := sf.logger(e.Stderr)
 				if err != nil {
@@ -109,7 +113,7 @@ func serveCommand() Command {
 				mounts := []issuerapi.Mount{{
 					Pattern: "/v1/verify",
 					Handler: verifierapi.NewHandler(verifierapi.Config{
-						Verify:   verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Department: *dept},
+						Verify:   verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Skew: *skew, Department: *dept},
 						Logger:   log,
 						Registry: reg,
 					}),

@@ -6,20 +6,21 @@ import (
 	"unicode/utf8"
 )
 
-// The general decoder (fxamacker/cbor, by reflection) costs more than the
-// rest of a verification but the SM2 arithmetic. fastCredential reads the
-// one shape a canonical credential payload has directly; DecodeCredential
-// accepts its result only if re-encoding it gives the payload back, which
-// is exactly the condition the general path imposes, so the two paths accept
-// the same payloads with the same results. Anything unexpected makes
-// fastCredential give up, and the general decoder then decides and
-// classifies the error.
+// The general decoder (fxamacker/cbor, by reflection, then re-encoding to
+// compare) costs more than the rest of a verification but the SM2
+// arithmetic. fastCredential reads the one shape a canonical credential
+// payload has directly and checks, as it reads, everything that makes the
+// encoding canonical: shortest headers, keys in ascending order, every
+// mandatory key present, omitted optional keys never written with their zero
+// value, field keys in canonical order. Anything else makes it give up, and
+// the general decoder then decides and classifies the error. FuzzFastCredential
+// holds the two paths to the same answers.
 
-// cborReader reads CBOR data items from the front of b. It checks types
-// and bounds, not minimal encoding: the re-encoding comparison does that.
+// cborReader reads CBOR data items from the front of b, accepting only
+// shortest-form, definite-length headers.
 type cborReader struct{ b []byte }
 
-// head reads an item header with a definite argument.
+// head reads an item header with a definite argument in its shortest form.
 func (r *cborReader) head() (major byte, arg uint64, ok bool) {
 	if len(r.b) == 0 {
 		return 0, 0, false
@@ -48,6 +49,10 @@ func (r *cborReader) head() (major byte, arg uint64, ok bool) {
 		arg = arg<<8 | uint64(c)
 	}
 	r.b = r.b[n:]
+	// Shortest form: each longer header only for values the shorter cannot hold.
+	if min := [...]uint64{1: 24, 2: 1 << 8, 4: 1 << 16, 8: 1 << 32}[n]; arg < min {
+		return 0, 0, false
+	}
 	return major, arg, true
 }
 
@@ -76,7 +81,11 @@ func (r *cborReader) bytes() ([]byte, bool) {
 	return bytes.Clone(v), ok
 }
 
-// fastCredential decodes a credential payload of the canonical shape.
+// mandatoryKeys are the credential keys the encoder always writes: all but
+// 8 (valid until) and 13 (fields), which it omits when zero or empty.
+const mandatoryKeys = (1<<14 - 1) &^ (1<<8 | 1<<13)
+
+// fastCredential decodes a canonical credential payload.
 func fastCredential(p []byte) (*Credential, bool) {
 	r := &cborReader{b: p}
 	m, n, ok := r.head()
@@ -84,11 +93,13 @@ func fastCredential(p []byte) (*Credential, bool) {
 		return nil, false
 	}
 	c := &Credential{}
+	seen, last := 0, -1
 	for range n {
 		k, ok := r.uint(13)
-		if !ok {
+		if !ok || int(k) <= last {
 			return nil, false
 		}
+		last, seen = int(k), seen|1<<k
 		var v uint64
 		switch k {
 		case 0:
@@ -113,6 +124,7 @@ func fastCredential(p []byte) (*Credential, bool) {
 		case 8:
 			v, ok = r.uint(math.MaxInt64)
 			c.ValidUntil = int64(v)
+			ok = ok && v != 0
 		case 9:
 			v, ok = r.uint(math.MaxInt64)
 			c.IssuedAt = int64(v)
@@ -131,24 +143,32 @@ func fastCredential(p []byte) (*Credential, bool) {
 		case 12:
 			c.RecordDigest, ok = r.bytes()
 		case 13:
-			var mm byte
-			mm, v, ok = r.head()
-			if !ok || mm != 5 || v > maxFields {
-				return nil, false
-			}
-			c.Fields = make(map[string]string, v)
-			for range v {
-				fk, ok1 := r.text()
-				fv, ok2 := r.text()
-				if !ok1 || !ok2 {
-					return nil, false
-				}
-				c.Fields[fk] = fv
-			}
+			c.Fields, ok = r.fields()
 		}
 		if !ok {
 			return nil, false
 		}
 	}
-	return c, len(r.b) == 0
+	return c, len(r.b) == 0 && seen&mandatoryKeys == mandatoryKeys
+}
+
+// fields reads a non-empty text-to-text map whose keys are in canonical
+// order: by length, then bytewise (for text keys the same as comparing their
+// encodings bytewise).
+func (r *cborReader) fields() (map[string]string, bool) {
+	m, n, ok := r.head()
+	if !ok || m != 5 || n == 0 || n > maxFields {
+		return nil, false
+	}
+	f := make(map[string]string, n)
+	prev := ""
+	for i := range n {
+		k, ok1 := r.text()
+		v, ok2 := r.text()
+		if !ok1 || !ok2 || i > 0 && (len(k) < len(prev) || len(k) == len(prev) && k <= prev) {
+			return nil, false
+		}
+		f[k], prev = v, k
+	}
+	return f, true
 }

@@ -130,7 +130,7 @@ func (id LicenceID) String() string {
 	if id.Validate() == nil {
 		check = id.check()
 	}
-	return fmt.Sprintf("%s%s.%s.%s.%03d.%c", LicenceIDPrefix, id.TypeCode, id.IssuerCode, id.Serial, id.Version, check)
+	return LicenceIDPrefix + id.TypeCode + "." + id.IssuerCode + "." + id.Serial + "." + versionDigits(id.Version) + "." + string(check)
 }
 
 // MarshalText implements [encoding.TextMarshaler]. It fails if id fails
@@ -155,11 +155,20 @@ func (id *LicenceID) UnmarshalText(text []byte) error {
 
 // check returns the check character of a valid id.
 func (id LicenceID) check() byte {
-	c, err := Mod3736Check(fmt.Sprintf("%s%s%s%03d", id.TypeCode, id.IssuerCode, id.Serial, id.Version))
+	c, err := Mod3736Check(id.TypeCode + id.IssuerCode + id.Serial + versionDigits(id.Version))
 	if err != nil {
 		panic("identifier: check of a validated licence identifier: " + err.Error())
 	}
 	return c
+}
+
+// versionDigits writes a version as "%03d" does, without fmt for the
+// versions 0 to 999 (String is on every verification's path).
+func versionDigits(v int) string {
+	if v < 0 || v > maxVersion {
+		return fmt.Sprintf("%03d", v)
+	}
+	return string([]byte{byte('0' + v/100), byte('0' + v/10%10), byte('0' + v%10)})
 }
 
 // parseVersion parses the version field: exactly three digits, not 000.

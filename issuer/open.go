@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"elicence/issuer/store"
 	"elicence/issuer/store/postgres"
+	"elicence/issuer/store/sqlite"
 )
 
 // IsPostgresURL reports whether db names a PostgreSQL database rather than
@@ -25,7 +28,16 @@ func OpenStore(ctx context.Context, db string, logger *slog.Logger) (store.Store
 	return openEmbedded(ctx, db, logger)
 }
 
-// openEmbedded opens the embedded store.
+// openEmbedded opens the embedded store, creating its directory.
 func openEmbedded(ctx context.Context, path string, logger *slog.Logger) (store.Store, error) {
-	return nil, fmt.Errorf("open store %s: the embedded store is not available yet", path)
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+	}
+	return sqlite.Open(ctx, sqlite.Config{Path: path, Logger: logger})
 }

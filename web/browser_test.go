@@ -17,7 +17,6 @@ import (
 
 // browser is one headless Chromium with a fresh profile.
 type browser struct {
-	t    *testing.T
 	ctx  context.Context // the browser's first tab
 	logs *consoleLog
 }
@@ -107,28 +106,28 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 			logs.add(fmt.Sprintf("%s: %s", m.Type, m.Text))
 		}
 	}()
-	return &browser{t: t, ctx: ctx, logs: logs}
+	return &browser{ctx: ctx, logs: logs}
 }
 
 // do runs steps with a deadline, failing the test with the page's console
 // on error.
-func (b *browser) do(what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
+func (b *browser) do(t *testing.T, what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("%s: %v\npage console:\n%s", what, err, b.logs)
+		t.Fatalf("%s: %v\npage console:\n%s", what, err, b.logs)
 	}
 }
 
 // eval evaluates a JavaScript expression and decodes its value.
-func eval[T any](b *browser, expr string) T {
-	b.t.Helper()
+func eval[T any](t *testing.T, b *browser, expr string) T {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
-		b.t.Fatalf("evaluate %s: %v\npage console:\n%s", expr, err, b.logs)
+		t.Fatalf("evaluate %s: %v\npage console:\n%s", expr, err, b.logs)
 	}
 	return v
 }

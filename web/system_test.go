@@ -137,7 +137,7 @@ func startSystem(t *testing.T, ttl time.Duration) *system {
 		defer close(done)
 		code = cli.Run(ctx, &cli.Env{Stdout: out, Stderr: out, Now: time.Now}, []string{
 			"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--log-level", "warn",
-			"--presentation-ttl", ttl.String(),
+			"--presentation-ttl", ttl.String(), "--skew", "1s",
 		})
 	}()
 	t.Cleanup(func() {

@@ -105,7 +105,7 @@ func BenchmarkBulkIssue(b *testing.B) {
 		sum, err := e.svc.IssueBulk(context.Background(), p, strings.NewReader(input),
 			issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: issuer.MaxBulkBatchSize}, func(issuer.BulkRow) error { return nil })
 		if err != nil || sum.Issued != n {
-			b.Fatalf("issued %d of %d: %v", sum.Issued, n, err)
+			b.Fatalf("issued %d of %d: %v\n%s", sum.Issued, n, err, e.logs.String())
 		}
 		total += time.Since(start).Seconds()
 		sign += sum.SignSeconds

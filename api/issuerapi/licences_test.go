@@ -355,3 +355,44 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// TestOperations covers /healthz, /readyz (503 once the database is gone)
+// and the Prometheus metrics the issue asks for.
+func TestOperations(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, issuer.Config{}, Config{})
+		l := e.issue(refBusiness)
+		e.req("POST", "/v1/licences/"+url.PathEscape(l.ID)+"/revoke", e.tokens[issuertest.TokenIssuer], `{"reason":"cancelled"}`)
+		for _, p := range []string{"/healthz", "/readyz"} {
+			if r := e.req("GET", p, "", nil); r.status != 200 {
+				t.Errorf("GET %s: %d", p, r.status)
+			}
+		}
+		m := string(e.req("GET", "/metrics", "", nil).body)
+		for _, want := range []string{
+			`elicence_http_requests_total{method="POST",route="/v1/licences",status="201"} 1`,
+			`elicence_http_request_duration_seconds_bucket{method="POST",route="/v1/licences/{id}/revoke"`,
+			`elicence_issuer_licences_issued_total{mode="single"} 1`,
+			`elicence_issuer_status_changes_total{status="revoked"} 1`,
+			`elicence_issuer_signing_seconds_count{object="credential"} 1`,
+		} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s in\n%s", want, grepLines(m, "elicence_http_requests_total"))
+			}
+		}
+		st.Close()
+		if r := e.req("GET", "/readyz", "", nil); r.status != http.StatusServiceUnavailable {
+			t.Errorf("readyz with the database closed: %d, want 503", r.status)
+		}
+	})
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

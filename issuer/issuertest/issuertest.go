@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"elicence/issuer/store"
 	"elicence/issuer/store/postgres"
 	"elicence/issuer/store/postgres/pgtest"
+	"elicence/issuer/store/sqlite"
 	"elicence/keys"
 )
 
@@ -233,6 +235,18 @@ func Postgres(tb testing.TB) store.Store {
 	return st
 }
 
+// SQLite returns a store in a new embedded database file in a temporary
+// directory.
+func SQLite(tb testing.TB) store.Store {
+	tb.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(tb.TempDir(), "elicence.db")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
 // Backend names a store backend for table-driven tests.
 type Backend struct {
 	Name string
@@ -242,6 +256,7 @@ type Backend struct {
 // Backends returns every store backend.
 func Backends() []Backend {
 	return []Backend{
+		{"sqlite", SQLite},
 		{"postgres", Postgres},
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 )
 
-// GenesisHash is the PrevHash of audit entry 1: 32 zero bytes.
+// GenesisHash is the PrevHash of audit entry 1: 32 zero bytes. Do not
+// modify it.
 var GenesisHash = make([]byte, sm3.Size)
 
 // AuditHash returns the chain hash of entry e, whose predecessor has hash

@@ -15,25 +15,31 @@
 //
 // # Serials
 //
-// Serials count from 1 per (department, licence type). A serial, or a block
-// of them, is taken from a counter row with one atomic
-// INSERT ... ON CONFLICT DO UPDATE ... RETURNING statement, committed on its
-// own before the issuance transaction starts, so no lock is held while the
-// licence is signed. A transaction that then fails leaves a gap; serials are
-// never reused.
+// Serials count from 1 per (department, licence type). A serial, or a
+// block of n for a batch, is taken from a counter row with one
+// INSERT ... ON CONFLICT DO UPDATE ... RETURNING statement that also
+// checks the department's authorisation for the type. On PostgreSQL that
+// statement commits on its own before the issuance transaction starts, so
+// no lock is held while the licence is signed and several processes never
+// receive the same serial; a transaction that then fails leaves a gap. On
+// SQLite it runs inside the (single-writer) issuance transaction. Serials
+// are never reused.
 //
 // # Status-list slots
 //
 // Each department owns numbered status lists ("<DEPT>-1", "<DEPT>-2", ...)
 // of a fixed size (at least [MinStatusListSize] entries). A list hands out at
-// most half of its entries; the allocation after that opens the next list. A
-// quota of entries is reserved from the current list by one atomic UPDATE
-// committed on its own (like serials, a failed transaction leaves the quota
-// unused). Inside the issuance transaction the licence then gets indices
-// drawn uniformly at random with crypto/rand; each is inserted into a slot
-// table whose primary key is (list, index), and an index that is already
-// taken is replaced by a fresh random draw. Since a list is at most half
-// full, each draw succeeds with probability at least one half.
+// most half of its entries; the allocation after that opens the next list.
+// On PostgreSQL a quota of entries is first reserved from the current list
+// in a short transaction of its own (lock the list row, raise its
+// Allocated count, commit), so concurrent issuers do not wait for each
+// other's signing; a failed issuance leaves its quota unused. Inside the
+// issuance transaction the licence then gets indices drawn uniformly at
+// random with crypto/rand; each is inserted into a slot table whose
+// primary key is (list, index), and an index already taken (by a
+// committed or a concurrent transaction) is replaced by a fresh draw. A
+// list being at most half full, each draw succeeds with probability at
+// least one half. SQLite does the same inside its single writer.
 //
 // A status list's content is the set of its non-valid entries. Its
 // Revision grows by one in the transaction of every status change, and only
@@ -46,9 +52,10 @@
 // lock and writes the new entry and the new head; this is the last step of
 // every transaction, so the lock is held only for the final statements and
 // the commit. Concurrent transactions, in one process or several, therefore
-// append one after the other, never forking the chain. [AuditStore.VerifyChain]
-// recomputes every hash and checks the head, which detects edited, deleted,
-// inserted or reordered entries.
+// append one after the other, never forking the chain (on SQLite the single
+// writer already serialises them). [AuditStore.VerifyChain] recomputes
+// every hash and checks the head, which detects edited, deleted, inserted
+// or reordered entries.
 //
 // # Times
 //

@@ -38,20 +38,28 @@ func inAsyncTx(ctx context.Context, db interface {
 	return pgx.BeginTxFunc(ctx, db, pgx.TxOptions{BeginQuery: `BEGIN; SET LOCAL synchronous_commit TO off`}, fn)
 }
 
-// autonomous runs one statement in a transaction of its own, committed
-// asynchronously, in one round trip; scan reads its single result row.
-func autonomous(ctx context.Context, db batcher, scan func(pgx.Row) error, sql string, args ...any) error {
+// autonomous runs the statements queue queues in a transaction of their
+// own, committed asynchronously, in one round trip.
+func autonomous(ctx context.Context, db batcher, queue func(*pgx.Batch)) error {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SET LOCAL synchronous_commit TO off`)
-	row := b.Queue(sql, args...)
-	var scanErr error
-	row.QueryRow(func(r pgx.Row) error {
-		scanErr = scan(r)
-		return nil
-	})
+	queue(b)
 	b.Queue(`COMMIT`)
-	if err := db.SendBatch(ctx, b).Close(); err != nil {
+	return db.SendBatch(ctx, b).Close()
+}
+
+// autonomousRow is autonomous for one statement whose single result row
+// scan reads.
+func autonomousRow(ctx context.Context, db batcher, scan func(pgx.Row) error, sql string, args ...any) error {
+	var scanErr error
+	err := autonomous(ctx, db, func(b *pgx.Batch) {
+		b.Queue(sql, args...).QueryRow(func(r pgx.Row) error {
+			scanErr = scan(r)
+			return nil
+		})
+	})
+	if err != nil {
 		return err
 	}
 	return scanErr

@@ -124,7 +124,7 @@ func (s *Store) replay(ctx context.Context, q querier, dept, key string, hash []
 // (see durability.go).
 func allocSerials(ctx context.Context, q batcher, dept, typeCode string, n int) (int64, error) {
 	var first int64
-	err := autonomous(ctx, q, func(r pgx.Row) error { return r.Scan(&first) },
+	err := autonomousRow(ctx, q, func(r pgx.Row) error { return r.Scan(&first) },
 		`INSERT INTO serial_counters (department_code, type_code, next_serial)
 		SELECT department_code, type_code, 1 + $3::bigint FROM type_authorisations
 		WHERE department_code = $1 AND type_code = $2
@@ -168,12 +168,12 @@ func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store
 	if err != nil {
 		return store.Licence{}, err
 	}
+	sl, err := takeSlots(ctx, conn, quotas)
+	if err != nil {
+		return store.Licence{}, err
+	}
 	var out store.Licence
 	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
-		sl, err := takeSlots(ctx, tx, quotas)
-		if err != nil {
-			return err
-		}
 		a := store.Allocation{Serial: serial, Version: 1, StatusListID: sl[0].list, StatusIndex: sl[0].index}
 		l, ev, err := build(a)
 		if err != nil {
@@ -238,11 +238,11 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 	}
 	out := make([]store.Licence, n)
 	events := make([]store.AuditEvent, n)
+	sl, err := takeSlots(ctx, conn, quotas)
+	if err != nil {
+		return nil, err
+	}
 	err = inTx(ctx, conn, func(tx pgx.Tx) error {
-		sl, err := takeSlots(ctx, tx, quotas)
-		if err != nil {
-			return err
-		}
 		now := s.clock()
 		for i := range n {
 			a := store.Allocation{Serial: first + int64(i), Version: 1, StatusListID: sl[i].list, StatusIndex: sl[i].index}
@@ -299,6 +299,10 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 	if err != nil {
 		return store.Licence{}, err
 	}
+	sl, err := takeSlots(ctx, conn, quotas)
+	if err != nil {
+		return store.Licence{}, err
+	}
 	var out store.Licence
 	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
 		old, err := lockLicence(ctx, tx, p.DepartmentCode, p.LicenceID)
@@ -315,10 +319,6 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 		}
 		if !ok {
 			return fmt.Errorf("%s for %s: %w", old.DepartmentCode, old.TypeCode, store.ErrNotAuthorised)
-		}
-		sl, err := takeSlots(ctx, tx, quotas)
-		if err != nil {
-			return err
 		}
 		a := store.Allocation{Serial: old.Serial, Version: old.Version + 1, StatusListID: sl[0].list, StatusIndex: sl[0].index}
 		l, ev, err := build(old, a)

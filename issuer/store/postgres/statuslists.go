@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sort"
 	"errors"
 	"fmt"
 
@@ -39,7 +40,7 @@ func (s *Store) reserveQuota(ctx context.Context, conn batchConn, dept string, n
 		// One statement, committed on its own without waiting for the
 		// disk (see durability.go): lock the newest list, take what it
 		// has left up to n, and report it.
-		err := autonomous(ctx, conn, func(r pgx.Row) error {
+		err := autonomousRow(ctx, conn, func(r pgx.Row) error {
 			err := r.Scan(&q.list, &seq, &q.size, &q.n)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
@@ -82,18 +83,34 @@ type slot struct {
 }
 
 // takeSlots inserts random free indices for the reserved quotas into
-// status_slots within tx, replacing any index already taken by a fresh
-// draw. A list is at most half full, so each draw succeeds with
-// probability at least 1/2.
-func takeSlots(ctx context.Context, tx pgx.Tx, quotas []quota) ([]slot, error) {
+// status_slots, replacing any index already taken by a fresh draw. A list
+// is at most half full, so each draw succeeds with probability at least
+// 1/2.
+//
+// Each round is a transaction of its own, committed asynchronously before
+// the issuance transaction starts (see durability.go), with its indices in
+// ascending order: concurrent issuances then never wait on each other's
+// uncommitted slots for long and never deadlock, whatever their sizes. Each
+// list's slots are shuffled before they are handed out, so that the order
+// of issuance within a batch does not show in the indices. Slots of an
+// issuance that then fails stay unused, like its quota.
+func takeSlots(ctx context.Context, db batcher, quotas []quota) ([]slot, error) {
 	var out []slot
 	for _, q := range quotas {
+		first := len(out)
 		tried := make(map[int]bool, q.n)
 		for need := q.n; need > 0; {
 			cand := slots.Distinct(q.size, need, tried)
-			rows, _ := tx.Query(ctx, `INSERT INTO status_slots (list_id, idx) SELECT $1, unnest($2::integer[])
-				ON CONFLICT DO NOTHING RETURNING idx`, q.list, cand)
-			got, err := pgx.CollectRows(rows, pgx.RowTo[int])
+			sort.Ints(cand)
+			var got []int
+			err := autonomous(ctx, db, func(b *pgx.Batch) {
+				b.Queue(`INSERT INTO status_slots (list_id, idx) SELECT $1, unnest($2::integer[])
+					ON CONFLICT DO NOTHING RETURNING idx`, q.list, cand).Query(func(rows pgx.Rows) error {
+					var err error
+					got, err = pgx.CollectRows(rows, pgx.RowTo[int])
+					return err
+				})
+			})
 			if err != nil {
 				return nil, fmt.Errorf("take status list slots: %w", err)
 			}
@@ -101,6 +118,11 @@ func takeSlots(ctx context.Context, tx pgx.Tx, quotas []quota) ([]slot, error) {
 				out = append(out, slot{q.list, i})
 			}
 			need -= len(got)
+		}
+		mine := out[first:]
+		for i := len(mine) - 1; i > 0; i-- {
+			j := slots.Random(i + 1)
+			mine[i], mine[j] = mine[j], mine[i]
 		}
 	}
 	return out, nil

@@ -15,10 +15,10 @@ import (
 
 const licenceColumns = `id, department_code, type_code, serial, version, holder_name, holder_kind, holder_code, fields,
 	valid_from, valid_until, issued_at, status, status_list_id, status_index,
-	credential, record_digest, supersedes, status_reason, status_changed_at, updated_at`
+	credential, record_digest, supersedes, status_reason, status_changed_at, updated_at, record`
 
 const insertLicence = `INSERT INTO licences (` + licenceColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func licenceRow(l *store.Licence) []any {
 	return []any{
@@ -26,6 +26,7 @@ func licenceRow(l *store.Licence) []any {
 		l.HolderName, l.HolderKind, l.HolderCode, bytesOf(l.Fields),
 		micros(l.ValidFrom), micros(l.ValidUntil), micros(l.IssuedAt), int(l.Status), l.StatusListID, l.StatusIndex,
 		l.Credential, l.RecordDigest, nullString(l.Supersedes), nullString(l.StatusReason), micros(l.StatusChangedAt), micros(l.UpdatedAt),
+		bytesOf(l.Record),
 	}
 }
 
@@ -35,7 +36,7 @@ func scanLicence(r interface{ Scan(...any) error }) (store.Licence, error) {
 	err := r.Scan(&l.ID, &l.DepartmentCode, &l.TypeCode, &l.Serial, &l.Version,
 		&l.HolderName, &l.HolderKind, &l.HolderCode, &l.Fields,
 		tm{&l.ValidFrom}, tm{&l.ValidUntil}, tm{&l.IssuedAt}, &status, &l.StatusListID, &l.StatusIndex,
-		&l.Credential, &l.RecordDigest, nstr{&l.Supersedes}, nstr{&l.StatusReason}, tm{&l.StatusChangedAt}, tm{&l.UpdatedAt})
+		&l.Credential, &l.RecordDigest, nstr{&l.Supersedes}, nstr{&l.StatusReason}, tm{&l.StatusChangedAt}, tm{&l.UpdatedAt}, &l.Record)
 	l.Status = store.Status(status)
 	return l, err
 }

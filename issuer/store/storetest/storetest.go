@@ -144,6 +144,9 @@ func newLicence(dept, typ, holder string, a store.Allocation, at time.Time) stor
 		StatusIndex:    a.StatusIndex,
 		Credential:     []byte("credential of " + id),
 		RecordDigest:   digest[:],
+		// Bytes that are not valid UTF-8 or JSON: the store keeps them
+		// exactly.
+		Record: append([]byte{0xa1, 0x00, 0xff}, id...),
 	}
 }
 

@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"bufio"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"elicence/internal/testenv"
+)
+
+// serveWalkthrough returns the shell lines of README.md's service
+// walkthrough, without the line that starts the server.
+func serveWalkthrough(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "<!-- service walkthrough: tested by cli/serve_test.go -->\n```sh\n")
+	if !ok {
+		t.Fatal("README.md has no service walkthrough")
+	}
+	block, _, _ := strings.Cut(rest, "```")
+	var lines []string
+	for _, l := range strings.Split(block, "\n") {
+		if strings.Contains(l, "make run") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+// TestServeWalkthrough builds the binary, runs "elicence serve" on a fresh
+// data directory and runs README.md's service walkthrough against it: the
+// curl commands issue a licence, fetch its QR code and revoke it, and
+// "elicence verify" then reports REVOKED. The server then stops gracefully
+// on SIGTERM; "audit verify" finds the chain whole, and names the first bad
+// entry once one is edited behind the store's back.
+func TestServeWalkthrough(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts a server")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		testenv.Missing(t, "curl", "apt-get install curl")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "elicence")
+	if out, err := exec.Command("go", "build", "-o", bin, "elicence/cmd/elicence").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	work := filepath.Join(dir, "work")
+	os.MkdirAll(work, 0o755)
+	repo, _ := filepath.Abs("..")
+	if err := os.Symlink(filepath.Join(repo, "testdata"), filepath.Join(work, "testdata")); err != nil {
+		t.Fatal(err)
+	}
+
+	srv, base, stdout, logs := startServe(t, bin, work)
+	for _, want := range []string{"demo token  created from ELICENCE_DEMO_TOKEN", "data/root.crt", "passphrase  generated into data/passphrase"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("serve output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(work, "data", "passphrase")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("data/passphrase: %v, mode %v", err, fi.Mode())
+	}
+
+	script := strings.Join(serveWalkthrough(t), "\n")
+	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", base)
+	script = strings.ReplaceAll(script, "go run ./cmd/elicence", bin)
+	sh := exec.Command("bash", "-c", "set -u\n"+script)
+	sh.Dir = work
+	out, err := sh.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "FAILED REVOKED") {
+		t.Fatalf("walkthrough: %v, want exit status 1 and REVOKED:\n%s", err, out)
+	}
+	if fi, err := os.Stat(filepath.Join(work, "licence.png")); err != nil || fi.Size() < 100 {
+		t.Errorf("licence.png: %v", err)
+	}
+
+	stopServe(t, srv, logs)
+
+	// A second run on the same data directory reuses everything and makes
+	// no new token.
+	srv, base, stdout, logs = startServe(t, bin, work)
+	if strings.Contains(stdout.String(), "demo token  created") || !strings.Contains(stdout.String(), "made on the first run") {
+		t.Errorf("second run output:\n%s", stdout.String())
+	}
+	again := exec.Command("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", base+"/v1/licences",
+		"-H", "Authorization: Bearer demo-token", "-H", "Content-Type: application/json", "-d", "@testdata/licences/driving.json")
+	again.Dir = work
+	if out, err := again.Output(); err != nil || string(out) != "201" {
+		t.Errorf("issuing after a restart: %s %v", out, err)
+	}
+	stopServe(t, srv, logs)
+
+	audit := func() (string, int) {
+		cmd := exec.Command(bin, "audit", "verify", "--data", "data")
+		cmd.Dir = work
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		return string(out), code
+	}
+	if out, code := audit(); code != 0 || !strings.Contains(out, "audit chain verifies") {
+		t.Fatalf("audit verify: exit %d\n%s", code, out)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(work, "data", "elicence.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`DROP TRIGGER audit_log_no_update`,
+		`UPDATE audit_log SET actor = 'mallory' WHERE seq = 5`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	if out, code := audit(); code != 1 || !strings.Contains(out, "first bad entry is 5") {
+		t.Errorf("audit verify after tampering: exit %d\n%s", code, out)
+	}
+}
+
+// lockedBuffer is a strings.Builder safe for a writer and a reader in
+// different goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServe starts "elicence serve" in work and returns the command, its
+// base URL, its standard output and its logs.
+func startServe(t *testing.T, bin, work string) (*exec.Cmd, string, *lockedBuffer, *lockedBuffer) {
+	t.Helper()
+	srv := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", "data")
+	srv.Dir = work
+	srv.Env = append(os.Environ(), "ELICENCE_DEMO_TOKEN=demo-token", "ELICENCE_PASSPHRASE=", "ELICENCE_PASSPHRASE_FILE=")
+	stdout := &lockedBuffer{}
+	srv.Stdout = stdout
+	stderr, _ := srv.StderrPipe()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	addr := make(chan string, 1)
+	logs := &lockedBuffer{}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.Write([]byte(sc.Text() + "\n"))
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "elicence serve listening" {
+				addr <- line.Addr
+			}
+		}
+		close(addr)
+	}()
+	var base string
+	select {
+	case base = <-addr:
+	case <-time.After(2 * time.Minute):
+	}
+	if base == "" {
+		t.Fatalf("serve did not start:\n%s", logs.String())
+	}
+	return srv, base, stdout, logs
+}
+
+// stopServe sends SIGTERM and expects a clean exit.
+func stopServe(t *testing.T, srv *exec.Cmd, logs *lockedBuffer) {
+	t.Helper()
+	srv.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v:\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30 s of SIGTERM")
+	}
+}

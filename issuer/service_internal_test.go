@@ -1,0 +1,56 @@
+package issuer
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"elicence/issuer/store"
+	"elicence/issuer/store/sqlite"
+)
+
+// TestAuditHead checks the probing search for the last audit entry at
+// every length from 0 to 40.
+func TestAuditHead(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "audit.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for n := int64(0); n <= 40; n++ {
+		if n > 0 {
+			if _, err := st.AppendAudit(ctx, store.AuditEvent{Actor: "test", Action: "test"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := auditHead(ctx, st)
+		if err != nil || got != n {
+			t.Fatalf("auditHead with %d entries = %d, %v", n, got, err)
+		}
+	}
+}
+
+// TestRequestOf checks that a stored licence converts back to the request
+// that issued it, dates included (the store keeps the exclusive end of
+// validity; requests name the last day).
+func TestRequestOf(t *testing.T) {
+	lt := DemoTypes()[1]
+	req := Request{Type: lt.Code, HolderName: "李四", HolderID: "350102199003071234", ValidFrom: "2024-01-15", ValidUntil: "2030-01-14",
+		Fields: map[string]string{"cc": "C1", "fi": "2012-01-15"}}
+	v, err := req.Validate(&lt, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := store.Licence{TypeCode: lt.Code, HolderName: v.HolderName, HolderCode: v.HolderID, ValidFrom: v.From, ValidUntil: v.Until,
+		Fields: []byte(`{"cc":"C1","fi":"2012-01-15"}`)}
+	got := RequestOf(l)
+	if got.ValidFrom != req.ValidFrom || got.ValidUntil != req.ValidUntil || got.Fields["cc"] != "C1" || got.HolderID != req.HolderID {
+		t.Errorf("RequestOf = %+v, want %+v", got, req)
+	}
+	l.ValidUntil = time.Time{}
+	if got := RequestOf(l).ValidUntil; got != "长期" {
+		t.Errorf("open-ended licence gives valid_until %q, want 长期", got)
+	}
+}
