@@ -272,7 +272,7 @@ func writeCommandHelp(w io.Writer, cmd *Command) {
 			line += " " + name
 		}
 		fmt.Fprintf(w, "%s\n    \t%s", line, usage)
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && !strings.Contains(usage, "(default") {
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
 		}
 		fmt.Fprintln(w)

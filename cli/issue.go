@@ -61,10 +61,10 @@ func issueCommand() Command {
 		Name:    "issue",
 		Summary: "issue a licence from a JSON request and write its QR code",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			dir := fs.String("keys", "", "key directory holding the department key")
+			dir := fs.String("keys", "", "key `directory` holding the department key")
 			dept := fs.String("dept", "", "issuing department `code` (default: the only department in --keys)")
 			in := fs.String("in", "", "licence request `file` (JSON)")
-			serial := fs.String("serial", "", "serial number, 0-9 and A-Z (default: the date and six random digits)")
+			serial := fs.String("serial", "", "`serial` number, 0-9 and A-Z (default: the date and six random digits)")
 			version := fs.Int("version", 1, "licence version, 1 to 999")
 			list := fs.String("status-list", "1", "status list `identifier`")
 			index := fs.Int("status-index", -1, "status list `index` (default: random)")

@@ -21,7 +21,7 @@ func keysInitCommand() Command {
 		Name:    "keys init",
 		Summary: "create a root key and one department key with their certificates",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			dir := fs.String("dir", "", "key directory to create")
+			dir := fs.String("dir", "", "key `directory` to create")
 			rootCode := fs.String("root-code", issuer.DemoRootCode, "trust-list operator code")
 			rootName := fs.String("root-name", DemoRootName, "trust-list operator name")
 			deptCode := fs.String("dept-code", issuer.DemoDepartmentCode, "department code (unified social credit code)")
@@ -71,7 +71,7 @@ func keysAddDeptCommand() Command {
 		Name:    "keys add-dept",
 		Summary: "add a department key, certified by the root key",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			dir := fs.String("dir", "", "key directory made by keys init")
+			dir := fs.String("dir", "", "key `directory` made by keys init")
 			deptCode := fs.String("dept-code", "", "department code (unified social credit code)")
 			deptName := fs.String("dept-name", "", "department name")
 			return func(_ context.Context, env *Env, args []string) error {

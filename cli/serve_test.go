@@ -193,6 +193,10 @@ func startServe(t *testing.T, bin, work string) (*exec.Cmd, string, *lockedBuffe
 	if base == "" {
 		t.Fatalf("serve did not start:\n%s", logs.String())
 	}
+	// Standard output comes through its own pipe: wait for its last line.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), "operations") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	return srv, base, stdout, logs
 }
 

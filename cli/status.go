@@ -35,7 +35,7 @@ func statusBuildCommand() Command {
 		Name:    "status build",
 		Summary: "build and sign a department's status list",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			dir := fs.String("keys", "", "key directory holding the department key")
+			dir := fs.String("keys", "", "key `directory` holding the department key")
 			dept := fs.String("dept", "", "department `code` (default: the only department in --keys)")
 			list := fs.String("list", "", "status list `identifier`, e.g. 1")
 			revoke := fs.String("revoke", "", "`indices` to mark revoked, comma-separated")
@@ -137,7 +137,7 @@ func statusSetCommand() Command {
 		Name:    "status set",
 		Summary: "set one entry of a status list and re-sign it",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			dir := fs.String("keys", "", "key directory holding the department key")
+			dir := fs.String("keys", "", "key `directory` holding the department key")
 			in := fs.String("in", "", "status list `file` to read")
 			out := fs.String("out", "", "status list `file` to write (may be the same as --in)")
 			index := fs.Int("index", -1, "entry `index`")

@@ -48,7 +48,7 @@ func trustBuildCommand() Command {
 		Name:    "trust build",
 		Summary: "build and root-sign a trust list of the departments in a key directory",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			dir := fs.String("keys", "", "key directory (root key and dept-*.crt)")
+			dir := fs.String("keys", "", "key `directory` (root key and dept-*.crt)")
 			types := fs.String("types", strings.Join(demoTypeCodes(), ","), "licence type `codes` the departments may issue, comma-separated")
 			out := fs.String("out", "", "trust list `file` to write")
 			next := fs.Duration("next-update", 720*time.Hour, "how long the list stays fresh")
@@ -163,7 +163,7 @@ func trustKeyStateCommand() Command {
 		Name:    "trust key-state",
 		Summary: "re-sign a trust list with a key marked retired or compromised",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			dir := fs.String("keys", "", "key directory holding the root key")
+			dir := fs.String("keys", "", "key `directory` holding the root key")
 			in := fs.String("in", "", "trust list `file` to read")
 			out := fs.String("out", "", "trust list `file` to write (may be the same as --in)")
 			keyID := fs.String("key", "", "key `ID` (16 hex digits)")

@@ -182,7 +182,8 @@ func TestEndToEnd(t *testing.T) {
 	b := startVerifier(t, "verifier B (no stream)", root, base, "--no-stream")
 
 	l := api.issue()
-	t.Run("issue: passed at both verifiers", func(t *testing.T) {
+	t.Run("issue: passed at both verifiers and at elicence serve", func(t *testing.T) {
+		expect(t, verify(t, base, l.QRText), "PASSED") // the all-in-one server's POST /v1/verify
 		for _, v := range []string{a, b} {
 			r := verify(t, v, l.QRText)
 			expect(t, r, "PASSED")

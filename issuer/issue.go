@@ -140,9 +140,13 @@ func (s *Service) Issue(ctx context.Context, p *Principal, req Request, idempote
 	if err != nil {
 		return store.Licence{}, false, err
 	}
+	var hash []byte
+	if idempotencyKey != "" {
+		hash = RequestHash(req)
+	}
 	built := false
 	l, err = s.store.IssueLicence(ctx, store.IssueParams{
-		DepartmentCode: p.Department, TypeCode: pr.lt.Code, IdempotencyKey: idempotencyKey, RequestHash: RequestHash(req),
+		DepartmentCode: p.Department, TypeCode: pr.lt.Code, IdempotencyKey: idempotencyKey, RequestHash: hash,
 	}, func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
 		built = true
 		l, err := s.build(pr, a, now, "")

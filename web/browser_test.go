@@ -41,13 +41,19 @@ func (l *consoleLog) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-// problems returns the exceptions and errors logged.
+// problems returns what the log shows went wrong in a page: uncaught
+// exceptions, anything the Content-Security-Policy blocked, and requests
+// for missing files or that failed on the server. (A request that fails
+// because a test took the network away is not one.)
 func (l *consoleLog) problems() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
 	for _, s := range l.lines {
-		if strings.HasPrefix(s, "exception") || strings.HasPrefix(s, "error") {
+		switch {
+		case strings.HasPrefix(s, "exception"),
+			strings.Contains(s, "Content Security Policy"), strings.Contains(s, "Refused to"),
+			strings.Contains(s, "status of 404"), strings.Contains(s, "status of 5"):
 			out = append(out, s)
 		}
 	}

@@ -2,6 +2,7 @@ package issuerapi
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -182,5 +183,43 @@ func TestBadRequests(t *testing.T) {
 			t.Errorf("the valid licence changed: %s", res.body)
 		}
 		_ = http.StatusOK
+	})
+}
+
+// TestMangledBodies sends the reference request mangled at random (bytes
+// flipped, dropped, repeated, truncated) and demands a 201 or a 4xx, never
+// a 5xx: bad input never reaches an internal error.
+func TestMangledBodies(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, issuer.Config{}, Config{})
+		rng := rand.New(rand.NewPCG(1, 2))
+		tok := e.tokens[issuertest.TokenIssuer]
+		for i := range 300 {
+			b := []byte(refBusiness)
+			for range 1 + rng.IntN(3) {
+				if len(b) < 2 {
+					break
+				}
+				p := rng.IntN(len(b))
+				switch rng.IntN(4) {
+				case 0:
+					b[p] = byte(rng.IntN(256))
+				case 1:
+					b = append(b[:p], b[p+1:]...)
+				case 2:
+					b = append(b[:p], append([]byte{b[p]}, b[p:]...)...)
+				case 3:
+					b = b[:p]
+				}
+			}
+			path := "/v1/licences"
+			if i%3 == 0 {
+				path = "/v1/licences/batch"
+			}
+			r := e.req("POST", path, tok, b, "Content-Type", map[bool]string{true: "application/x-ndjson", false: "application/json"}[path != "/v1/licences"])
+			if r.status >= 500 {
+				t.Fatalf("%s with %q: %d %s", path, b, r.status, r.body)
+			}
+		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,8 @@ import (
 
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
+	"elicence/issuer/store/postgres"
+	"elicence/issuer/store/postgres/pgtest"
 )
 
 // BenchmarkIssueHTTP issues single licences over HTTP on PostgreSQL from
@@ -21,7 +24,14 @@ import (
 //	go test ./api/issuerapi -run '^$' -bench IssueHTTP -benchtime 20000x
 func BenchmarkIssueHTTP(b *testing.B) {
 	const clients = 16
-	e := newEnv(b, issuertest.Postgres(b), issuer.Config{}, Config{RateLimit: 1e9, RateBurst: 1e9})
+	// One connection per client (pgx's default pool is max(4, CPUs)), so
+	// that concurrent commits share WAL flushes.
+	st, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.NewDatabase(b) + "&pool_max_conns=" + strconv.Itoa(clients+4)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	e := newEnv(b, st, issuer.Config{}, Config{RateLimit: 1e9, RateBurst: 1e9})
 	tok := e.tokens[issuertest.TokenIssuer]
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	client := &http.Client{Transport: tr}

@@ -13,6 +13,7 @@ import (
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
 	"elicence/issuer/store"
+	"elicence/keys"
 	"elicence/qr"
 	"elicence/verifier"
 )
@@ -396,3 +397,31 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestOperatorSignedTrustList: an issuer without the root key serves the
+// operator-signed trust list it was given, byte for byte, and the root
+// certificate, and refuses to admit departments (it cannot certify keys).
+func TestOperatorSignedTrustList(t *testing.T) {
+	root := issuertest.Root(t)
+	now := time.Now()
+	signed, err := format.SignTrustList(root.Key, format.TrustList{Sequence: 7, IssuedAt: now.Unix(), NextUpdate: now.Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := signed.Encode()
+	e := newEnv(t, issuertest.SQLite(t), issuer.Config{TrustList: raw, RootCertificate: keysPEM(root)}, Config{})
+	r := e.req("GET", "/v1/trust-list", "", nil)
+	if r.status != 200 || string(r.body) != string(raw) {
+		t.Fatalf("trust list: %d, same bytes %v", r.status, string(r.body) == string(raw))
+	}
+	if r := e.req("GET", "/v1/keys/root.crt", "", nil); r.status != 200 || !strings.Contains(string(r.body), "BEGIN CERTIFICATE") {
+		t.Errorf("root.crt: %d", r.status)
+	}
+	if r := e.req("POST", "/v1/admin/departments", e.tokens[issuertest.TokenOperator], `{"code":"NEWDEPT2","name":"新部门"}`); r.status != http.StatusServiceUnavailable {
+		t.Errorf("admitting a department without the root key: %d, want 503", r.status)
+	}
+	// Issuing works without the root key.
+	e.issue(refDriving)
+}
+
+func keysPEM(p keys.Pair) []byte { return keys.CertificatePEM(p.Cert.Raw) }

@@ -33,13 +33,20 @@
 // On PostgreSQL a quota of entries is first reserved from the current list
 // in a short transaction of its own (lock the list row, raise its
 // Allocated count, commit), so concurrent issuers do not wait for each
-// other's signing; a failed issuance leaves its quota unused. Inside the
-// issuance transaction the licence then gets indices drawn uniformly at
-// random with crypto/rand; each is inserted into a slot table whose
-// primary key is (list, index), and an index already taken (by a
-// committed or a concurrent transaction) is replaced by a fresh draw. A
-// list being at most half full, each draw succeeds with probability at
-// least one half. SQLite does the same inside its single writer.
+// other's signing; a failed issuance leaves its quota unused. The licence
+// then gets indices drawn uniformly at random with crypto/rand; each is
+// inserted into a slot table whose primary key is (list, index), and an
+// index already taken (by a committed or a concurrent transaction) is
+// replaced by a fresh draw. A list being at most half full, each draw
+// succeeds with probability at least one half. On PostgreSQL the slots
+// are inserted (in ascending order) in another short transaction before
+// the issuance transaction and then shuffled, so that concurrent batches
+// neither wait on each other's uncommitted slots while signing nor
+// deadlock; a failed issuance leaves its slots unused too. SQLite inserts
+// them inside the issuance transaction of its single writer. The PostgreSQL
+// issuance paths commit asynchronously and then wait for the WAL flush
+// before returning (see postgres/durability.go), so that no lock on a
+// shared row is held across a disk flush.
 //
 // A status list's content is the set of its non-valid entries. Its
 // Revision grows by one in the transaction of every status change, and only

@@ -36,6 +36,8 @@ let deadline = 0; // when the dynamic code is replaced, ms since epoch
 let period = 60000; // refresh interval, ms
 let ticker = 0;
 let refreshing = false;
+let again = false; // a refresh was asked for while one was running
+let retry = 0; // timer retrying a dynamic code while the static one shows
 let wakeLock = null;
 let messageKey = '';
 let messageParams = null;
@@ -150,8 +152,14 @@ function label() {
   return t('wallet.qrLabel', { type: `${type} ${t(mode === 'static' ? 'wallet.static' : 'wallet.dynamic')}` });
 }
 
+// retryEvery is how often the static code's page tries again for a dynamic
+// one, in case the network came back without an 'online' event.
+const retryEvery = 10000;
+
 function showStatic() {
   stopTicker();
+  clearTimeout(retry);
+  retry = setTimeout(refresh, retryEvery);
   mode = 'static';
   qr.draw(qrBox, chosen.qr_text, label());
   qrBox.dataset.kind = 'static';
@@ -162,6 +170,7 @@ function showStatic() {
 }
 
 function showDynamic(p) {
+  clearTimeout(retry);
   mode = 'dynamic';
   offlineBanner.hidden = true;
   qr.draw(qrBox, p.qr_text, label());
@@ -178,17 +187,26 @@ function showDynamic(p) {
 }
 
 async function refresh() {
-  if (!chosen || refreshing) return;
+  if (!chosen) return;
+  if (refreshing) {
+    again = true; // e.g. back online while a request made offline fails
+    return;
+  }
   if (!navigator.onLine) {
     showStatic();
     return;
   }
   refreshing = true;
+  again = false;
   countdownText.textContent = t('wallet.refreshing');
   const id = chosen.id;
   const r = await api.presentation(session.session, id);
   refreshing = false;
   if (!chosen || chosen.id !== id) return;
+  if (again && !r.ok) {
+    refresh();
+    return;
+  }
   if (r.ok) {
     showDynamic(r.data);
     return;
@@ -235,6 +253,7 @@ function stopTicker() {
 
 function stopDynamic() {
   stopTicker();
+  clearTimeout(retry);
   mode = '';
   qr.clear(qrBox);
   wakeLock?.release().catch(() => {});

@@ -2,9 +2,9 @@ package postgres
 
 import (
 	"context"
-	"sort"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/jackc/pgx/v5"
 
