@@ -19,6 +19,7 @@ import (
 	"elicence/api"
 	"elicence/api/verifierapi"
 	"elicence/verifier"
+	"elicence/web"
 )
 
 // verifierEnvPrefix prefixes the environment variables that set the flags
@@ -108,6 +109,9 @@ func verifierServeCommand() Command {
 						MaxStaleness: *maxStale, Skew: *skew, Department: *dept},
 					Logger: log, Registry: reg, Gatherer: reg, Ready: cache.Ready, Stats: cache.Stats,
 				})
+				// The counter page (/counter) and the public verification
+				// page (/verify) beside the API.
+				h = web.VerifierPages().Wrap(h)
 				ln, err := net.Listen("tcp", *addr)
 				if err != nil {
 					return fmt.Errorf("listen: %w", err)

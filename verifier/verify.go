@@ -177,11 +177,12 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	if dept == nil {
 		return x.fail(CheckIssuer, Failed, UnknownIssuer, fmt.Sprintf("issuing department %s is not in the trust list", cred.IssuerCode))
 	}
-	x.r.Issuer = &Issuer{Code: dept.dept.Code, Name: dept.dept.Name, KeyID: hex.EncodeToString(cred.KeyID)}
+	x.r.Issuer = &Issuer{Code: dept.dept.Code, Name: dept.dept.Name}
 	if key == nil {
+		x.r.Issuer.KeyID = hex.EncodeToString(cred.KeyID)
 		return x.fail(CheckIssuer, Failed, UnknownKey, fmt.Sprintf("key %x is not a key of department %s in the trust list", cred.KeyID, cred.IssuerCode))
 	}
-	x.r.Issuer.KeyState = key.entry.State.String()
+	x.r.Issuer.KeyID, x.r.Issuer.KeyState = key.id, key.entry.State.String()
 	x.pass(CheckIssuer, dept.dept.Name)
 
 	if !key.verify(signed.Payload, signed.Signature) {

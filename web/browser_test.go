@@ -152,9 +152,27 @@ func viewport(w, h int64, mobile bool) chromedp.Action[chromedp.Void] {
 	return chromedp.EmulateViewport(w, h)
 }
 
-// screenshot saves the viewport as PNG to dir/name.
+// noSidewaysScroll fails if the page is wider than the viewport.
+func noSidewaysScroll() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		w, err := chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, innerWidth]`)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		if w[0] > w[1] {
+			return fmt.Errorf("the page is %d px wide in a %d px viewport", w[0], w[1])
+		}
+		return nil
+	})
+}
+
+// screenshot checks that the page fits the viewport's width and saves the
+// viewport as PNG to dir/name.
 func screenshot(t *testing.T, dir, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := noSidewaysScroll()(ctx, tg); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 		// Let web fonts and the last layout settle.
 		if _, err := chromedp.Evaluate[chromedp.Void](`document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => r(true))))`, chromedp.EvalAwaitPromise)(ctx, tg); err != nil {
 			return err

@@ -31,15 +31,17 @@ const presentationTTL = 3 * time.Second
 //
 //   - counter: a handheld scanner's text and Enter, with no click, show
 //     the green card; the input keeps the focus and is cleared; a licence
-//     revoked through the API then shows the red card with 已吊销; the
-//     recent scans are gone after a reload and nothing personal is stored;
+//     revoked through the API then shows the red card with 已吊销, and the
+//     live region announces it; the recent scans are gone after a reload
+//     and nothing personal is stored; the card fits tablets both ways up;
 //   - webcam: Chromium's fake camera, fed a video of the QR code, gives the
 //     green card;
 //   - wallet: a holder link signs in; the dynamic QR changes after the
 //     refresh interval, and the old one is then refused on the counter page
 //     with PRESENTATION_EXPIRED's reason; offline, the static QR shows with
 //     its warning; an annotated copy is made;
-//   - verify: a QR text in the URL is verified at once; English switches.
+//   - verify: a QR text in the URL (fragment or query) is verified at
+//     once; English switches, and the choice is remembered.
 //
 // With UPDATE_SCREENSHOTS=1 it writes docs/screenshots/*.png.
 func TestBrowser(t *testing.T) {
@@ -59,7 +61,7 @@ func TestBrowser(t *testing.T) {
 	food := sys.issue(t, map[string]any{
 		"type": sys.foodType, "holder_name": "福州榕城数字科技有限公司", "holder_id": holder,
 		"valid_from": "2024-03-01",
-		"fields": map[string]string{"pn": "JY13501020012345", "ba": "福州市鼓楼区五四路 100 号一层"},
+		"fields":     map[string]string{"pn": "JY13501020012345", "ba": "福州市鼓楼区五四路 100 号一层"},
 	})
 
 	b := newBrowser(t)
@@ -128,6 +130,13 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%d recent scans survive a reload, want none", n)
 		}
 		scan(t, b, biz.QRText, inserted, "PASSED")
+		// Tablets, both ways up: the card fits, nothing scrolls sideways.
+		for _, size := range [][2]int64{{1024, 768}, {768, 1024}} {
+			b.do(t, "tablet", 10*time.Second, viewport(size[0], size[1], true), noSidewaysScroll())
+			if !eval[bool](t, b, `(() => { const r = document.querySelector('#verdict .verdict-head').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`) {
+				t.Errorf("at %dx%d the verdict is out of view after a scan", size[0], size[1])
+			}
+		}
 		b.do(t, "phone screenshot", 10*time.Second,
 			viewport(390, 844, true),
 			chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`),
@@ -147,10 +156,15 @@ func TestBrowser(t *testing.T) {
 			screenshot(t, shots, "verify-390x844.png"),
 			viewport(1366, 768, false),
 		)
+		// The query form of the URL, with '+' and '%' of Base45 escaped.
+		b.do(t, "the query form", 15*time.Second,
+			chromedp.Navigate(sys.URL+"/verify?t="+url.QueryEscape(food.QRText)),
+			waitFor(`document.getElementById('verdict').dataset.subIndication === 'REVOKED'`, 10*time.Second),
+		)
 		// English, remembered, and back.
 		b.do(t, "switch to English", 10*time.Second,
 			chromedp.Click(chromedp.CSS("#lang-toggle")),
-			waitFor(`document.documentElement.lang === 'en' && document.querySelector('.verdict-word').textContent === 'Valid'`, 5*time.Second),
+			waitFor(`document.documentElement.lang === 'en' && document.querySelector('.verdict-word').textContent === 'Not valid' && document.querySelector('.verdict-reason').textContent.startsWith('Revoked')`, 5*time.Second),
 			chromedp.Reload(),
 			waitFor(`document.documentElement.lang === 'en' && document.querySelector('#verify-heading').textContent.startsWith('Verify')`, 10*time.Second),
 			chromedp.Click(chromedp.CSS("#lang-toggle")),
@@ -267,6 +281,9 @@ func TestBrowser(t *testing.T) {
 		}
 		if got := eval[string](t, cam, `document.getElementById('camera-toggle').getAttribute('aria-pressed')`); got != "true" {
 			t.Errorf("camera button aria-pressed = %s", got)
+		}
+		if p := cam.logs.problems(); len(p) > 0 {
+			t.Errorf("the counter page logged errors:\n%s", strings.Join(p, "\n"))
 		}
 	})
 

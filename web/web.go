@@ -187,6 +187,23 @@ func (cfg Config) Paths() []string {
 	return append(ps, "/static/")
 }
 
+// Wrap returns a handler that serves the pages of cfg (and /static/) and
+// passes every other request to next, e.g. a service's API:
+//
+//	h = web.VerifierPages().Wrap(verifierapi.New(cfg))
+func (cfg Config) Wrap(next http.Handler) http.Handler {
+	pages := Handler(cfg)
+	mux := http.NewServeMux()
+	mux.Handle("/", next)
+	for _, p := range cfg.Paths() {
+		mux.Handle(p, pages)
+		if !strings.HasSuffix(p, "/") {
+			mux.Handle(p+"/", pages)
+		}
+	}
+	return mux
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)

@@ -147,6 +147,29 @@ func TestVerifierPages(t *testing.T) {
 	}
 }
 
+// TestWrap checks that wrapped pages sit beside an API that keeps every
+// other path.
+func TestWrap(t *testing.T) {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-API", "yes")
+		http.Error(w, "api", http.StatusTeapot)
+	})
+	h := web.VerifierPages().Wrap(api)
+	for p, want := range map[string]int{
+		"/counter": 200, "/verify": 200, "/counter/": 200, "/wallet": http.StatusTeapot,
+		"/v1/verify": http.StatusTeapot, "/healthz": http.StatusTeapot, "/": http.StatusTeapot,
+	} {
+		r := get(t, h, "GET", p, nil)
+		if r.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", p, r.StatusCode, want)
+		}
+	}
+	r := get(t, h, "GET", "/counter", nil)
+	if r.Header.Get("X-API") != "" || !strings.Contains(body(t, r), `id="scan"`) {
+		t.Error("/counter is not the counter page")
+	}
+}
+
 var (
 	i18nKey   = regexp.MustCompile(`(?m)^\s+'([\w.]+)':`)
 	usedKey   = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="[\w-]+:([\w.]+)"|\bt\('([\w.]+)'`)

@@ -203,13 +203,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // readText returns the QR text of a request, from JSON or from an image.
 func (h *Handler) readText(w http.ResponseWriter, r *http.Request) (string, error) {
 	ct := r.Header.Get("Content-Type")
-	mt, params, err := mime.ParseMediaType(ct)
-	if ct != "" && err != nil {
-		return "", api.Errorf(api.KindUnsupportedMediaType, "content type %q is malformed", ct)
+	mt, params := ct, map[string]string(nil)
+	if ct != "application/json" && ct != "" {
+		var err error
+		if mt, params, err = mime.ParseMediaType(ct); err != nil {
+			return "", api.Errorf(api.KindUnsupportedMediaType, "content type %q is malformed", ct)
+		}
 	}
 	switch {
 	case ct == "" || mt == "application/json":
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxJSON+1))
+		body, err := readBody(r, maxJSON)
 		if err != nil {
 			return "", api.Errorf(api.KindBadRequest, "request body unreadable")
 		}
@@ -241,6 +244,19 @@ func (h *Handler) readText(w http.ResponseWriter, r *http.Request) (string, erro
 		return h.decodeImage(r.Context(), img)
 	}
 	return "", api.Errorf(api.KindUnsupportedMediaType, "content type %q, want application/json or multipart/form-data", mt)
+}
+
+// readBody reads at most max+1 bytes of the request body, in one buffer
+// sized by Content-Length when the client sent it.
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= max {
+		buf := make([]byte, n, n+1)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, max+1))
 }
 
 // plainQRText returns the text of a body that is exactly {"qr_text":"…"}

@@ -47,8 +47,10 @@ type Issuer struct {
 	failing atomic.Bool
 	gate    atomic.Pointer[chan struct{}]
 
-	// TrustGets and StatusGets count GET requests; NotModified the 304s.
-	TrustGets, StatusGets, NotModified, Streams atomic.Int64
+	// TrustGets and StatusGets count GET requests; NotModified the 304s,
+	// StatusNotModified those of status lists; Streams the stream
+	// connections.
+	TrustGets, StatusGets, NotModified, StatusNotModified, Streams atomic.Int64
 	lastIDs                                     []string
 }
 
@@ -235,10 +237,13 @@ func (i *Issuer) serveStatus(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	i.serveSigned(w, r, i.StatusList(d, r.PathValue("list")))
+	if i.serveSigned(w, r, i.StatusList(d, r.PathValue("list"))) {
+		i.StatusNotModified.Add(1)
+	}
 }
 
-func (i *Issuer) serveSigned(w http.ResponseWriter, r *http.Request, raw []byte) {
+// serveSigned serves raw with its ETag and reports whether it answered 304.
+func (i *Issuer) serveSigned(w http.ResponseWriter, r *http.Request, raw []byte) bool {
 	sum := sha256.Sum256(raw)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	w.Header().Set("ETag", etag)
@@ -246,10 +251,11 @@ func (i *Issuer) serveSigned(w http.ResponseWriter, r *http.Request, raw []byte)
 	if r.Header.Get("If-None-Match") == etag {
 		i.NotModified.Add(1)
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return true
 	}
 	w.Header().Set("Content-Type", "application/cbor")
 	w.Write(raw)
+	return false
 }
 
 func (i *Issuer) serveEvents(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,6 @@
 // The public verification page. A QR code in URL form opens it as
-// /verify#<percent-encoded QR text> (the fragment never reaches a server
-// log) or /verify?t=<percent-encoded QR text>; it verifies at once. Anyone
+// /verify#<QR text, percent-encoded> (the fragment never reaches a server
+// log) or /verify?t=<QR text, form-encoded>; it verifies at once. Anyone
 // may also paste a QR text.
 
 import * as i18n from './i18n.js';
@@ -35,9 +35,9 @@ function clean(s) {
 function fromURL() {
   const hash = location.hash.slice(1);
   if (hash) return decode(hash);
-  // URLSearchParams would turn '+' into a space; Base45 has both.
-  const m = /[?&]t=([^&]*)/.exec(location.search);
-  return m ? decode(m[1]) : '';
+  // The query is form-encoded: '+' is a space, a Base45 '+' is %2B.
+  const t = new URLSearchParams(location.search).get('t');
+  return t || '';
 }
 
 async function check(text) {
