@@ -262,7 +262,15 @@ func (c *Cache) refreshDue() {
 	c.mu.RUnlock()
 
 	if trustDue {
-		c.wg.Go(func() { c.refreshTrust(c.ctx) })
+		c.wg.Go(func() {
+			// A request may have fetched it since: look again.
+			c.mu.RLock()
+			due := c.trust.due(c.now(), c.trust.cur != nil)
+			c.mu.RUnlock()
+			if due {
+				c.refreshTrust(c.ctx)
+			}
+		})
 	}
 	if !haveTrust {
 		return
