@@ -115,12 +115,17 @@ func (s *Service) build(pr *prepared, a store.Allocation, issuedAt time.Time, su
 }
 
 // issueDetail is the audit detail of an issuance. It never holds the
-// holder's code.
+// holder's code. Its keys are in alphabetical order, as they were when it
+// was encoded from a map.
 func issueDetail(l *store.Licence) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"issuer": l.DepartmentCode, "type": l.TypeCode, "serial": l.Serial, "version": l.Version,
-		"list": l.StatusListID, "index": l.StatusIndex,
-	})
+	b, _ := json.Marshal(struct {
+		Index   int    `json:"index"`
+		Issuer  string `json:"issuer"`
+		List    string `json:"list"`
+		Serial  int64  `json:"serial"`
+		Type    string `json:"type"`
+		Version int    `json:"version"`
+	}{l.StatusIndex, l.DepartmentCode, l.StatusListID, l.Serial, l.TypeCode, l.Version})
 	return b
 }
 

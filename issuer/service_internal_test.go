@@ -54,3 +54,14 @@ func TestRequestOf(t *testing.T) {
 		t.Errorf("open-ended licence gives valid_until %q, want 长期", got)
 	}
 }
+
+// TestIssueDetail pins the audit detail of an issuance to the encoding it
+// had as a JSON object built from a map (sorted keys), so that entries
+// written before and after read alike.
+func TestIssueDetail(t *testing.T) {
+	l := store.Licence{DepartmentCode: "D<1>", TypeCode: "BL", Serial: 42, Version: 2, StatusListID: "D1-1", StatusIndex: 7}
+	want := `{"index":7,"issuer":"D\u003c1\u003e","list":"D1-1","serial":42,"type":"BL","version":2}`
+	if got := string(issueDetail(&l)); got != want {
+		t.Errorf("issueDetail = %s, want %s", got, want)
+	}
+}

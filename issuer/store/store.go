@@ -108,7 +108,10 @@ type LicenceStore interface {
 	//
 	// build runs while the transaction holds a database connection: it
 	// must not call the store (read what it needs, such as the signing key,
-	// beforehand), and should be quick.
+	// beforehand), and should be quick. It may run on another goroutine,
+	// at the same time as the builds of concurrent calls (the PostgreSQL
+	// store writes concurrent issuances together); IssueLicence returns
+	// only after it has.
 	//
 	// With an idempotency key, a request whose key was seen before returns
 	// the licence issued then (in its current state) without calling build

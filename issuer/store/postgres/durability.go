@@ -29,6 +29,10 @@ import (
 // no flush of their own: the WAL is linear, so the flush of the issuance
 // that uses an allocation makes the allocation durable too, and an
 // allocation lost in a crash was used by nothing durable.
+//
+// Single issuances without an idempotency key go further: concurrent ones
+// are written together, one transaction and one flush per group (see
+// group.go).
 
 // inAsyncTx is inTx with an asynchronous commit; the caller must flush before reporting success. The
 // setting is sent with BEGIN, in the same round trip.

@@ -152,6 +152,9 @@ func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store
 	if err := p.Validate(); err != nil {
 		return store.Licence{}, err
 	}
+	if p.IdempotencyKey == "" {
+		return s.issueGrouped(ctx, p, build)
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return store.Licence{}, err

@@ -54,6 +54,7 @@ type Store struct {
 	pool     *pgxpool.Pool
 	now      func() time.Time
 	listSize int
+	groups   groups // single issuances being gathered (group.go)
 }
 
 var _ store.Store = (*Store)(nil)

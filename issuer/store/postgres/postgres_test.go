@@ -208,3 +208,49 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Errorf("unexpected server error %v", err)
 	}
 }
+
+// TestIssuePanicReachesCaller checks that a build that panics, which runs
+// on a goroutine of its issuance group, panics in its caller (where
+// net/http recovers it) rather than bringing the process down, and that
+// the group goes on for the others.
+func TestIssuePanicReachesCaller(t *testing.T) {
+	s := openTest(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	ev := store.AuditEvent{Actor: "operator", Action: "setup"}
+	if _, err := s.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateLicenceType(ctx, store.LicenceType{Code: "BL", Name: "b", Authority: "a", FieldDefinitions: []byte("{}")}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Authorise(ctx, "D1", "BL", ev); err != nil {
+		t.Fatal(err)
+	}
+	p := store.IssueParams{DepartmentCode: "D1", TypeCode: "BL"}
+	good := func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
+		l := benchLicence(a)
+		return l, store.AuditEvent{Actor: "t", Action: "licence.issue", Subject: l.ID}, nil
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if i%5 != 0 {
+				if _, err := s.IssueLicence(ctx, p, good); err != nil {
+					t.Errorf("issue %d: %v", i, err)
+				}
+				return
+			}
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Errorf("issue %d: recovered %v, want boom", i, r)
+				}
+			}()
+			s.IssueLicence(ctx, p, func(store.Allocation) (store.Licence, store.AuditEvent, error) { panic("boom") })
+			t.Errorf("issue %d: IssueLicence returned", i)
+		})
+	}
+	wg.Wait()
+	if _, err := s.VerifyChain(ctx); err != nil {
+		t.Error(err)
+	}
+}

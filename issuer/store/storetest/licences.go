@@ -179,6 +179,66 @@ func testIssueLicenceFailures(t *testing.T, f *fixture) {
 	f.verify()
 }
 
+// testIssueLicenceFailuresConcurrent issues at once, for one department
+// and type, licences whose build fails, that duplicate an identifier or
+// are invalid, among good ones: each failure fails only its own call (a
+// store that writes concurrent issuances together must keep them apart).
+func testIssueLicenceFailuresConcurrent(t *testing.T, f *fixture) {
+	s, ctx := f.s, f.ctx
+	first := f.issue(deptA, typeBL, "H0")
+	before := f.auditLen()
+	errBuild := errors.New("signer unavailable")
+	bad := []struct {
+		build func(store.Allocation) (store.Licence, store.AuditEvent, error)
+		want  error
+	}{
+		{func(store.Allocation) (store.Licence, store.AuditEvent, error) {
+			return store.Licence{}, store.AuditEvent{}, errBuild
+		}, errBuild},
+		{func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
+			l := newLicence(deptA, typeBL, "H", a, f.nextTime())
+			l.ID = first.ID
+			return l, ev("licence.issue", l.ID), nil
+		}, store.ErrDuplicate},
+		{func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
+			l := newLicence(deptA, typeBL, "H", a, f.nextTime())
+			l.StatusIndex++
+			return l, ev("licence.issue", l.ID), nil
+		}, store.ErrInvalid},
+	}
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		build, want := f.builder(deptA, typeBL, "HG"), error(nil)
+		if i%4 != 0 {
+			build, want = bad[i%4-1].build, bad[i%4-1].want
+		}
+		wg.Go(func() {
+			_, err := s.IssueLicence(ctx, store.IssueParams{DepartmentCode: deptA, TypeCode: typeBL}, build)
+			if want == nil {
+				errs[i] = err
+			} else if !errors.Is(err, want) {
+				errs[i] = fmt.Errorf("error = %v, want %v", err, want)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	page, _, err := s.ListLicences(ctx, store.LicenceQuery{DepartmentCode: deptA, HolderCode: "HG"})
+	if err != nil || len(page) != n/4 {
+		t.Errorf("good licences stored = %d (%v), want %d", len(page), err, n/4)
+	}
+	if got := f.auditLen() - before; got != n/4 {
+		t.Errorf("audit entries appended = %d, want %d", got, n/4)
+	}
+	f.verify()
+}
+
 // testIdempotency covers replays and conflicting reuse of idempotency keys.
 func testIdempotency(t *testing.T, f *fixture) {
 	s, ctx := f.s, f.ctx

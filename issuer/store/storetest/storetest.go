@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LicenceTypes", testLicenceTypes},
 		{"IssueLicence", testIssueLicence},
 		{"IssueLicenceFailures", testIssueLicenceFailures},
+		{"IssueLicenceFailuresConcurrent", testIssueLicenceFailuresConcurrent},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 		{"StatusTransitions", testStatusTransitions},
