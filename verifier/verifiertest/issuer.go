@@ -36,13 +36,14 @@ type Issuer struct {
 	// Size is the number of entries in each status list.
 	Size int
 
-	tb     testing.TB
-	mu     sync.Mutex
-	trust  []byte
-	lists  map[[2]string]*list
-	events []event
-	wakeup chan struct{} // closed and replaced on every event
-	drop   chan struct{} // closed and replaced to drop every stream
+	tb      testing.TB
+	mu      sync.Mutex
+	trust   []byte
+	lists   map[[2]string]*list
+	events  []event
+	lastIDs []string      // Last-Event-ID of each stream connection
+	wakeup  chan struct{} // closed and replaced on every event
+	drop    chan struct{} // closed and replaced to drop every stream
 
 	failing atomic.Bool
 	gate    atomic.Pointer[chan struct{}]
@@ -51,7 +52,6 @@ type Issuer struct {
 	// StatusNotModified those of status lists; Streams the stream
 	// connections.
 	TrustGets, StatusGets, NotModified, StatusNotModified, Streams atomic.Int64
-	lastIDs                                     []string
 }
 
 type list struct {
