@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"elicence/api/verifierapi"
 	"elicence/format"
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
@@ -70,6 +72,7 @@ func newEnv(t testing.TB, st store.Store, scfg issuer.Config, acfg Config) *env 
 	}
 	f := issuertest.New(t, st, scfg)
 	acfg.Service, acfg.Logger, acfg.Registry, acfg.Gatherer = f.Service, logger, reg, reg
+	acfg.Mounts = append(acfg.Mounts, serveMounts()...)
 	srv := httptest.NewServer(New(acfg))
 	t.Cleanup(srv.Close)
 	return &env{t: t, f: f, svc: f.Service, srv: srv, reg: reg, logs: logs, tokens: f.Tokens}
@@ -248,4 +251,21 @@ func takeSnapshot(t testing.TB, st store.Store) snapshot {
 		s.lists = append(s.lists, ls...)
 	}
 	return s
+}
+
+// verifyPath is where `elicence serve` mounts the verifier.
+const verifyPath = "/v1/verify"
+
+// serveMounts mounts the verifier's POST /v1/verify as `elicence serve`
+// does, so that docs/openapi.yaml, which documents it, is held to it. This
+// verifier has no trust source: it answers every QR text 200 INDETERMINATE
+// TRY_LATER, which is all these tests need of it (the verifier's own tests
+// and e2e prove the verdicts).
+func serveMounts() []Mount {
+	noTrust := func(context.Context) (*verifier.Trust, error) {
+		return nil, errors.New("no trust list in this test")
+	}
+	return []Mount{{Pattern: verifyPath, Handler: verifierapi.NewHandler(verifierapi.Config{
+		Verify: verifier.Config{Trust: noTrust},
+	})}}
 }

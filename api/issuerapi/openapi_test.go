@@ -101,13 +101,21 @@ func parseOpenAPI(t *testing.T) []*operation {
 // TestOpenAPIMatchesRoutes fails on any route missing from
 // docs/openapi.yaml and on any documented operation that does not exist.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	h := New(Config{Gatherer: prometheus.NewRegistry()})
+	h := New(Config{Gatherer: prometheus.NewRegistry(), Mounts: serveMounts()})
 	routes, ok := h.(chi.Routes)
 	if !ok {
 		t.Fatal("New does not return a chi router")
 	}
 	served := map[string]bool{}
 	err := chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if route == verifyPath {
+			// Mounted as `elicence serve` mounts it: the verifier's
+			// handler answers POST only (its own tests prove that).
+			if method == http.MethodPost {
+				served[method+" "+route] = true
+			}
+			return nil
+		}
 		route = strings.ReplaceAll(route, "/*", "")
 		if len(route) > 1 {
 			route = strings.TrimSuffix(route, "/")
