@@ -73,6 +73,7 @@ func Commands() []Command {
 		serveCommand(),
 		issuerServeCommand(),
 		issuerTokenCommand(),
+		issuerKeyStateCommand(),
 		bulkIssueCommand(),
 		walletLinkCommand(),
 		auditVerifyCommand(),

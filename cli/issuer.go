@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -324,6 +325,74 @@ func issuerTokenCommand() Command {
 				}
 				fmt.Fprintf(e.Stderr, "token %s (%s) created; the secret is shown once:\n", tok.ID, strings.Join(scopeNames(tok.Scopes), ","))
 				fmt.Fprintln(e.Stdout, secret)
+				return nil
+			}
+		},
+	}
+}
+
+func issuerKeyStateCommand() Command {
+	return Command{
+		Name:    "issuer key-state",
+		Summary: "retire a department key or mark it compromised in a running issuer (an operator action)",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			cf := addClientFlags(fs)
+			fs.Lookup("token").Usage = "operator API `token` (default $ELICENCE_TOKEN, then $ELICENCE_DEMO_TOKEN)"
+			dept := fs.String("dept", "", "department `code`")
+			keyID := fs.String("key", "", "key `ID` (16 hex digits)")
+			state := fs.String("state", "", "new key state: retired or compromised")
+			since := fs.String("since", "", "RFC 3339 `time` from which the key is no longer trusted (compromised only; retired is from now)")
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) > 0 {
+					return Usagef("unexpected argument %q", args[0])
+				}
+				for _, f := range [][2]string{{"dept", *dept}, {"key", *keyID}, {"state", *state}} {
+					if err := requireFlag(f[0], f[1], ""); err != nil {
+						return err
+					}
+				}
+				if _, err := keys.ParseID(*keyID); err != nil {
+					return Usagef("--key: %v", err)
+				}
+				if _, err := parseKeyState(*state); err != nil {
+					return err
+				}
+				switch {
+				case *state == "compromised" && *since == "":
+					return Usagef("pass --since, the time from which the compromised key is untrusted")
+				case *state == "retired" && *since != "":
+					return Usagef("--since is for compromised keys; a key is retired from now on")
+				}
+				if *since != "" {
+					if _, err := time.Parse(time.RFC3339, *since); err != nil {
+						return Usagef("--since %q: want an RFC 3339 time such as 2026-01-02T15:04:05+08:00", *since)
+					}
+				}
+				req := map[string]string{"state": *state}
+				if *since != "" {
+					req["since"] = *since
+				}
+				body, _ := json.Marshal(req)
+				path := "/v1/admin/departments/" + url.PathEscape(*dept) + "/keys/" + url.PathEscape(*keyID) + "/state"
+				res, err := cf.call(ctx, "POST", path, "application/json", strings.NewReader(string(body)))
+				if err != nil {
+					return err
+				}
+				defer res.Body.Close()
+				var k struct {
+					ID               string     `json:"id"`
+					Department       string     `json:"department"`
+					State            string     `json:"state"`
+					CompromisedSince *time.Time `json:"compromised_since"`
+				}
+				if err := json.NewDecoder(res.Body).Decode(&k); err != nil {
+					return fmt.Errorf("issuer answer: %w", err)
+				}
+				if k.CompromisedSince != nil {
+					fmt.Fprintf(e.Stdout, "key %s/%s is %s since %s\n", k.Department, k.ID, k.State, k.CompromisedSince.UTC().Format(time.RFC3339))
+				} else {
+					fmt.Fprintf(e.Stdout, "key %s/%s is %s\n", k.Department, k.ID, k.State)
+				}
 				return nil
 			}
 		},

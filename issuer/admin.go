@@ -151,15 +151,45 @@ func (s *Service) addKeyPEM(ctx context.Context, p *Principal, dept string, spki
 	return sk, nil
 }
 
-// SetKeyState retires a department key or marks it compromised (with the
-// time from which it is untrusted).
+// SetKeyState retires a department key or marks it compromised since a
+// time, at or after which what it signed is untrusted. A key is retired
+// from now on: the store keeps no retirement time, so since must be zero
+// for KeyRetired. since must not be in the future. It returns a
+// *ValidationError for a bad state or time, store.ErrNotFound for an
+// unknown department or key and store.ErrInvalidTransition (a conflict)
+// for a change the key's current state forbids. The trust list and the
+// department's cached signers and status lists are dropped, so that what
+// is served next reflects the change.
 func (s *Service) SetKeyState(ctx context.Context, p *Principal, dept, id string, state store.KeyState, since time.Time) (store.SigningKey, error) {
 	if err := requireOperator(p); err != nil {
 		return store.SigningKey{}, err
 	}
+	switch state {
+	case store.KeyRetired:
+		if !since.IsZero() {
+			return store.SigningKey{}, fieldError("since", "a key is retired from now on; omit since")
+		}
+	case store.KeyCompromised:
+		if since.IsZero() {
+			return store.SigningKey{}, fieldError("since", "required for a compromised key")
+		}
+		if since.After(s.now()) {
+			return store.SigningKey{}, fieldError("since", "must not be in the future")
+		}
+	default:
+		return store.SigningKey{}, fieldError("state", "retired or compromised")
+	}
 	detail, _ := json.Marshal(map[string]any{"state": state})
 	k, err := s.store.SetSigningKeyState(ctx, dept, id, state, since, store.AuditEvent{Actor: p.TokenID, Action: "key.state", Subject: dept + "/" + id, Detail: detail})
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.SigningKey{}, problem(store.ErrNotFound, "no key %s in department %s", id, dept)
+	case errors.Is(err, store.ErrInvalidTransition):
+		if cur, cerr := s.store.SigningKey(ctx, dept, id); cerr == nil {
+			return store.SigningKey{}, problem(store.ErrInvalidTransition, "key %s is %s and cannot become %s", id, cur.State, state)
+		}
+		return store.SigningKey{}, problem(store.ErrInvalidTransition, "key %s cannot become %s", id, state)
+	case err != nil:
 		return store.SigningKey{}, err
 	}
 	s.forgetKeys(dept)

@@ -277,13 +277,21 @@ func (s *Service) cacheSigner(k store.SigningKey) (*signer, error) {
 // publicKey returns the signer's public key.
 func (sg *signer) publicKey() *ecdsa.PublicKey { return &sg.key.PublicKey }
 
-// forgetKeys drops cached key state of dept, after a rotation.
+// forgetKeys drops cached key state of dept, after a rotation or a key
+// state change: the active key, the decrypted signers, the status lists
+// they signed (served next signed by the active key, or not at all when
+// there is none) and the trust list.
 func (s *Service) forgetKeys(dept string) {
 	s.mu.Lock()
 	delete(s.active, dept)
 	for name := range s.signers {
 		if strings.HasPrefix(name, dept+"/") {
 			delete(s.signers, name)
+		}
+	}
+	for id, c := range s.statusLists {
+		if c.dept == dept {
+			delete(s.statusLists, id)
 		}
 	}
 	s.trust = nil

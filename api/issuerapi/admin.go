@@ -24,6 +24,7 @@ func (rs admin) Routes() chi.Router {
 	r.Use(rs.a.authenticate)
 	r.Post("/departments", rs.createDepartment)
 	r.Post("/departments/{code}/keys", rs.rotateKey)
+	r.Post("/departments/{code}/keys/{id}/state", rs.setKeyState)
 	r.Post("/departments/{code}/types", rs.authorise)
 	r.Post("/licence-types", rs.createType)
 	r.Get("/tokens", rs.listTokens)
@@ -33,14 +34,20 @@ func (rs admin) Routes() chi.Router {
 }
 
 type keyJSON struct {
-	ID         string    `json:"id"`
-	Department string    `json:"department"`
-	State      string    `json:"state"`
-	CreatedAt  time.Time `json:"created_at"`
+	ID               string     `json:"id"`
+	Department       string     `json:"department"`
+	State            string     `json:"state"`
+	CreatedAt        time.Time  `json:"created_at"`
+	CompromisedSince *time.Time `json:"compromised_since,omitempty"`
 }
 
 func keyOf(k store.SigningKey) keyJSON {
-	return keyJSON{ID: k.ID, Department: k.DepartmentCode, State: string(k.State), CreatedAt: k.CreatedAt}
+	j := keyJSON{ID: k.ID, Department: k.DepartmentCode, State: string(k.State), CreatedAt: k.CreatedAt}
+	if k.State == store.KeyCompromised && !k.CompromisedSince.IsZero() {
+		since := k.CompromisedSince.UTC()
+		j.CompromisedSince = &since
+	}
+	return j
 }
 
 func (rs admin) createDepartment(w http.ResponseWriter, r *http.Request) {
@@ -68,6 +75,36 @@ func (rs admin) rotateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api.WriteJSON(w, http.StatusCreated, keyOf(k))
+}
+
+// keyStateRequest is the body of POST .../keys/{id}/state.
+type keyStateRequest struct {
+	State string `json:"state"`
+	// Since is RFC 3339: required for compromised, absent for retired.
+	Since string `json:"since"`
+}
+
+func (rs admin) setKeyState(w http.ResponseWriter, r *http.Request) {
+	var body keyStateRequest
+	if err := api.DecodeJSON(w, r, rs.a.cfg.MaxBody, &body); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	var since time.Time
+	if body.Since != "" {
+		t, err := time.Parse(time.RFC3339, body.Since)
+		if err != nil {
+			rs.a.writeError(w, r, api.Invalid("the request is invalid", api.FieldError{Field: "since", Reason: "want an RFC 3339 time"}))
+			return
+		}
+		since = t
+	}
+	k, err := rs.a.svc.SetKeyState(r.Context(), principal(r), chi.URLParam(r, "code"), chi.URLParam(r, "id"), store.KeyState(body.State), since)
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, keyOf(k))
 }
 
 func (rs admin) authorise(w http.ResponseWriter, r *http.Request) {

@@ -189,6 +189,14 @@ func TestOpenAPIExamples(t *testing.T) {
 							t.Fatalf("suspend first: %d", r.status)
 						}
 					}
+					if strings.HasPrefix(path, "/v1/admin/departments/{code}/keys/{id}") {
+						// {id} is a key of the department, the newest.
+						ks, err := st.ListSigningKeys(t.Context(), issuertest.Other)
+						if err != nil || len(ks) == 0 {
+							t.Fatalf("keys of %s: %v", issuertest.Other, err)
+						}
+						path = strings.ReplaceAll(path, "{id}", ks[len(ks)-1].ID)
+					}
 					path = strings.ReplaceAll(path, "{id}", url.PathEscape(l.ID))
 					path = strings.ReplaceAll(path, "{code}", issuertest.Other)
 					r := e.req(o.method, path, token, body, "Content-Type", media)
