@@ -236,6 +236,18 @@ func trustFingerprint(tl *format.TrustList) []byte {
 	return sum[:]
 }
 
+// retiredSince returns when this process first saw the key retired.
+func (s *Service) retiredSince(key string, now time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.retiredSeen[key]
+	if !ok {
+		t = now
+		s.retiredSeen[key] = t
+	}
+	return t
+}
+
 // buildTrustList reads the trust list's content from the store.
 func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error) {
 	depts, err := s.store.ListDepartments(ctx)
@@ -270,10 +282,12 @@ func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error)
 				// The store keeps no retirement time: a key is retired when
 				// its successor is added, so the successor's creation time
 				// is the retirement time; a key retired without successor
-				// counts as retired from now on.
-				tk.State, tk.Since = format.KeyRetired, now.Unix()
+				// counts as retired from when this process first saw it so.
+				tk.State = format.KeyRetired
 				if i+1 < len(ks) {
 					tk.Since = ks[i+1].CreatedAt.Unix()
+				} else {
+					tk.Since = s.retiredSince(d.Code+"/"+k.ID, now).Unix()
 				}
 			case store.KeyCompromised:
 				tk.State, tk.Since = format.KeyCompromised, k.CompromisedSince.Unix()

@@ -96,6 +96,10 @@ type Service struct {
 	tokens      map[string]cachedToken  // by hex of the secret hash
 	statusLists map[string]*publishedList
 	lastStatus  map[string]int64 // last IssuedAt served, by list
+	// retiredSeen is when this process first saw a key retired with no
+	// successor, so that the trust list's content (and sequence) stays
+	// put between builds; by department code + "/" + key ID.
+	retiredSeen map[string]time.Time
 	trust       *publishedTrust
 	trustSeq    uint64
 	flight      singleflight.Group
@@ -152,7 +156,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, store: cfg.Store, now: cfg.Now, log: cfg.Logger,
 		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
-		tokens: map[string]cachedToken{}, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{},
+		tokens: map[string]cachedToken{}, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{}, retiredSeen: map[string]time.Time{},
 	}
 	s.metrics = newMetrics(cfg.Registry)
 	s.wallet = newWalletState()

@@ -236,3 +236,37 @@ func TestKeyStateBadRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestRetiredKeyWithoutSuccessorIsStable retires a department's only key
+// and checks that the trust list keeps its retirement time and sequence
+// across rebuilds, instead of re-signing with a new time at every check.
+func TestRetiredKeyWithoutSuccessorIsStable(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		base := time.Now().Truncate(time.Second)
+		clock := &testClock{t: base}
+		e := newEnv(t, st, issuer.Config{Now: clock.now}, Config{})
+		op := e.tokens[issuertest.TokenOperator]
+		old, err := st.ActiveSigningKey(ctx, issuertest.Dept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.set(base.Add(10 * time.Second))
+		r := e.req("POST", "/v1/admin/departments/"+issuertest.Dept+"/keys/"+old.ID+"/state", op, map[string]string{"state": "retired"})
+		if r.status != http.StatusOK {
+			t.Fatalf("retire: %d %s", r.status, r.body)
+		}
+		trust1, k1 := e.trustKey(t, clock.now(), issuertest.Dept, old.ID)
+		if k1.State != format.KeyRetired || k1.Since != clock.now().Unix() {
+			t.Fatalf("key %s since %d, want retired since %d", k1.State, k1.Since, clock.now().Unix())
+		}
+		for _, later := range []time.Duration{time.Minute, time.Hour} {
+			clock.set(base.Add(10*time.Second + later))
+			trust2, k2 := e.trustKey(t, clock.now(), issuertest.Dept, old.ID)
+			if k2.Since != k1.Since || trust2.List.Sequence != trust1.List.Sequence {
+				t.Errorf("%s later: key since %d, sequence %d; want since %d, sequence %d (unchanged)",
+					later, k2.Since, trust2.List.Sequence, k1.Since, trust1.List.Sequence)
+			}
+		}
+	})
+}
