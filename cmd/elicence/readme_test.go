@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"elicence/internal/testenv"
 )
 
 // readmeMarker precedes the walk-through's sh block in README.md.
@@ -38,9 +40,7 @@ func walkthrough(t *testing.T) string {
 // copy of the repository's testdata, and checks each verdict it promises:
 // the README stays true.
 func TestREADME(t *testing.T) {
-	if _, err := os.Stat("/bin/bash"); err != nil {
-		t.Skip("no bash")
-	}
+	testenv.RequireTool(t, "bash", "bash")
 	dir := t.TempDir()
 	script := `# The walk-through from README.md, run by bash -e.
 exec bash -euo pipefail walkthrough.sh
