@@ -49,9 +49,7 @@ func serveWalkthrough(t *testing.T) []string {
 // on SIGTERM; "audit verify" finds the chain whole, and names the first bad
 // entry once one is edited behind the store's back.
 func TestServeWalkthrough(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and starts a server")
-	}
+	testenv.SkipShort(t, "builds the binary and starts a server")
 	if _, err := exec.LookPath("curl"); err != nil {
 		testenv.Missing(t, "curl", "apt-get install curl")
 	}

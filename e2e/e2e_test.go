@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"elicence/format"
+	"elicence/internal/testenv"
 	"elicence/keys"
 )
 
@@ -168,9 +169,7 @@ func resign(t *testing.T, text string, key *keys.Pair, change func(*format.Crede
 // the issuer's outage. Verifier A subscribes to the event stream; verifier
 // B polls only (--no-stream).
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes and waits for lists to expire")
-	}
+	testenv.SkipShort(t, "starts processes and waits for lists to expire")
 	data := t.TempDir()
 	iss, base := startIssuer(t, data, "127.0.0.1:0")
 	root := filepath.Join(data, keys.RootCertFile) // "pin this in verifiers"

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"elicence/internal/testenv"
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
 	"elicence/issuer/store"
@@ -82,9 +83,7 @@ func startIssuer(t *testing.T, bin string, args []string, env []string) (string,
 // its own identifier and its own status-list slot, the audit chain stays
 // whole, and both processes shut down gracefully on SIGTERM.
 func TestTwoProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and starts two servers")
-	}
+	testenv.SkipShort(t, "builds the binary and starts two servers")
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	st, err := postgres.Open(ctx, postgres.Config{URL: url})

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"elicence/internal/testenv"
 )
 
 // forbidden are the import path prefixes the stateless verifier must never
@@ -56,9 +58,7 @@ func forbiddenDeps(t *testing.T, test bool, pkgs ...string) []string {
 // it, nor its HTTP API, nor their tests may depend on the issuer, the store
 // or a database driver.
 func TestVerifierImportsNoIssuerNorStore(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
-	}
+	testenv.SkipShort(t, "runs go list")
 	pkgs := []string{"elicence/verifier", "elicence/verifier/verifiertest", "elicence/api/verifierapi"}
 	for _, test := range []bool{false, true} {
 		if bad := forbiddenDeps(t, test, pkgs...); len(bad) > 0 {

@@ -32,3 +32,12 @@ func RequireTool(t testing.TB, name, pkg string) string {
 	}
 	return p
 }
+
+// SkipShort skips a slow test under go test -short, except in CI, where
+// every test runs whatever the flags say.
+func SkipShort(t testing.TB, why string) {
+	t.Helper()
+	if testing.Short() && !CI() {
+		t.Skip("-short: " + why)
+	}
+}

@@ -198,14 +198,7 @@ func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store
 		out = l
 		return nil
 	})
-	if errors.Is(err, errIdempotencyRace) {
-		l, _, err := s.replay(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash)
-		return l, err
-	}
-	if err != nil {
-		return store.Licence{}, err
-	}
-	return out, s.flush(ctx, conn)
+	return s.settle(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash, out, err)
 }
 
 // IssueBatch implements store.LicenceStore. Licences and audit entries are
@@ -352,14 +345,7 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 		out = l
 		return nil
 	})
-	if errors.Is(err, errIdempotencyRace) {
-		l, _, err := s.replay(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash)
-		return l, err
-	}
-	if err != nil {
-		return store.Licence{}, err
-	}
-	return out, s.flush(ctx, conn)
+	return s.settle(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash, out, err)
 }
 
 // lockLicence reads the department's licence and locks its row until the
@@ -475,4 +461,19 @@ func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store
 		next = cursor.Encode(last.IssuedAt, last.ID)
 	}
 	return page, next, nil
+}
+
+// settle ends an issuance or re-issue transaction that ended with err: a
+// concurrent request that recorded the same idempotency key first wins and
+// its licence is replayed; otherwise the committed licence is flushed to
+// disk before it is returned.
+func (s *Store) settle(ctx context.Context, conn querier, dept, key string, hash []byte, out store.Licence, err error) (store.Licence, error) {
+	if errors.Is(err, errIdempotencyRace) {
+		l, _, err := s.replay(ctx, conn, dept, key, hash)
+		return l, err
+	}
+	if err != nil {
+		return store.Licence{}, err
+	}
+	return out, s.flush(ctx, conn)
 }
