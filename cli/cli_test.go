@@ -11,6 +11,7 @@ import (
 
 	"elicence/issuer"
 	"elicence/keys"
+	"elicence/verifier"
 )
 
 // result is what one in-process run of the command line produced.
@@ -221,5 +222,28 @@ func TestParseFlagsInterspersed(t *testing.T) {
 		if err != nil || strings.Join(pos, "|") != strings.Join(c.pos, "|") || *in != c.in {
 			t.Errorf("parseFlags(%q) = %q, in %q, %v", c.args, pos, *in, err)
 		}
+	}
+}
+
+// TestVerifyStalenessFollowsTTL: offline, a status list is accepted by
+// default for its own time-to-live (1 h, as "status build" signs it) plus
+// the grace, and no longer; a longer window is the department's explicit
+// --max-staleness.
+func TestVerifyStalenessFollowsTTL(t *testing.T) {
+	t.Parallel()
+	d := newDemo(t)
+	limit := time.Hour + verifier.DefaultStalenessGrace
+	if r := d.verify(t, d.now.Add(limit), "--in", d.qrText); r.code != ExitOK {
+		t.Fatalf("at TTL plus grace: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := d.verify(t, d.now.Add(limit+time.Second), "--in", d.qrText)
+	if r.code != ExitIndeterminate || !strings.Contains(r.stdout, "TRY_LATER") {
+		t.Fatalf("past TTL plus grace: exit %d, want %d TRY_LATER\n%s%s", r.code, ExitIndeterminate, r.stdout, r.stderr)
+	}
+	if r := d.verify(t, d.now.Add(limit+time.Second), "--max-staleness", "24h", "--in", d.qrText); r.code != ExitOK {
+		t.Fatalf("with --max-staleness 24h: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := d.verify(t, d.now, "--max-staleness", "-1s", "--in", d.qrText); r.code != ExitUsage {
+		t.Fatalf("negative --max-staleness: exit %d, want usage\n%s", r.code, r.stderr)
 	}
 }
