@@ -90,6 +90,9 @@ func (cfg *Config) maxStaleness(st *Status) time.Duration {
 // run accumulates checks; the first non-passing check decides the verdict.
 type run struct {
 	r *Report
+	// retry asks Verify to run again because the trust list changed
+	// during the run; retried says this run is that second one.
+	retry, retried bool
 }
 
 func (x *run) pass(name, detail string) {
@@ -138,6 +141,12 @@ func Verify(ctx context.Context, text string, cfg Config) *Report {
 	}
 	x := &run{r: &Report{VerifiedAt: now.UTC(), Checks: make([]Check, 0, len(checkOrder))}}
 	r := verify(ctx, x, text, cfg, now)
+	if x.retry {
+		// The status list came verified under a newer trust list than the
+		// one this run used (it changed meanwhile): run once more on it.
+		x = &run{r: &Report{VerifiedAt: now.UTC(), Checks: make([]Check, 0, len(checkOrder))}, retried: true}
+		r = verify(ctx, x, text, cfg, now)
+	}
 	if r.Indication == "" {
 		r.Indication = Passed
 	}
@@ -308,6 +317,11 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	// trust list used here still vouches for its key, so that a list held
 	// from before a key change is never used under the new trust list.
 	if err := trust.statusSigner(st.List); err != nil {
+		if !x.retried && st.trustSeq > trust.List.Sequence {
+			if t, terr := cfg.Trust(ctx); terr == nil && t.List.Sequence > trust.List.Sequence {
+				x.retry = true
+			}
+		}
 		return x.fail(CheckStatus, Indeterminate, TryLater, "status list not usable: "+err.Error())
 	}
 	if st.IssuedAt().After(now.Add(cfg.Skew)) {
