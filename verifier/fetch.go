@@ -290,7 +290,16 @@ func (c *Cache) refreshDue() {
 		return
 	}
 	for _, k := range due {
-		c.wg.Go(func() { c.refreshStatus(c.ctx, k, nil) })
+		c.wg.Go(func() {
+			// Another refresh may have fetched it since: look again.
+			c.mu.RLock()
+			e := c.status[k]
+			due := e != nil && e.due(c.now(), e.cur != nil)
+			c.mu.RUnlock()
+			if due {
+				c.refreshStatus(c.ctx, k, nil)
+			}
+		})
 	}
 	if dirDue {
 		c.wg.Go(func() { c.scanDir(c.ctx, nil) })
