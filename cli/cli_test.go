@@ -247,3 +247,17 @@ func TestVerifyStalenessFollowsTTL(t *testing.T) {
 		t.Fatalf("negative --max-staleness: exit %d, want usage\n%s", r.code, r.stderr)
 	}
 }
+
+// TestPresentationTTLBeyondVerifierCap: issuers refuse a presentation
+// lifetime longer than verifiers accept, before they start.
+func TestPresentationTTLBeyondVerifierCap(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, cmd := range [][]string{{"serve", "--data", dir}, {"issuer", "serve", "--db", filepath.Join(dir, "x.db")}} {
+		args := append(append([]string{}, cmd...), "--presentation-ttl", "10m")
+		r := elicence(t, time.Now(), args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "--presentation-ttl 10m0s: at most 5m0s") {
+			t.Errorf("%v: exit %d, want usage naming the cap\n%s", cmd, r.code, r.stderr)
+		}
+	}
+}

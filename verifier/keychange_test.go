@@ -2,6 +2,8 @@ package verifier
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -290,4 +292,42 @@ func decidedBy(r *Report) string {
 		}
 	}
 	return ""
+}
+
+// TestStreamEventNewKeyAndFutureDate: a status event carrying a list signed
+// by a key that only a newer trust list names is applied after one trust
+// refresh; one carrying a list dated beyond the skew is refused and does
+// not pin the cache against the genuine list that follows.
+func TestStreamEventNewKeyAndFutureDate(t *testing.T) {
+	e := newEnv(t)
+	text := e.qr(t, 3)
+	want(t, e.verify(text), Passed, "")
+	ctx := context.Background()
+	event := func(raw []byte) []byte {
+		ev, _ := json.Marshal(StatusEvent{Issuer: e.d.Code, List: "L1", StatusList: base64.StdEncoding.EncodeToString(raw)})
+		return ev
+	}
+	revoked := map[uint32]format.Status{3: format.StatusRevoked}
+
+	future := e.w.SignStatus(t, e.d, "L1", format.MinStatusListSize, t0.Add(time.Hour), time.Hour, nil)
+	if err := e.cache.applyEvent(ctx, event(future)); err == nil {
+		t.Fatal("future-dated list from the stream accepted")
+	}
+	e.clock.Advance(time.Second)
+	if err := e.cache.applyEvent(ctx, event(e.w.SignStatus(t, e.d, "L1", format.MinStatusListSize, e.clock.Now(), time.Hour, revoked))); err != nil {
+		t.Fatal(err)
+	}
+	want(t, e.verify(text), Failed, Revoked)
+
+	// A new key, both keys active in sequence 2, which the cache has not seen.
+	next := *e.d
+	e.w.NewKey(t, &next)
+	e.d.Keys = next.Keys
+	e.iss.PublishTrust(2, t0, t0.Add(24*time.Hour))
+	e.d.Key = next.Key
+	e.clock.Advance(time.Second)
+	if err := e.cache.applyEvent(ctx, event(e.w.SignStatus(t, e.d, "L1", format.MinStatusListSize, e.clock.Now(), time.Hour, nil))); err != nil {
+		t.Fatalf("list by the new key: %v", err)
+	}
+	want(t, e.verify(text), Passed, "")
 }
