@@ -11,6 +11,7 @@ import (
 
 	"elicence/issuer"
 	"elicence/keys"
+	"elicence/verifier"
 )
 
 // result is what one in-process run of the command line produced.
@@ -220,6 +221,43 @@ func TestParseFlagsInterspersed(t *testing.T) {
 		pos, err := parseFlags(fs, c.args)
 		if err != nil || strings.Join(pos, "|") != strings.Join(c.pos, "|") || *in != c.in {
 			t.Errorf("parseFlags(%q) = %q, in %q, %v", c.args, pos, *in, err)
+		}
+	}
+}
+
+// TestVerifyStalenessFollowsTTL: offline, a status list is accepted by
+// default for its own time-to-live (1 h, as "status build" signs it) plus
+// the grace, and no longer; a longer window is the department's explicit
+// --max-staleness.
+func TestVerifyStalenessFollowsTTL(t *testing.T) {
+	t.Parallel()
+	d := newDemo(t)
+	limit := time.Hour + verifier.DefaultStalenessGrace
+	if r := d.verify(t, d.now.Add(limit), "--in", d.qrText); r.code != ExitOK {
+		t.Fatalf("at TTL plus grace: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := d.verify(t, d.now.Add(limit+time.Second), "--in", d.qrText)
+	if r.code != ExitIndeterminate || !strings.Contains(r.stdout, "TRY_LATER") {
+		t.Fatalf("past TTL plus grace: exit %d, want %d TRY_LATER\n%s%s", r.code, ExitIndeterminate, r.stdout, r.stderr)
+	}
+	if r := d.verify(t, d.now.Add(limit+time.Second), "--max-staleness", "24h", "--in", d.qrText); r.code != ExitOK {
+		t.Fatalf("with --max-staleness 24h: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := d.verify(t, d.now, "--max-staleness", "-1s", "--in", d.qrText); r.code != ExitUsage {
+		t.Fatalf("negative --max-staleness: exit %d, want usage\n%s", r.code, r.stderr)
+	}
+}
+
+// TestPresentationTTLBeyondVerifierCap: issuers refuse a presentation
+// lifetime longer than verifiers accept, before they start.
+func TestPresentationTTLBeyondVerifierCap(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, cmd := range [][]string{{"serve", "--data", dir}, {"issuer", "serve", "--db", filepath.Join(dir, "x.db")}} {
+		args := append(append([]string{}, cmd...), "--presentation-ttl", "10m")
+		r := elicence(t, time.Now(), args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "--presentation-ttl 10m0s: at most 5m0s") {
+			t.Errorf("%v: exit %d, want usage naming the cap\n%s", cmd, r.code, r.stderr)
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"elicence/api"
 	"elicence/api/issuerapi"
+	"elicence/format"
 	"elicence/issuer"
 	"elicence/issuer/store"
 	"elicence/keys"
@@ -71,6 +72,9 @@ func (f *serviceFlags) logger(w io.Writer) (*slog.Logger, error) {
 func (f *serviceFlags) check() error {
 	if *f.statusTTL < time.Second || *f.trustValidity < time.Minute || *f.presentationTTL < time.Second || *f.rateLimit <= 0 {
 		return Usagef("--status-ttl, --presentation-ttl (at least 1s), --trust-validity (at least 1m) and --rate-limit must be positive")
+	}
+	if *f.presentationTTL > format.MaxPresentationLifetime {
+		return Usagef("--presentation-ttl %s: at most %s, the longest presentation verifiers accept", *f.presentationTTL, format.MaxPresentationLifetime)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func verifierServeCommand() Command {
 			noStream := fs.Bool("no-stream", false, env("no-stream", "do not subscribe to the event stream; poll status lists only"))
 			dept := fs.String("dept", "", env("dept", "this relying department's `code`, which annotated copies must name"))
 			addr := fs.String("addr", "127.0.0.1:8081", env("addr", "listen `address`"))
-			maxStale := fs.Duration("max-staleness", verifier.DefaultMaxStaleness, env("max-staleness", "oldest status data accepted; older answers TRY_LATER"))
+			maxStale := fs.Duration("max-staleness", 0, env("max-staleness", "oldest status data accepted; older answers TRY_LATER (default: each list's own time-to-live plus "+verifier.DefaultStalenessGrace.String()+"; longer is your department's choice)"))
 			skew := fs.Duration("skew", verifier.DefaultSkew, env("skew", "clock-skew tolerance for dynamic QR codes and annotated copies"))
 			maxRefresh := fs.Duration("max-refresh", 15*time.Minute, env("max-refresh", "longest time between two fetches of the trust list or a status list"))
 			grace := fs.Duration("grace", 10*time.Second, env("grace", "time given to requests in flight at shutdown"))
@@ -66,8 +66,8 @@ func verifierServeCommand() Command {
 					return Usagef("pass only one of --root and --root-key")
 				case *trust == "":
 					return Usagef("no trust list: pass --trust URL (e.g. http://issuer:8080/v1/trust-list) or --trust FILE")
-				case *maxStale <= 0 || *skew < 0 || *maxRefresh <= 0:
-					return Usagef("--max-staleness and --max-refresh must be positive, --skew not negative")
+				case *maxStale < 0 || *skew < 0 || *maxRefresh <= 0:
+					return Usagef("--max-refresh must be positive, --max-staleness and --skew not negative")
 				}
 				if *dept != "" {
 					if err := checkCode("dept", *dept); err != nil {
@@ -95,7 +95,7 @@ func verifierServeCommand() Command {
 				log := slog.New(slog.NewJSONHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
 				cache, err := verifier.New(ctx, verifier.FetchConfig{
 					Root: rootPub, Trust: *trust, StatusDir: *statusDir, Events: streams,
-					Now: e.Now, Logger: log, MaxRefresh: *maxRefresh,
+					Now: e.Now, Logger: log, MaxRefresh: *maxRefresh, Skew: *skew,
 				})
 				if err != nil {
 					return err
@@ -105,7 +105,7 @@ func verifierServeCommand() Command {
 				reg := prometheus.NewRegistry()
 				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 				h := verifierapi.New(verifierapi.Config{
-					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, Now: e.Now,
+					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, RefreshTrust: cache.RefreshTrust, Now: e.Now,
 						MaxStaleness: *maxStale, Skew: *skew, Department: *dept},
 					Logger: log, Registry: reg, Gatherer: reg, Ready: cache.Ready, Stats: cache.Stats,
 				})
@@ -117,7 +117,7 @@ func verifierServeCommand() Command {
 					return fmt.Errorf("listen: %w", err)
 				}
 				log.Info("verifier listening", "addr", "http://"+ln.Addr().String(), "trust", redactURL(*trust),
-					"status_dir", *statusDir, "streams", len(streams), "dept", *dept, "max_staleness", maxStale.String())
+					"status_dir", *statusDir, "streams", len(streams), "dept", *dept, "max_staleness", stalenessText(*maxStale))
 				err = api.Serve(ctx, ln, h, *grace)
 				if err != nil && err != http.ErrServerClosed {
 					return fmt.Errorf("serve: %w", err)
@@ -165,4 +165,12 @@ func redactURL(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// stalenessText describes a --max-staleness setting for the log.
+func stalenessText(d time.Duration) string {
+	if d == 0 {
+		return "ttl+" + verifier.DefaultStalenessGrace.String()
+	}
+	return d.String()
 }

@@ -32,7 +32,7 @@ func verifyCommand() Command {
 			dept := fs.String("dept", "", "your own department `code`, which annotated copies must name")
 			asJSON := fs.Bool("json", false, "print the verification report as JSON")
 			nowFlag := fs.String("now", "", "verify as at this RFC 3339 `time` instead of now")
-			maxStale := fs.Duration("max-staleness", verifier.DefaultMaxStaleness, "oldest status data accepted")
+			maxStale := fs.Duration("max-staleness", 0, "oldest status data accepted (default: each list's own time-to-live plus "+verifier.DefaultStalenessGrace.String()+"; longer is your department's choice)")
 			in := fs.String("in", "", "read the QR text from `file` (- for standard input)")
 			image := fs.String("image", "", "read the QR code from a PNG or JPEG `file`")
 			return func(ctx context.Context, env *Env, args []string) error {
@@ -58,6 +58,9 @@ func verifyCommand() Command {
 				}
 				if *rootFile != "" && *dir != "" {
 					return Usagef("pass only one of --root and --keys")
+				}
+				if *maxStale < 0 {
+					return Usagef("--max-staleness must not be negative")
 				}
 				now := env.Now()
 				if *nowFlag != "" {

@@ -79,3 +79,8 @@ func ProblemOf(err error) Problem {
 
 // ErrSignature reports a signature that does not verify.
 var ErrSignature = errors.New("signature does not verify")
+
+// ErrDuplicateKey reports a trust list that names one key twice, within a
+// department or across departments: whatever states the entries give, the
+// list contradicts itself and is refused as a whole.
+var ErrDuplicateKey = errors.New("key listed twice")

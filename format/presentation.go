@@ -3,6 +3,7 @@ package format
 import (
 	"crypto"
 	"fmt"
+	"time"
 )
 
 // Presentation is a dynamic presentation token (亮证动态码): a credential
@@ -32,6 +33,18 @@ type AnnotatedCopy struct {
 	Expires  int64  `cbor:"5,keyasint"`
 	Nonce    []byte `cbor:"6,keyasint"`
 }
+
+// Lifetime caps. A verifier refuses presentations and annotated copies that
+// claim to live longer (verifier sub-indication LIFETIME_TOO_LONG), and an
+// issuer refuses configuration that would make them: a token signed by a
+// key that is stolen later stays usable no longer than this.
+const (
+	// MaxPresentationLifetime bounds a presentation token's expires − not
+	// before. The issuer's default is 60 s.
+	MaxPresentationLifetime = 5 * time.Minute
+	// MaxAnnotatedCopyLifetime bounds an annotated copy's expires − issued at.
+	MaxAnnotatedCopyLifetime = 90 * 24 * time.Hour
+)
 
 func (p *Presentation) validate() error {
 	if len(p.Credential) == 0 || p.Expires <= p.NotBefore || len(p.Nonce) == 0 || len(p.Nonce) > 16 {

@@ -10,8 +10,12 @@ import (
 // KeyState is a department key's state in the trust list.
 type KeyState uint8
 
-// Key states. A retired key verifies what it signed before it was retired;
-// a compromised key fails everything it signed at or after its Since time.
+// Key states. A signer's own time is no proof of when it signed, so a
+// verifier fails everything a compromised key signed, whatever time it
+// claims (unless independent evidence shows it existed before Since); a
+// retired key signs nothing new: a verifier accepts only credentials that
+// claim a time before Since, and no short-lived object (status list,
+// presentation, annotated copy) at all. See docs/FORMAT.md §10.
 const (
 	KeyActive      KeyState = 0
 	KeyRetired     KeyState = 1
@@ -127,10 +131,12 @@ func (d *Department) MayIssue(typeCode string) bool {
 	return false
 }
 
-// ValidAt reports whether the key may have signed something at time at:
-// active keys always, retired keys before they were retired, compromised
-// keys before they were compromised.
-func (k *TrustedKey) ValidAt(at time.Time) bool {
+// ClaimedBefore reports whether a claimed signing time at lies before the
+// key's Since time; always true for an active key. The claim is the
+// signer's own: it tells a retired key's old credentials from new ones
+// only as far as the retired private key was destroyed, and it is no
+// evidence at all for a compromised key.
+func (k *TrustedKey) ClaimedBefore(at time.Time) bool {
 	if k.State == KeyActive {
 		return true
 	}
@@ -143,15 +149,27 @@ func (t *TrustList) Validate() error {
 		return fmt.Errorf("next update must be after issued at")
 	}
 	seen := map[string]bool{}
+	// owner maps each public key (and each key ID within a department) to
+	// the department that lists it, so that a key listed twice is found.
+	owner := map[string]string{}
 	for _, d := range t.Departments {
 		if d.Code == "" || seen[d.Code] {
 			return fmt.Errorf("department code %q empty or repeated", d.Code)
 		}
 		seen[d.Code] = true
+		ids := map[string]bool{}
 		for _, k := range d.Keys {
 			if len(k.ID) != 8 || len(k.PublicKey) == 0 {
 				return fmt.Errorf("department %s: key needs an 8-byte id and a public key", d.Code)
 			}
+			if ids[string(k.ID)] {
+				return fmt.Errorf("department %s: key id %x: %w", d.Code, k.ID, ErrDuplicateKey)
+			}
+			ids[string(k.ID)] = true
+			if other, dup := owner[string(k.PublicKey)]; dup {
+				return fmt.Errorf("department %s: key %x already listed under department %s: %w", d.Code, k.ID, other, ErrDuplicateKey)
+			}
+			owner[string(k.PublicKey)] = d.Code
 			if k.State > KeyCompromised {
 				return fmt.Errorf("department %s: key %x: unknown state %d", d.Code, k.ID, k.State)
 			}

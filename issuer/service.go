@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"elicence/format"
 	"elicence/issuer/store"
 	"elicence/keys"
 )
@@ -25,7 +26,7 @@ const (
 	DefaultPresentationTTL    = 60 * time.Second
 	DefaultHolderLinkTTL      = 15 * time.Minute
 	DefaultWalletSessionTTL   = 12 * time.Hour
-	MaxAnnotatedCopyValidity  = 90 * 24 * time.Hour
+	MaxAnnotatedCopyValidity  = format.MaxAnnotatedCopyLifetime // verifiers refuse longer
 	DefaultEventPollInterval  = 200 * time.Millisecond
 	DefaultEventPingInterval  = 15 * time.Second
 	defaultKeyCacheRefresh    = 10 * time.Second
@@ -139,6 +140,9 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.StatusTTL, DefaultStatusTTL)
 	def(&cfg.TrustListValidity, DefaultTrustListValidity)
 	def(&cfg.PresentationTTL, DefaultPresentationTTL)
+	if cfg.PresentationTTL > format.MaxPresentationLifetime {
+		return nil, fmt.Errorf("issuer: presentation ttl %s is longer than the %s verifiers accept", cfg.PresentationTTL, format.MaxPresentationLifetime)
+	}
 	def(&cfg.HolderLinkTTL, DefaultHolderLinkTTL)
 	def(&cfg.WalletSessionTTL, DefaultWalletSessionTTL)
 	def(&cfg.EventPollInterval, DefaultEventPollInterval)

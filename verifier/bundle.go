@@ -2,11 +2,13 @@ package verifier
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,11 +25,14 @@ import (
 //
 // A Cache configured with Trust set to the trust list file and StatusDir
 // to the status directory reads them, checks the files again every few
-// seconds and takes newer versions, under the same rules as over HTTP:
+// seconds and takes changed ones, under the same rules as over HTTP:
 // signatures verified under the pinned root, sequence and issued-at never
 // going back, and the same maximum staleness. File names in the status
 // directory do not matter; every regular file in it is read as a status
-// list and known by its contents.
+// list and known by its contents. Whether a file changed is decided by
+// its contents (a SHA-256 digest), never by its modification time or size:
+// a new bundle of the same size written within one timestamp tick, or
+// copied with its times kept (cp -p, rsync -t, tar), is still read.
 
 // Bundle file names.
 const (
@@ -98,17 +103,14 @@ func writeAtomic(path string, data []byte) error {
 type dirState struct {
 	next     time.Time // scan again at or after
 	inflight bool
-	files    map[string]fileSig
+	// files holds the content digest of each file last read, by name.
+	files map[string]string
 }
 
-// fileSig tells whether a file changed since it was last read.
-type fileSig struct {
-	mod  time.Time
-	size int64
-}
-
-func (s fileSig) etag() string {
-	return strconv.FormatInt(s.mod.UnixNano(), 36) + "-" + strconv.FormatInt(s.size, 36)
+// contentTag returns the tag of a file's contents: their SHA-256 digest.
+func contentTag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 func statDir(dir string) (bool, error) {
@@ -119,7 +121,8 @@ func statDir(dir string) (bool, error) {
 	return fi.IsDir(), nil
 }
 
-// readFile reads a signed object from a file, refusing oversize files.
+// readFile reads a signed object from a file, refusing oversize files. Its
+// etag is the tag of its contents.
 func readFile(path string) (fetched, error) {
 	f := fetched{maxAge: -1}
 	fi, err := os.Stat(path)
@@ -129,28 +132,33 @@ func readFile(path string) (fetched, error) {
 	if !fi.Mode().IsRegular() {
 		return f, fmt.Errorf("%s is not a regular file", path)
 	}
-	if fi.Size() > format.MaxSigned {
-		return f, fmt.Errorf("%s is larger than %d bytes", path, format.MaxSigned)
-	}
-	b, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return f, err
 	}
-	f.body, f.etag = b, fileSig{fi.ModTime(), fi.Size()}.etag()
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, format.MaxSigned+1))
+	if err != nil {
+		return f, err
+	}
+	if len(b) > format.MaxSigned {
+		return f, fmt.Errorf("%s is larger than %d bytes", path, format.MaxSigned)
+	}
+	f.body, f.etag = b, contentTag(b)
 	return f, nil
 }
 
-// readFileIfChanged reads path unless its modification time and size give
-// etag, in which case it answers not modified.
+// readFileIfChanged reads path and answers not modified when its contents
+// have the tag etag.
 func readFileIfChanged(path, etag string) (fetched, error) {
-	fi, err := os.Stat(path)
+	f, err := readFile(path)
 	if err != nil {
-		return fetched{maxAge: -1}, err
+		return f, err
 	}
-	if etag != "" && (fileSig{fi.ModTime(), fi.Size()}).etag() == etag {
+	if etag != "" && f.etag == etag {
 		return fetched{maxAge: -1, etag: etag, notModified: true}, nil
 	}
-	return readFile(path)
+	return f, nil
 }
 
 // statusFromDir answers a status list from the status directory, reading
@@ -181,20 +189,20 @@ func (c *Cache) statusFromDir(ctx context.Context, trust *Trust, k statusKey) (*
 // scanDir reads every new or changed file of the status directory, once for
 // all concurrent callers.
 func (c *Cache) scanDir(ctx context.Context, trust *Trust) error {
-	_, err := c.flight(ctx, "dir", func(context.Context) (any, error) {
-		return nil, c.doScanDir(trust)
+	_, err := c.flight(ctx, "dir", func(fctx context.Context) (any, error) {
+		return nil, c.doScanDir(fctx, trust)
 	})
 	return err
 }
 
-func (c *Cache) doScanDir(trust *Trust) error {
+func (c *Cache) doScanDir(ctx context.Context, trust *Trust) error {
 	c.mu.Lock()
 	if trust == nil {
 		trust = c.trust.cur
 	}
 	c.dir.inflight = true
 	if c.dir.files == nil {
-		c.dir.files = map[string]fileSig{}
+		c.dir.files = map[string]string{}
 	}
 	c.mu.Unlock()
 	defer func() {
@@ -215,34 +223,30 @@ func (c *Cache) doScanDir(trust *Trust) error {
 		if strings.HasPrefix(de.Name(), ".") || !de.Type().IsRegular() {
 			continue
 		}
-		fi, err := de.Info()
-		if err != nil {
-			continue
-		}
-		sig := fileSig{fi.ModTime(), fi.Size()}
-		c.mu.RLock()
-		old, seen := c.dir.files[de.Name()]
-		c.mu.RUnlock()
-		if seen && old == sig {
-			continue
-		}
-		c.stats.fetches.Add(1)
-		c.mu.Lock()
-		c.dir.files[de.Name()] = sig
-		c.mu.Unlock()
 		f, err := readFile(filepath.Join(c.cfg.StatusDir, de.Name()))
 		if err != nil {
 			c.stats.errors.Add(1)
 			c.log.Warn("status file unreadable", "file", de.Name(), "err", err)
 			continue
 		}
-		st, err := NewStatus(trust, f.body, fi.ModTime(), sourceFile)
+		c.mu.Lock()
+		old, seen := c.dir.files[de.Name()]
+		c.dir.files[de.Name()] = f.etag
+		c.mu.Unlock()
+		if seen && old == f.etag {
+			continue
+		}
+		c.stats.fetches.Add(1)
+		now := c.now()
+		st, err := c.verifyStatus(ctx, trust, f.body, now, sourceFile)
 		if err != nil {
 			c.stats.refused.Add(1)
 			c.log.Warn("status file refused", "file", de.Name(), "err", err)
 			continue
 		}
-		c.install(statusKey{st.List.Issuer, st.List.List}, st, "", time.Time{})
+		if _, err := c.install(statusKey{st.List.Issuer, st.List.List}, st, "", time.Time{}); err != nil {
+			c.log.Warn("status file refused", "file", de.Name(), "err", err)
+		}
 	}
 	return nil
 }

@@ -64,6 +64,15 @@ type FetchConfig struct {
 	// StreamIdle is how long a stream may stay silent (the issuer pings every
 	// 15 s) before it is dropped and reconnected; default 45 s.
 	StreamIdle time.Duration
+	// Skew is the clock-skew tolerance: a trust list or status list whose
+	// issued-at lies further ahead of Now is refused, so that a list dated
+	// in the future can never pin the cache; default DefaultSkew.
+	Skew time.Duration
+	// MinForcedRefresh is the least time between two trust list fetches
+	// forced by a key the held trust list does not know (a status list or
+	// credential signed by a new key); default 10 s, so that crafted
+	// objects cannot make the cache fetch in a storm.
+	MinForcedRefresh time.Duration
 }
 
 func (c *FetchConfig) defaults() error {
@@ -100,6 +109,8 @@ func (c *FetchConfig) defaults() error {
 	def(&c.MaxBackoff, 5*time.Minute)
 	def(&c.Tick, time.Second)
 	def(&c.StreamIdle, 45*time.Second)
+	def(&c.Skew, DefaultSkew)
+	def(&c.MinForcedRefresh, 10*time.Second)
 	if c.RefreshFraction <= 0 || c.RefreshFraction > 1 {
 		c.RefreshFraction = 0.8
 	}
@@ -144,6 +155,9 @@ type Cache struct {
 
 	streams []*subscriber
 	stats   counters
+	// forcedAt is when a trust list fetch was last forced by an unknown
+	// key; guarded by mu.
+	forcedAt time.Time
 }
 
 type statusKey struct{ issuer, list string }
@@ -276,7 +290,16 @@ func (c *Cache) refreshDue() {
 		return
 	}
 	for _, k := range due {
-		c.wg.Go(func() { c.refreshStatus(c.ctx, k, nil) })
+		c.wg.Go(func() {
+			// Another refresh may have fetched it since: look again.
+			c.mu.RLock()
+			e := c.status[k]
+			due := e != nil && e.due(c.now(), e.cur != nil)
+			c.mu.RUnlock()
+			if due {
+				c.refreshStatus(c.ctx, k, nil)
+			}
+		})
 	}
 	if dirDue {
 		c.wg.Go(func() { c.scanDir(c.ctx, nil) })
@@ -332,6 +355,40 @@ func (c *Cache) Ready(ctx context.Context) error {
 	return nil
 }
 
+// RefreshTrust fetches the trust list again, because an object names a key
+// the held one does not know, and returns the trust list held afterwards.
+// However many callers ask, it fetches at most once per MinForcedRefresh;
+// callers within that time get the list held. It is a [TrustFunc], for
+// Config.RefreshTrust.
+func (c *Cache) RefreshTrust(ctx context.Context) (*Trust, error) {
+	v, err := c.flight(ctx, "trust-forced", func(fctx context.Context) (any, error) {
+		now := c.now()
+		c.mu.Lock()
+		held := c.trust.cur
+		recent := !c.forcedAt.IsZero() && now.Sub(c.forcedAt) < c.cfg.MinForcedRefresh && !now.Before(c.forcedAt)
+		if !recent {
+			c.forcedAt = now
+		}
+		c.mu.Unlock()
+		if recent {
+			if held == nil {
+				return nil, errors.New("no trust list held")
+			}
+			return held, nil
+		}
+		c.log.Info("trust list fetched again: an object names a key it does not know")
+		t, err := c.refreshTrust(fctx)
+		if err != nil && held != nil {
+			return held, nil
+		}
+		return t, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Trust), nil
+}
+
 func (c *Cache) refreshTrust(ctx context.Context) (*Trust, error) {
 	v, err := c.flight(ctx, "trust", c.fetchTrust)
 	if err != nil {
@@ -382,6 +439,10 @@ func (c *Cache) fetchTrust(ctx context.Context) (any, error) {
 		return t, nil
 	}
 	t, err := NewTrust(c.cfg.Root, f.body, now)
+	if err == nil && time.Unix(t.List.IssuedAt, 0).After(now.Add(c.cfg.Skew)) {
+		err = fmt.Errorf("sequence %d is issued at %s, ahead of this verifier's clock: refused",
+			t.List.Sequence, time.Unix(t.List.IssuedAt, 0).UTC().Format(time.RFC3339))
+	}
 	if err != nil {
 		c.stats.refused.Add(1)
 		return nil, c.trustFailed(now, fmt.Errorf("fetch trust list: %w", err))
@@ -434,7 +495,8 @@ func (c *Cache) trustFailed(now time.Time, err error) error {
 }
 
 // reverify checks the held status lists again under a new trust list, so
-// that a list signed by a key since marked compromised is dropped.
+// that a list signed by a key since marked compromised or retired, or no
+// longer listed, is dropped (and fetched again).
 func (c *Cache) reverify(t *Trust) {
 	c.mu.RLock()
 	held := map[statusKey]*Status{}
@@ -451,16 +513,18 @@ func (c *Cache) reverify(t *Trust) {
 			if err != nil {
 				c.log.Warn("status list dropped under the new trust list", "issuer", k.issuer, "list", k.list, "err", err)
 				e.cur, e.next, e.etag = nil, time.Time{}, ""
-				c.dir.next = time.Time{}
-				for name := range c.dir.files {
-					delete(c.dir.files, name)
-				}
 			} else {
 				e.cur = st
 			}
 		}
 		c.mu.Unlock()
 	}
+	// Read every file of a status directory again: one refused under the
+	// old trust list (a key it did not know) may verify under the new one.
+	c.mu.Lock()
+	c.dir.next = time.Time{}
+	clear(c.dir.files)
+	c.mu.Unlock()
 	c.kick()
 }
 
@@ -581,7 +645,7 @@ func (c *Cache) fetchStatus(ctx context.Context, k statusKey, trust *Trust) (any
 		c.mu.Unlock()
 		return cur, nil
 	}
-	st, err := NewStatus(trust, f.body, now, "http")
+	st, err := c.verifyStatus(ctx, trust, f.body, now, sourceHTTP)
 	if err == nil && (st.List.Issuer != k.issuer || st.List.List != k.list) {
 		err = fmt.Errorf("the server returned list %s/%s", st.List.Issuer, st.List.List)
 	}
@@ -589,17 +653,73 @@ func (c *Cache) fetchStatus(ctx context.Context, k statusKey, trust *Trust) (any
 		c.stats.refused.Add(1)
 		return fail(err)
 	}
-	cur := c.install(k, st, f.etag, c.nextRefresh(now, st.Expires(), f.maxAge))
+	cur, err := c.install(k, st, f.etag, c.nextRefresh(now, st.Expires(), f.maxAge))
+	if err != nil {
+		return fail(err)
+	}
 	return cur, nil
+}
+
+// verifyStatus verifies a status list under trust. When its key is not in
+// trust, the list may be signed by a key that a newer trust list names (a
+// key rotation whose lists arrive before the trust list): the trust list is
+// fetched again once (rate-bounded, see RefreshTrust) and the list verified
+// under what is held then.
+func (c *Cache) verifyStatus(ctx context.Context, trust *Trust, raw []byte, now time.Time, source string) (*Status, error) {
+	st, err := NewStatus(trust, raw, now, source)
+	if !errors.Is(err, ErrStatusKeyUnknown) {
+		return st, err
+	}
+	t, rerr := c.RefreshTrust(ctx)
+	if rerr != nil || t == nil || t.List.Sequence == trust.List.Sequence {
+		return nil, err
+	}
+	return NewStatus(t, raw, now, source)
 }
 
 // install puts st in the cache unless the one held is newer, and returns
 // the list held afterwards. A list with the same issued-at replaces the one
 // held, except that a list from HTTP does not replace one from the event
 // stream: a fetch that started before a revocation may end after its event.
-func (c *Cache) install(k statusKey, st *Status, etag string, next time.Time) *Status {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+//
+// It refuses a list dated beyond the clock-skew tolerance, which would
+// otherwise stay "newest" and pin the cache against every genuine list.
+// A list verified under an older trust list than the one held now (its
+// fetch was in flight while the trust list changed) is verified again under
+// the one held, so that it is never installed under the old trust.
+func (c *Cache) install(k statusKey, st *Status, etag string, next time.Time) (*Status, error) {
+	if st.IssuedAt().After(c.now().Add(c.cfg.Skew)) {
+		c.stats.refused.Add(1)
+		c.log.Warn("status list dated in the future: refused", "issuer", k.issuer, "list", k.list,
+			"issued_at", st.IssuedAt(), "source", st.Source)
+		return nil, fmt.Errorf("issued at %s, ahead of this verifier's clock: refused", st.IssuedAt().Format(time.RFC3339))
+	}
+	for {
+		c.mu.RLock()
+		trust := c.trust.cur
+		c.mu.RUnlock()
+		if trust != nil && trust.List.Sequence != st.trustSeq {
+			again, err := NewStatus(trust, st.Raw, st.FetchedAt, st.Source)
+			if err != nil {
+				c.stats.refused.Add(1)
+				c.log.Warn("status list refused under the trust list installed meanwhile", "issuer", k.issuer, "list", k.list, "err", err)
+				return nil, err
+			}
+			st = again
+		}
+		c.mu.Lock()
+		if cur := c.trust.cur; cur != nil && cur.List.Sequence != st.trustSeq {
+			c.mu.Unlock()
+			continue // the trust list changed again: verify again
+		}
+		defer c.mu.Unlock()
+		return c.installLocked(k, st, etag, next), nil
+	}
+}
+
+// installLocked is install once st is verified under the trust list held;
+// c.mu must be held.
+func (c *Cache) installLocked(k statusKey, st *Status, etag string, next time.Time) *Status {
 	e := c.entry(k)
 	e.succeeded(next, etag)
 	if old := e.cur; old != nil {

@@ -27,13 +27,15 @@ const (
 	UnknownIssuer           SubIndication = "UNKNOWN_ISSUER"             // issuing department not in the trust list
 	UnknownKey              SubIndication = "UNKNOWN_KEY"                // signing key not in the trust list
 	SigCryptoFailure        SubIndication = "SIG_CRYPTO_FAILURE"         // signature does not verify
-	KeyCompromised          SubIndication = "KEY_COMPROMISED"            // signed after the key's compromise
-	KeyRetired              SubIndication = "KEY_RETIRED"                // signed after the key was retired
+	KeyCompromised          SubIndication = "KEY_COMPROMISED"            // signed by a compromised key, whatever time it claims
+	KeyRetired              SubIndication = "KEY_RETIRED"                // new object signed by a retired key
 	TypeNotAuthorised       SubIndication = "TYPE_NOT_AUTHORISED"        // department may not issue this type
 	NotYetValid             SubIndication = "NOT_YET_VALID"              // before the licence's validity
 	Expired                 SubIndication = "EXPIRED"                    // after the licence's validity
 	PresentationNotYetValid SubIndication = "PRESENTATION_NOT_YET_VALID" // dynamic QR from the future
 	PresentationExpired     SubIndication = "PRESENTATION_EXPIRED"       // dynamic QR too old
+	FutureDated             SubIndication = "FUTURE_DATED"               // issued-at beyond the clock-skew tolerance
+	LifetimeTooLong         SubIndication = "LIFETIME_TOO_LONG"          // presentation or annotated copy lives longer than an issuer may give
 	AnnotationExpired       SubIndication = "ANNOTATION_EXPIRED"         // annotated copy past its expiry
 	WrongRelyingDepartment  SubIndication = "WRONG_RELYING_DEPARTMENT"   // annotated copy shown elsewhere
 	Revoked                 SubIndication = "REVOKED"                    // status list says revoked

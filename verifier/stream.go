@@ -236,7 +236,7 @@ func (c *Cache) applyEvent(ctx context.Context, data []byte) error {
 		return fmt.Errorf("event status list: %w", err)
 	}
 	now := c.now()
-	st, err := NewStatus(trust, raw, now, sourceStream)
+	st, err := c.verifyStatus(ctx, trust, raw, now, sourceStream)
 	if err != nil {
 		return fmt.Errorf("event status list: %w", err)
 	}
@@ -244,8 +244,11 @@ func (c *Cache) applyEvent(ctx context.Context, data []byte) error {
 		return fmt.Errorf("event names list %s/%s but carries %s/%s", ev.Issuer, ev.List, st.List.Issuer, st.List.List)
 	}
 	k := statusKey{st.List.Issuer, st.List.List}
-	got := c.install(k, st, "", c.nextRefresh(now, st.Expires(), -1))
-	if got == st {
+	got, err := c.install(k, st, "", c.nextRefresh(now, st.Expires(), -1))
+	if err != nil {
+		return fmt.Errorf("event status list: %w", err)
+	}
+	if got.Source == sourceStream && string(got.Raw) == string(st.Raw) {
 		c.stats.events.Add(1)
 		c.log.Info("status event applied", "issuer", k.issuer, "list", k.list, "index", ev.Index, "status", ev.Status)
 	}

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"time"
 
@@ -134,25 +135,23 @@ type Status struct {
 	FetchedAt time.Time
 	// Source says how the list was obtained: "http", "stream" or "file".
 	Source string
+	// trustSeq is the sequence of the trust list it was verified under.
+	trustSeq uint64
 }
 
 // NewStatus parses raw, verifies it with the issuing department's key from
-// trust, and decompresses it. A retired key may still sign status lists; a
-// compromised key may not.
+// trust, and decompresses it. Only an active key may sign status lists: a
+// list is short-lived and must be fresh, so one signed by a retired key is
+// new (a retired key signs nothing new) and one signed by a compromised key
+// is refused whatever issued-at it claims.
 func NewStatus(trust *Trust, raw []byte, fetchedAt time.Time, source string) (*Status, error) {
 	s, l, err := format.ParseStatusList(raw)
 	if err != nil {
 		return nil, err
 	}
-	d, k := trust.key(l.Issuer, l.KeyID)
-	if d == nil {
-		return nil, fmt.Errorf("status list %s/%s: issuer not in the trust list", l.Issuer, l.List)
-	}
-	if k == nil {
-		return nil, fmt.Errorf("status list %s/%s: key %x not in the trust list", l.Issuer, l.List, l.KeyID)
-	}
-	if k.entry.State == format.KeyCompromised && l.IssuedAt >= k.entry.Since {
-		return nil, fmt.Errorf("status list %s/%s: signed by a compromised key", l.Issuer, l.List)
+	k, err := trust.statusKey(l)
+	if err != nil {
+		return nil, err
 	}
 	if !k.verify(s.Payload, s.Signature) {
 		return nil, fmt.Errorf("status list %s/%s: %w", l.Issuer, l.List, format.ErrSignature)
@@ -161,7 +160,38 @@ func NewStatus(trust *Trust, raw []byte, fetchedAt time.Time, source string) (*S
 	if err != nil {
 		return nil, fmt.Errorf("status list %s/%s: %w", l.Issuer, l.List, err)
 	}
-	return &Status{List: l, Entries: entries, Raw: raw, FetchedAt: fetchedAt, Source: source}, nil
+	return &Status{List: l, Entries: entries, Raw: raw, FetchedAt: fetchedAt, Source: source, trustSeq: trust.List.Sequence}, nil
+}
+
+// Errors of a status list's signing key under a trust list. A list whose
+// key is not known yet (ErrStatusKeyUnknown) may be signed by a key that a
+// newer trust list names.
+var (
+	ErrStatusKeyUnknown = errors.New("key not in the trust list")
+	ErrStatusKeyState   = errors.New("key may not sign status lists")
+)
+
+// statusKey returns the key that must have signed l under t: a key of l's
+// issuer in the trust list, and active.
+func (t *Trust) statusKey(l *format.StatusList) (*trustedKey, error) {
+	d, k := t.key(l.Issuer, l.KeyID)
+	switch {
+	case d == nil:
+		return nil, fmt.Errorf("status list %s/%s: issuer not in the trust list: %w", l.Issuer, l.List, ErrStatusKeyUnknown)
+	case k == nil:
+		return nil, fmt.Errorf("status list %s/%s: key %x: %w", l.Issuer, l.List, l.KeyID, ErrStatusKeyUnknown)
+	case k.entry.State != format.KeyActive:
+		return nil, fmt.Errorf("status list %s/%s: key %x is %s since %s: %w", l.Issuer, l.List, l.KeyID, k.entry.State,
+			time.Unix(k.entry.Since, 0).UTC().Format(time.RFC3339), ErrStatusKeyState)
+	}
+	return k, nil
+}
+
+// statusSigner reports whether t still vouches for the key that signed l
+// (verified earlier, perhaps under another trust list).
+func (t *Trust) statusSigner(l *format.StatusList) error {
+	_, err := t.statusKey(l)
+	return err
 }
 
 // IssuedAt returns when the list was signed.

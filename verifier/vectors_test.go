@@ -101,7 +101,7 @@ func TestVectors(t *testing.T) {
 		verifier.Expired, verifier.NotYetValid, verifier.Revoked, verifier.Suspended, verifier.EncodingFailure,
 		verifier.FormatFailure, verifier.TrailingData, verifier.NonCanonical, verifier.InputTooLarge,
 		verifier.UnsupportedFormat, verifier.PresentationExpired, verifier.WrongRelyingDepartment,
-		verifier.KeyCompromised, verifier.KeyRetired, verifier.TryLater,
+		verifier.KeyCompromised, verifier.KeyRetired, verifier.TryLater, verifier.FutureDated, verifier.LifetimeTooLong,
 	} {
 		if !seen[sub] {
 			t.Errorf("no vector gives %s", sub)

@@ -29,32 +29,70 @@ type TrustFunc func(ctx context.Context) (*Trust, error)
 // dept, as listed in trust.
 type StatusFunc func(ctx context.Context, trust *Trust, dept *format.Department, list string) (*Status, error)
 
-// DefaultMaxStaleness is how old status data may be before verification
-// answers TRY_LATER, when Config.MaxStaleness is zero.
-const DefaultMaxStaleness = 24 * time.Hour
+// DefaultStalenessGrace is how much older than its own signed time-to-live
+// a status list may be before verification answers TRY_LATER, when
+// Config.MaxStaleness is zero: the list's TTL plus this grace is the
+// default maximum staleness. It covers a refresh that is late by a failed
+// fetch or two and clocks that disagree by the skew; a longer window is an
+// explicit choice of the relying department (Config.MaxStaleness,
+// --max-staleness).
+const DefaultStalenessGrace = 5 * time.Minute
 
-// DefaultSkew is the clock-skew tolerance for presentation tokens and
-// annotated copies, when Config.Skew is zero.
+// DefaultSkew is the clock-skew tolerance, when Config.Skew (or
+// FetchConfig.Skew) is zero. It is the one tolerance for every time a
+// signer states: a trust list, status list, credential, presentation or
+// annotated copy whose issued-at (or not-before) lies further ahead than it
+// is refused, and presentations and annotated copies get it after expiry.
 const DefaultSkew = 30 * time.Second
+
+// EvidenceFunc reports whether independent evidence (an issuance log's
+// inclusion proof under a checkpoint co-signed by the trust-list operator,
+// once there is one) shows that the signed credential existed before
+// before. It is consulted only for credentials signed by a compromised key;
+// an error is INDETERMINATE TRY_LATER, never PASSED.
+type EvidenceFunc func(ctx context.Context, issuer string, credential format.Signed, before time.Time) (bool, error)
 
 // Config says where Verify gets trust and status data and how it judges time.
 type Config struct {
 	Trust  TrustFunc
 	Status StatusFunc
+	// RefreshTrust, when set, is called once when a credential names a key
+	// (or department) the held trust list does not know, in case a newer
+	// trust list names it; it returns the trust list held afterwards. The
+	// Cache's RefreshTrust bounds how often it really fetches.
+	RefreshTrust TrustFunc
+	// Evidence, when set, is asked whether a credential signed by a key
+	// since compromised provably existed before the compromise. Nil today:
+	// no issuance log exists yet, so every credential signed by a
+	// compromised key fails, whatever time it claims.
+	Evidence EvidenceFunc
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// MaxStaleness bounds the age of a status list (now minus its issued-at).
+	// MaxStaleness bounds the age of a status list (now minus its
+	// issued-at). Zero: the list's own time-to-live plus
+	// DefaultStalenessGrace.
 	MaxStaleness time.Duration
-	// Skew is the clock-skew tolerance for short-lived tokens.
+	// Skew is the clock-skew tolerance; DefaultSkew when zero.
 	Skew time.Duration
 	// Department is the relying department's own code, which annotated
 	// copies must name. Empty refuses every annotated copy.
 	Department string
 }
 
+// maxStaleness returns the oldest a status list st may be under cfg.
+func (cfg *Config) maxStaleness(st *Status) time.Duration {
+	if cfg.MaxStaleness > 0 {
+		return cfg.MaxStaleness
+	}
+	return time.Duration(st.List.TTL)*time.Second + DefaultStalenessGrace
+}
+
 // run accumulates checks; the first non-passing check decides the verdict.
 type run struct {
 	r *Report
+	// retry asks Verify to run again because the trust list changed
+	// during the run; retried says this run is that second one.
+	retry, retried bool
 }
 
 func (x *run) pass(name, detail string) {
@@ -98,14 +136,17 @@ func Verify(ctx context.Context, text string, cfg Config) *Report {
 	if cfg.Now != nil {
 		now = cfg.Now()
 	}
-	if cfg.MaxStaleness == 0 {
-		cfg.MaxStaleness = DefaultMaxStaleness
-	}
-	if cfg.Skew == 0 {
+	if cfg.Skew <= 0 {
 		cfg.Skew = DefaultSkew
 	}
 	x := &run{r: &Report{VerifiedAt: now.UTC(), Checks: make([]Check, 0, len(checkOrder))}}
 	r := verify(ctx, x, text, cfg, now)
+	if x.retry {
+		// The status list came verified under a newer trust list than the
+		// one this run used (it changed meanwhile): run once more on it.
+		x = &run{r: &Report{VerifiedAt: now.UTC(), Checks: make([]Check, 0, len(checkOrder))}, retried: true}
+		r = verify(ctx, x, text, cfg, now)
+	}
 	if r.Indication == "" {
 		r.Indication = Passed
 	}
@@ -167,13 +208,20 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	if err != nil {
 		return x.fail(CheckTrustList, Indeterminate, TryLater, "trust list unavailable: "+err.Error())
 	}
-	if !trust.Fresh(now) {
-		return x.fail(CheckTrustList, Indeterminate, TryLater,
-			fmt.Sprintf("trust list %d is stale: next update was due %s", trust.List.Sequence, time.Unix(trust.List.NextUpdate, 0).UTC().Format(time.RFC3339)))
+	dept, key := trust.key(cred.IssuerCode, cred.KeyID)
+	if key == nil && cfg.RefreshTrust != nil {
+		// A key or department the trust list does not know may be new:
+		// look once for a newer trust list that names it.
+		if t, err := cfg.RefreshTrust(ctx); err == nil && t != nil {
+			trust = t
+			dept, key = trust.key(cred.IssuerCode, cred.KeyID)
+		}
+	}
+	if r := checkTrust(x, trust, now, cfg.Skew); r != nil {
+		return r
 	}
 	x.pass(CheckTrustList, "sequence "+strconv.FormatUint(trust.List.Sequence, 10))
 
-	dept, key := trust.key(cred.IssuerCode, cred.KeyID)
 	if dept == nil {
 		return x.fail(CheckIssuer, Failed, UnknownIssuer, fmt.Sprintf("issuing department %s is not in the trust list", cred.IssuerCode))
 	}
@@ -196,22 +244,9 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	x.pass(CheckSignature, "SM2 with SM3 by key "+key.id)
 	x.r.Licence = disclose(cred, trust)
 
-	issuedAt := time.Unix(cred.IssuedAt, 0)
-	signedAt := issuedAt
-	switch {
-	case pres != nil:
-		signedAt = time.Unix(pres.NotBefore, 0)
-	case annotation != nil:
-		signedAt = time.Unix(annotation.IssuedAt, 0)
+	if r := checkKeyState(ctx, x, cfg, key, kind, cred, signed); r != nil {
+		return r
 	}
-	if !key.entry.ValidAt(issuedAt) || !key.entry.ValidAt(signedAt) {
-		since := time.Unix(key.entry.Since, 0).UTC().Format(time.RFC3339)
-		if key.entry.State == format.KeyCompromised {
-			return x.fail(CheckKeyState, Failed, KeyCompromised, "signed by a key compromised since "+since)
-		}
-		return x.fail(CheckKeyState, Failed, KeyRetired, "signed by a key retired since "+since)
-	}
-	x.pass(CheckKeyState, key.entry.State.String())
 
 	if !dept.dept.MayIssue(cred.TypeCode) {
 		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, fmt.Sprintf("department %s may not issue licence type %s", dept.dept.Code, cred.TypeCode))
@@ -219,7 +254,10 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	x.pass(CheckAuthorised, cred.TypeCode)
 
 	from, until := cred.Validity()
+	issuedAt := time.Unix(cred.IssuedAt, 0).UTC()
 	switch {
+	case issuedAt.After(now.Add(cfg.Skew)):
+		return x.fail(CheckValidity, Failed, FutureDated, "credential issued at "+issuedAt.Format(time.RFC3339)+", ahead of this verifier's clock")
 	case now.Before(from):
 		return x.fail(CheckValidity, Failed, NotYetValid, "valid from "+from.Format(time.RFC3339))
 	case !until.IsZero() && !now.Before(until):
@@ -231,6 +269,9 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		nb, exp := time.Unix(pres.NotBefore, 0).UTC(), time.Unix(pres.Expires, 0).UTC()
 		x.r.Validity = &Window{NotBefore: nb, Expires: exp}
 		switch {
+		case exp.Sub(nb) > format.MaxPresentationLifetime:
+			return x.fail(CheckPresentation, Failed, LifetimeTooLong,
+				fmt.Sprintf("presentation valid for %s, more than the %s an issuer may give", exp.Sub(nb), format.MaxPresentationLifetime))
 		case now.Add(cfg.Skew).Before(nb):
 			return x.fail(CheckPresentation, Failed, PresentationNotYetValid, "presentation valid from "+nb.Format(time.RFC3339))
 		case !now.Add(-cfg.Skew).Before(exp):
@@ -239,9 +280,9 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		x.pass(CheckPresentation, "")
 	}
 	if annotation != nil {
-		exp := time.Unix(annotation.Expires, 0).UTC()
+		exp, at := time.Unix(annotation.Expires, 0).UTC(), time.Unix(annotation.IssuedAt, 0).UTC()
 		x.r.Annotation = &Annotation{RelyingDepartment: annotation.Relying, Purpose: annotation.Purpose,
-			IssuedAt: time.Unix(annotation.IssuedAt, 0).UTC(), Expires: exp}
+			IssuedAt: at, Expires: exp}
 		if d := trust.List.Department(annotation.Relying); d != nil {
 			x.r.Annotation.RelyingDepartmentName = d.Name
 		}
@@ -249,6 +290,11 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		case annotation.Relying != cfg.Department:
 			return x.fail(CheckAnnotation, Failed, WrongRelyingDepartment,
 				fmt.Sprintf("annotated copy is for department %s, not %s", annotation.Relying, orNone(cfg.Department)))
+		case exp.Sub(at) > format.MaxAnnotatedCopyLifetime:
+			return x.fail(CheckAnnotation, Failed, LifetimeTooLong,
+				fmt.Sprintf("annotated copy valid for %s, more than the %s an issuer may give", exp.Sub(at), format.MaxAnnotatedCopyLifetime))
+		case at.After(now.Add(cfg.Skew)):
+			return x.fail(CheckAnnotation, Failed, FutureDated, "annotated copy issued at "+at.Format(time.RFC3339)+", ahead of this verifier's clock")
 		case !now.Add(-cfg.Skew).Before(exp):
 			return x.fail(CheckAnnotation, Failed, AnnotationExpired, "annotated copy expired "+exp.Format(time.RFC3339))
 		}
@@ -267,9 +313,23 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	if st.List.Issuer != cred.IssuerCode || st.List.List != ref.List {
 		return x.fail(CheckStatus, Indeterminate, TryLater, "status source returned another list")
 	}
-	if age > cfg.MaxStaleness {
+	// The list was verified when it was obtained; check again that the
+	// trust list used here still vouches for its key, so that a list held
+	// from before a key change is never used under the new trust list.
+	if err := trust.statusSigner(st.List); err != nil {
+		if !x.retried && st.trustSeq > trust.List.Sequence {
+			if t, terr := cfg.Trust(ctx); terr == nil && t.List.Sequence > trust.List.Sequence {
+				x.retry = true
+			}
+		}
+		return x.fail(CheckStatus, Indeterminate, TryLater, "status list not usable: "+err.Error())
+	}
+	if st.IssuedAt().After(now.Add(cfg.Skew)) {
+		return x.fail(CheckStatus, Indeterminate, TryLater, "status list issued at "+st.IssuedAt().Format(time.RFC3339)+", ahead of this verifier's clock")
+	}
+	if limit := cfg.maxStaleness(st); age > limit {
 		return x.fail(CheckStatus, Indeterminate, TryLater,
-			fmt.Sprintf("status list is %s old, more than the %s allowed", age.Round(time.Second), cfg.MaxStaleness))
+			fmt.Sprintf("status list is %s old, more than the %s allowed", age.Round(time.Second), limit))
 	}
 	if int(ref.Index) >= st.Entries.Len() {
 		return x.fail(CheckStatus, Failed, FormatFailure, fmt.Sprintf("status index %d outside list of %d", ref.Index, st.Entries.Len()))
@@ -287,6 +347,66 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		return x.fail(CheckStatus, Indeterminate, StatusUnknown, "status value "+v.String())
 	}
 	return x.r
+}
+
+// checkTrust fails the trust_list check when trust is stale or dated ahead
+// of now by more than skew.
+func checkTrust(x *run, trust *Trust, now time.Time, skew time.Duration) *Report {
+	switch {
+	case !trust.Fresh(now):
+		return x.fail(CheckTrustList, Indeterminate, TryLater,
+			fmt.Sprintf("trust list %d is stale: next update was due %s", trust.List.Sequence, time.Unix(trust.List.NextUpdate, 0).UTC().Format(time.RFC3339)))
+	case time.Unix(trust.List.IssuedAt, 0).After(now.Add(skew)):
+		return x.fail(CheckTrustList, Indeterminate, TryLater,
+			fmt.Sprintf("trust list %d is issued at %s, ahead of this verifier's clock", trust.List.Sequence, time.Unix(trust.List.IssuedAt, 0).UTC().Format(time.RFC3339)))
+	}
+	return nil
+}
+
+// checkKeyState runs the key_state check. The time a signer states is no
+// evidence of when it signed, so:
+//
+//   - a compromised key fails everything, credential, presentation and
+//     annotated copy alike, unless cfg.Evidence shows the credential
+//     existed before the compromise (and a presentation or annotated copy,
+//     being new, fails regardless);
+//   - a retired key signs nothing new: a presentation or annotated copy by
+//     it fails, and a credential by it passes only if it claims a time
+//     before the retirement. Such a claim cannot be told from a backdated
+//     signature by someone holding the retired key; the issuer destroys
+//     retired private keys so that only a compromise could make one.
+func checkKeyState(ctx context.Context, x *run, cfg Config, key *trustedKey, kind format.Kind, cred *format.Credential, signed format.Signed) *Report {
+	e := key.entry
+	since := time.Unix(e.Since, 0).UTC()
+	claimed := time.Unix(cred.IssuedAt, 0).UTC()
+	switch e.State {
+	case format.KeyActive:
+		x.pass(CheckKeyState, e.State.String())
+		return nil
+	case format.KeyCompromised:
+		if kind == format.KindCredential && cfg.Evidence != nil {
+			ok, err := cfg.Evidence(ctx, cred.IssuerCode, signed, since)
+			if err != nil {
+				return x.fail(CheckKeyState, Indeterminate, TryLater, "evidence of issuance unavailable: "+err.Error())
+			}
+			if ok {
+				x.pass(CheckKeyState, "compromised since "+since.Format(time.RFC3339)+"; issued before it, by evidence")
+				return nil
+			}
+		}
+		return x.fail(CheckKeyState, Failed, KeyCompromised,
+			fmt.Sprintf("signed by a key compromised since %s; the time it claims (%s) proves nothing", since.Format(time.RFC3339), claimed.Format(time.RFC3339)))
+	case format.KeyRetired:
+		if kind != format.KindCredential {
+			return x.fail(CheckKeyState, Failed, KeyRetired, kind.String()+" signed by a key retired since "+since.Format(time.RFC3339)+": a retired key signs nothing new")
+		}
+		if !e.ClaimedBefore(claimed) {
+			return x.fail(CheckKeyState, Failed, KeyRetired, "signed by a key retired since "+since.Format(time.RFC3339))
+		}
+		x.pass(CheckKeyState, "retired since "+since.Format(time.RFC3339)+"; claims issue at "+claimed.Format(time.RFC3339))
+		return nil
+	}
+	return x.fail(CheckKeyState, Failed, KeyCompromised, "key in unknown state "+e.State.String())
 }
 
 func orNone(s string) string {

@@ -336,11 +336,25 @@ func (g *generator) run() error {
 		return err
 	}
 
-	presentation := func(nb, exp time.Time) (string, error) {
-		s, err := format.SignPresentation(a.signer(), format.Presentation{
-			Credential: env, NotBefore: nb.Unix(), Expires: exp.Unix(), Nonce: []byte("vectors!"),
+	futureDated, _, err := g.credential(cred{key: a, issuer: deptA, req: businessRequest, serial: "00000016", index: 4254, issuedAt: t0.Add(time.Hour)})
+	if err != nil {
+		return err
+	}
+
+	presentationBy := func(k *vectorKey, cred []byte, nb, exp time.Time) (string, error) {
+		s, err := format.SignPresentation(k.signer(), format.Presentation{
+			Credential: cred, NotBefore: nb.Unix(), Expires: exp.Unix(), Nonce: []byte("vectors!"),
 		})
 		return format.QRText(format.KindPresentation, s), err
+	}
+	presentation := func(nb, exp time.Time) (string, error) { return presentationBy(a, env, nb, exp) }
+	presTooLong, err := presentation(t0.Add(-20*time.Second), t0.Add(day))
+	if err != nil {
+		return err
+	}
+	presRetired, err := presentationBy(rk, beforeRetire.Encode(), t0.Add(-20*time.Second), t0.Add(40*time.Second))
+	if err != nil {
+		return err
 	}
 	presValid, err := presentation(t0.Add(-20*time.Second), t0.Add(40*time.Second))
 	if err != nil {
@@ -354,12 +368,17 @@ func (g *generator) run() error {
 	if err != nil {
 		return err
 	}
-	annotated := func(exp time.Time) (string, error) {
+	annotatedAt := func(at, exp time.Time) (string, error) {
 		s, err := format.SignAnnotatedCopy(a.signer(), format.AnnotatedCopy{
-			Credential: env, Relying: deptB, Purpose: "办理食品经营许可申请", IssuedAt: t0.Add(-day).Unix(), Expires: exp.Unix(),
+			Credential: env, Relying: deptB, Purpose: "办理食品经营许可申请", IssuedAt: at.Unix(), Expires: exp.Unix(),
 			Nonce: []byte("vectors!"),
 		})
 		return format.QRText(format.KindAnnotatedCopy, s), err
+	}
+	annotated := func(exp time.Time) (string, error) { return annotatedAt(t0.Add(-day), exp) }
+	annFuture, err := annotatedAt(t0.Add(time.Hour), t0.Add(6*day))
+	if err != nil {
+		return err
 	}
 	annValid, err := annotated(t0.Add(6 * day))
 	if err != nil {
@@ -386,8 +405,12 @@ func (g *generator) run() error {
 		{"credential_valid_driving", "PASSED", t0, "a driving licence; the holder's citizen ID number is masked", text(driving), nil},
 		{"presentation_valid", "PASSED", t0, "a dynamic presentation QR, 20 s into its 60 s", presValid, nil},
 		{"annotated_valid", "PASSED", t0, "an annotated copy (加注件) shown to the department it names", annValid, []func(*vectors.Vector){department(deptB)}},
-		{"key_compromised_signed_before", "PASSED", t0, "signed by a key 10 days before it was marked compromised\n(the verifier trusts the credential's issued-at; see docs/FORMAT.md)", text(beforeCompromise), nil},
-		{"key_retired_signed_before", "PASSED", t0, "signed by a key before it was retired", text(beforeRetire), nil},
+		{"key_retired_signed_before", "PASSED", t0, "signed by a key 10 days before it was retired\n(a retired key's claimed time is accepted for credentials only; see docs/FORMAT.md §10)", text(beforeRetire), nil},
+		{"key_compromised_signed_before", "FAILED KEY_COMPROMISED", t0, "claims to be signed 10 days before its key was marked compromised:\na signer's own time proves nothing, so it fails (docs/FORMAT.md §10)", text(beforeCompromise), nil},
+		{"presentation_key_retired", "FAILED KEY_RETIRED", t0, "a fresh presentation of a credential signed before its key was retired,\nsigned by that retired key: a retired key signs nothing new", presRetired, nil},
+		{"credential_future_dated", "FAILED FUTURE_DATED", t0, "a credential whose issued-at is an hour ahead of the verifier's clock", text(futureDated), nil},
+		{"presentation_too_long", "FAILED LIFETIME_TOO_LONG", t0, "a presentation QR valid for a day, more than the 5 minutes an issuer may give", presTooLong, nil},
+		{"annotated_future_dated", "FAILED FUTURE_DATED", t0, "an annotated copy issued an hour ahead of the verifier's clock", annFuture, []func(*vectors.Vector){department(deptB)}},
 
 		{"signature_flipped", "FAILED SIG_CRYPTO_FAILURE", t0, "the last byte of the signature flipped", qr(flip(env, len(env)-1)), nil},
 		{"payload_flipped", "FAILED SIG_CRYPTO_FAILURE", t0, "one byte of the payload flipped: serial 00000001 became 00000000", qr(payloadFlipped), nil},
@@ -415,7 +438,7 @@ func (g *generator) run() error {
 		{"wrong_prefix", "FAILED UNSUPPORTED_FORMAT", t0, "a URL, not an elicence QR text", "HTTPS://EXAMPLE.GOV.CN/L/123", nil},
 
 		{"status_unknown_value", "INDETERMINATE STATUS_UNKNOWN", t0, "status list entry 102 holds 3, a value with no meaning", text(unknownStatus), nil},
-		{"status_stale", "INDETERMINATE TRY_LATER", t0.Add(2 * day), "the status list is 49 hours old, more than the 24 hours allowed", validText, nil},
+		{"status_stale", "INDETERMINATE TRY_LATER", t0.Add(2 * day), "the status list is 49 hours old, more than its own 1 hour time-to-live plus the 5 minutes' grace", validText, nil},
 		{"status_missing", "INDETERMINATE TRY_LATER", t0, "the credential names status list 9, which the verifier does not have", text(missingList), nil},
 		{"trust_stale", "INDETERMINATE TRY_LATER", t0.Add(31 * day), "the trust list's next update was due a day ago", validText, nil},
 	} {
