@@ -85,7 +85,7 @@ func TestWallet(t *testing.T) {
 			t.Errorf("presentation of another holder's licence: %d, want 404", r.status)
 		}
 		// The department's presentation endpoint works the same way.
-		if r := e.req("POST", "/v1/licences/"+url.PathEscape(other.ID)+"/presentations", e.tokens[issuertest.TokenReader], nil); r.status != 201 {
+		if r := e.req("POST", "/v1/licences/"+url.PathEscape(other.ID)+"/presentations", e.tokens[issuertest.TokenIssuer], nil); r.status != 201 {
 			t.Errorf("department presentation: %d %s", r.status, r.body)
 		}
 		// No link for a holder the department never issued to.
