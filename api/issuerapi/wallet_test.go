@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,6 +234,52 @@ func TestWalletCrossDepartment(t *testing.T) {
 		}
 		if _, err := e.svc.VerifyAudit(ctx); err != nil {
 			t.Errorf("audit chain: %v", err)
+		}
+	})
+}
+
+// TestRateLimitWallet: a wallet session is rate-limited like an API token,
+// each session on its own, on the API's injected clock.
+func TestRateLimitWallet(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		var mu sync.Mutex
+		now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		clock := func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return now
+		}
+		e := newEnv(t, st, issuer.Config{}, Config{RateLimit: 1, RateBurst: 2, Now: clock})
+		l := e.issue(refDriving)
+		s1 := e.walletSession(t, citizenID) // the issuer token's second request: its burst is spent
+		s2 := e.sessionVia(t, issuertest.TokenIssueOnly, citizenID)
+		for i := range 2 {
+			if r := e.req("GET", "/v1/wallet/licences", s1, nil); r.status != 200 {
+				t.Fatalf("wallet request %d: %d %s", i, r.status, r.body)
+			}
+		}
+		pres := "/v1/wallet/licences/" + url.PathEscape(l.ID) + "/presentations"
+		r := e.req("POST", pres, s1, nil)
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "1" {
+			t.Fatalf("third wallet request: %d, Retry-After %q; want 429 with Retry-After 1", r.status, r.header.Get("Retry-After"))
+		}
+		if p := r.problem(t); p.Status != 429 {
+			t.Errorf("problem %+v", p)
+		}
+		if r := e.req("GET", "/v1/wallet/licences", s2, nil); r.status != 200 {
+			t.Errorf("another session: %d, want 200", r.status)
+		}
+		if r := e.req("GET", "/v1/licences", e.tokens[issuertest.TokenIssuer], nil); r.status != http.StatusTooManyRequests {
+			t.Errorf("the issuer token past its burst: %d, want 429", r.status)
+		}
+		mu.Lock()
+		now = now.Add(time.Second)
+		mu.Unlock()
+		if r := e.req("POST", pres, s1, nil); r.status != 201 {
+			t.Errorf("a second later on the API's clock: %d %s, want 201", r.status, r.body)
+		}
+		if r := e.req("GET", "/v1/licences", e.tokens[issuertest.TokenIssuer], nil); r.status != 200 {
+			t.Errorf("the issuer token a second later: %d, want 200", r.status)
 		}
 	})
 }
