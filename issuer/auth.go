@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -53,17 +54,35 @@ func (p *Principal) Has(sc store.Scope) bool {
 	return false
 }
 
-// requireDept checks that p is a department token with scope sc.
-func requireDept(p *Principal, sc store.Scope) error {
+// requireDept checks that p is a department token with every scope in
+// scopes (at least one).
+func requireDept(p *Principal, scopes ...store.Scope) error {
+	need := scopeList(scopes)
 	switch {
 	case p == nil:
 		return problem(ErrUnauthenticated, "a bearer token is required")
 	case p.Department == "":
-		return problem(ErrForbidden, "this action needs a department token with scope %s", sc)
-	case !p.Has(sc):
-		return problem(ErrForbidden, "the token lacks scope %s", sc)
+		return problem(ErrForbidden, "this action needs a department token with scope %s", need)
+	}
+	for _, sc := range scopes {
+		switch {
+		case p.Has(sc):
+		case len(scopes) == 1:
+			return problem(ErrForbidden, "the token lacks scope %s", sc)
+		default:
+			return problem(ErrForbidden, "the token lacks scope %s (this action needs %s)", sc, need)
+		}
 	}
 	return nil
+}
+
+// scopeList names scopes for a message: "issue" or "issue and revoke".
+func scopeList(scopes []store.Scope) string {
+	s := make([]string, len(scopes))
+	for i, sc := range scopes {
+		s[i] = string(sc)
+	}
+	return strings.Join(s, " and ")
 }
 
 // requireOperator checks that p is an operator.

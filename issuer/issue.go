@@ -217,14 +217,17 @@ func RequestOf(l store.Licence) Request {
 // Reissue replaces the valid licence id of p's department by a new version
 // with the changes in rr; the old version is revoked as superseded in the
 // same transaction.
+//
+// A re-issue revokes the old version, so it needs both scope issue and
+// scope revoke.
 func (s *Service) Reissue(ctx context.Context, p *Principal, id string, rr ReissueRequest, idempotencyKey string) (store.Licence, bool, error) {
-	if err := requireDept(p, store.ScopeIssue); err != nil {
+	if err := requireDept(p, store.ScopeIssue, store.ScopeRevoke); err != nil {
 		return store.Licence{}, false, err
 	}
 	if len(idempotencyKey) > 128 {
 		return store.Licence{}, false, fieldError("Idempotency-Key", "at most 128 bytes")
 	}
-	old, err := s.Licence(ctx, p, id)
+	old, err := s.ownLicence(ctx, p, id)
 	if err != nil {
 		return store.Licence{}, false, err
 	}
@@ -308,13 +311,20 @@ var (
 	SuspensionReasons = []string{"investigation", "holder_request", "other"}
 )
 
-// Licence returns p's department's licence id; another department's
-// licence is store.ErrNotFound, like one that does not exist.
+// Licence returns p's department's licence id, for a token with scope
+// read; another department's licence is store.ErrNotFound, like one that
+// does not exist.
 func (s *Service) Licence(ctx context.Context, p *Principal, id string) (store.Licence, error) {
-	if p == nil || p.Department == "" {
-		return store.Licence{}, requireDept(p, store.ScopeRead)
+	if err := requireDept(p, store.ScopeRead); err != nil {
+		return store.Licence{}, err
 	}
-	if !p.Has(store.ScopeRead) && !p.Has(store.ScopeIssue) && !p.Has(store.ScopeRevoke) {
+	return s.ownLicence(ctx, p, id)
+}
+
+// ownLicence returns p's department's licence id for an action whose
+// scope the caller has checked.
+func (s *Service) ownLicence(ctx context.Context, p *Principal, id string) (store.Licence, error) {
+	if p == nil || p.Department == "" {
 		return store.Licence{}, requireDept(p, store.ScopeRead)
 	}
 	if _, err := identifier.ParseLicenceID(id); err != nil {
@@ -363,7 +373,7 @@ func (s *Service) ChangeStatus(ctx context.Context, p *Principal, id string, to 
 	default:
 		return store.Licence{}, fmt.Errorf("change status: unknown status %d", to)
 	}
-	old, err := s.Licence(ctx, p, id)
+	old, err := s.ownLicence(ctx, p, id)
 	if err != nil {
 		return store.Licence{}, err
 	}

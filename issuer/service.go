@@ -180,6 +180,9 @@ func (s *Service) Store() store.Store { return s.store }
 // Ready reports whether the store is reachable.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
+// Now returns the time on the service's clock (Config.Now).
+func (s *Service) Now() time.Time { return s.now() }
+
 // StatusTTL returns the configured status-list time-to-live.
 func (s *Service) StatusTTL() time.Duration { return s.cfg.StatusTTL }
 

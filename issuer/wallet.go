@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,9 +29,10 @@ type walletState struct {
 	sessions map[string]walletGrant // by hash of the session token
 }
 
+// walletGrant is a link or a session: the holder, what it reaches and what
+// opened it, and when it expires.
 type walletGrant struct {
-	holder  string
-	name    string
+	holder  Holder
 	expires time.Time
 }
 
@@ -57,6 +59,54 @@ func randomSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+func randomID(prefix string) string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// Audit actions of the wallet. Presentations and annotated copies are
+// audited whoever asks for them: a department token (the actor is its ID)
+// or a wallet session (the actor is WalletActor of the session, and the
+// detail names the link, department and token that opened it).
+const (
+	ActionHolderLink    = "holder_link.create"
+	ActionWalletSession = "wallet.session"
+	ActionPresentation  = "licence.presentation"
+	ActionAnnotatedCopy = "licence.annotated_copy"
+)
+
+// WalletVia values say how a wallet session's holder was identified.
+const (
+	// WalletViaLink is a one-time link made by a department.
+	WalletViaLink = "link"
+)
+
+// WalletScope is what a wallet session reaches, fixed when it opens and
+// checked by every wallet action: the holder's licences issued by the
+// departments in Departments, and nothing else (an empty list reaches
+// nothing). A session opened by a department's one-time link reaches that
+// department's licences only: a department can make a link for any holder
+// it has issued to, so a link must not reach what it did not issue. A
+// sign-in that proves the holder without a department (the province's
+// identity provider) is what may open a wider session; it will say so here
+// with its own Via.
+type WalletScope struct {
+	// Departments are the issuing departments whose licences the session
+	// reaches.
+	Departments []string
+	// Via says how the holder was identified: WalletViaLink.
+	Via string
+	// LinkID names the one-time link that opened the session; LinkDepartment
+	// and LinkToken are the department and the API token that made it.
+	LinkID, LinkDepartment, LinkToken string
+}
+
+// Reaches reports whether the scope reaches licences issued by dept.
+func (sc WalletScope) Reaches(dept string) bool {
+	return dept != "" && slices.Contains(sc.Departments, dept)
+}
+
 // HolderLink is a one-time wallet login link.
 type HolderLink struct {
 	// URL is the wallet page path with the login token in the fragment.
@@ -66,7 +116,9 @@ type HolderLink struct {
 
 // CreateHolderLink makes a one-time link with which the holder of
 // holderID logs in to the wallet page. Only a department token with scope
-// issue may make one, and only for a holder of one of its licences.
+// issue may make one, only for a holder of one of its licences, and the
+// session it opens reaches only that department's licences. The link is
+// audited (ActionHolderLink, actor the token, subject the department).
 func (s *Service) CreateHolderLink(ctx context.Context, p *Principal, holderID string) (HolderLink, error) {
 	if err := requireDept(p, store.ScopeIssue); err != nil {
 		return HolderLink{}, err
@@ -87,12 +139,27 @@ func (s *Service) CreateHolderLink(ctx context.Context, p *Principal, holderID s
 	}
 	token := randomSecret()
 	exp := now.Add(s.cfg.HolderLinkTTL)
+	h := Holder{Code: holderID, Name: ls[0].HolderName, Scope: WalletScope{
+		Departments: []string{p.Department}, Via: WalletViaLink,
+		LinkID: randomID("hl_"), LinkDepartment: p.Department, LinkToken: p.TokenID,
+	}}
+	detail, _ := json.Marshal(map[string]any{
+		"issuer": p.Department, "link": h.Scope.LinkID, "holder": maskedHolderOf(ls[0]), "expires": exp.UTC(),
+	})
+	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: p.TokenID, Action: ActionHolderLink, Subject: p.Department, Detail: detail}); err != nil {
+		return HolderLink{}, err
+	}
 	w := s.wallet
 	w.mu.Lock()
 	w.sweep(now)
-	w.links[hex.EncodeToString(HashToken(token))] = walletGrant{holder: holderID, name: ls[0].HolderName, expires: exp}
+	w.links[hex.EncodeToString(HashToken(token))] = walletGrant{holder: h, expires: exp}
 	w.mu.Unlock()
 	return HolderLink{URL: "/wallet#login=" + token, ExpiresAt: exp.UTC()}, nil
+}
+
+// maskedHolderOf returns l's holder code as it may be shown.
+func maskedHolderOf(l store.Licence) string {
+	return identifier.MaskHolder(HolderKind(l.HolderKind).Identifier(), l.HolderCode)
 }
 
 // WalletSession is a holder's wallet session.
@@ -100,10 +167,14 @@ type WalletSession struct {
 	Session    string    `json:"session"`
 	HolderName string    `json:"holder_name"`
 	ExpiresAt  time.Time `json:"expires_at"`
+	// Departments are the issuing departments whose licences the session
+	// reaches.
+	Departments []string `json:"departments"`
 }
 
 // StartWalletSession exchanges a one-time login token for a session; a
-// token works once.
+// token works once. The session has the scope of its link, and its start
+// is audited (ActionWalletSession, actor WalletActor of the session).
 func (s *Service) StartWalletSession(ctx context.Context, loginToken string) (WalletSession, error) {
 	now := s.now()
 	if loginToken == "" || len(loginToken) > MaxTokenLength {
@@ -111,29 +182,58 @@ func (s *Service) StartWalletSession(ctx context.Context, loginToken string) (Wa
 	}
 	w := s.wallet
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.sweep(now)
 	key := hex.EncodeToString(HashToken(loginToken))
 	g, ok := w.links[key]
+	delete(w.links, key)
+	w.mu.Unlock()
 	if !ok {
 		return WalletSession{}, problem(ErrUnauthenticated, "invalid, expired or used login token")
 	}
-	delete(w.links, key)
 	session := randomSecret()
 	g.expires = now.Add(s.cfg.WalletSessionTTL)
+	g.holder.SessionID = randomID("ws_")
+	h := &g.holder
+	detail, _ := json.Marshal(h.auditDetail(map[string]any{"issuer": h.Scope.LinkDepartment, "expires": g.expires.UTC()}))
+	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: h.actor(), Action: ActionWalletSession, Subject: h.Scope.LinkDepartment, Detail: detail}); err != nil {
+		return WalletSession{}, err
+	}
+	w.mu.Lock()
 	w.sessions[hex.EncodeToString(HashToken(session))] = g
-	return WalletSession{Session: session, HolderName: g.name, ExpiresAt: g.expires.UTC()}, nil
+	w.mu.Unlock()
+	return WalletSession{Session: session, HolderName: h.Name, ExpiresAt: g.expires.UTC(), Departments: slices.Clone(h.Scope.Departments)}, nil
 }
 
-// Holder is a wallet session's holder.
+// Holder is a wallet session: the holder it is for, what it reaches, and
+// its ID.
 type Holder struct {
 	// Code is the holder's full citizen ID number or credit code; it stays
 	// on the server.
 	Code string
 	Name string
+	// SessionID names the session in the audit log and to the rate
+	// limiter; it is not the session secret.
+	SessionID string
+	// Scope is what the session reaches and what opened it.
+	Scope WalletScope
 }
 
-// WalletHolder returns the holder of a wallet session token.
+// WalletActor is the audit actor of a wallet session's actions.
+func WalletActor(sessionID string) string { return "wallet:" + sessionID }
+
+func (h *Holder) actor() string { return WalletActor(h.SessionID) }
+
+// auditDetail adds to m what names the session and what opened it.
+func (h *Holder) auditDetail(m map[string]any) map[string]any {
+	m["session"] = h.SessionID
+	m["via"] = h.Scope.Via
+	m["link"] = h.Scope.LinkID
+	m["link_department"] = h.Scope.LinkDepartment
+	m["link_token"] = h.Scope.LinkToken
+	return m
+}
+
+// WalletHolder returns the wallet session of a session token.
 func (s *Service) WalletHolder(session string) (*Holder, error) {
 	if session == "" || len(session) > MaxTokenLength {
 		return nil, problem(ErrUnauthenticated, "a wallet session is required")
@@ -146,19 +246,20 @@ func (s *Service) WalletHolder(session string) (*Holder, error) {
 	if !ok || !now.Before(g.expires) {
 		return nil, problem(ErrUnauthenticated, "invalid or expired wallet session")
 	}
-	return &Holder{Code: g.holder, Name: g.name}, nil
+	h := g.holder
+	h.Scope.Departments = slices.Clone(h.Scope.Departments)
+	return &h, nil
 }
 
-// WalletLicences returns the holder's licences from every department,
-// newest first.
+// WalletLicences returns the holder's licences from the departments the
+// session reaches, newest first per department.
 func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licence, error) {
-	depts, err := s.store.ListDepartments(ctx)
-	if err != nil {
-		return nil, err
+	if h == nil {
+		return nil, problem(ErrUnauthenticated, "a wallet session is required")
 	}
 	var out []store.Licence
-	for _, d := range depts {
-		q := store.LicenceQuery{DepartmentCode: d.Code, HolderCode: h.Code, Limit: store.MaxPageSize}
+	for _, d := range h.Scope.Departments {
+		q := store.LicenceQuery{DepartmentCode: d, HolderCode: h.Code, Limit: store.MaxPageSize}
 		for {
 			page, next, err := s.store.ListLicences(ctx, q)
 			if err != nil {
@@ -174,14 +275,18 @@ func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licenc
 	return out, nil
 }
 
-// walletLicence returns the holder's licence id.
+// walletLicence returns the holder's licence id if the session reaches
+// it; any other is store.ErrNotFound, like one that does not exist.
 func (s *Service) walletLicence(ctx context.Context, h *Holder, id string) (store.Licence, error) {
+	if h == nil {
+		return store.Licence{}, problem(ErrUnauthenticated, "a wallet session is required")
+	}
 	lid, err := identifier.ParseLicenceID(id)
-	if err != nil {
+	if err != nil || !h.Scope.Reaches(lid.IssuerCode) {
 		return store.Licence{}, problem(store.ErrNotFound, "no licence %q", id)
 	}
 	l, err := s.store.Licence(ctx, lid.IssuerCode, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && l.HolderCode != h.Code) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (l.HolderCode != h.Code || !h.Scope.Reaches(l.DepartmentCode))) {
 		return store.Licence{}, problem(store.ErrNotFound, "no licence %s", id)
 	}
 	return l, err
@@ -236,25 +341,32 @@ func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Ti
 	return active, nil
 }
 
-// Present signs a dynamic presentation QR for p's department's licence id.
+// Present signs a dynamic presentation QR for p's department's licence
+// id. It signs with the department's key, so it needs scope issue; it is
+// audited (ActionPresentation, actor the token).
 func (s *Service) Present(ctx context.Context, p *Principal, id string) (Presentation, error) {
-	l, err := s.Licence(ctx, p, id)
+	if err := requireDept(p, store.ScopeIssue); err != nil {
+		return Presentation{}, err
+	}
+	l, err := s.ownLicence(ctx, p, id)
 	if err != nil {
 		return Presentation{}, err
 	}
-	return s.present(ctx, l)
+	return s.present(ctx, l, p.TokenID, map[string]any{})
 }
 
-// WalletPresent signs a dynamic presentation QR for the holder's licence.
+// WalletPresent signs a dynamic presentation QR for the holder's licence,
+// if the session reaches it; it is audited (ActionPresentation, actor
+// WalletActor, with what opened the session).
 func (s *Service) WalletPresent(ctx context.Context, h *Holder, id string) (Presentation, error) {
 	l, err := s.walletLicence(ctx, h, id)
 	if err != nil {
 		return Presentation{}, err
 	}
-	return s.present(ctx, l)
+	return s.present(ctx, l, h.actor(), h.auditDetail(map[string]any{}))
 }
 
-func (s *Service) present(ctx context.Context, l store.Licence) (Presentation, error) {
+func (s *Service) present(ctx context.Context, l store.Licence, actor string, detail map[string]any) (Presentation, error) {
 	now := s.now()
 	sg, err := s.usableSigner(ctx, l, now)
 	if err != nil {
@@ -272,6 +384,11 @@ func (s *Service) present(ctx context.Context, l store.Licence) (Presentation, e
 		return err
 	})
 	if err != nil {
+		return Presentation{}, err
+	}
+	detail["issuer"], detail["nonce"], detail["expires"] = l.DepartmentCode, hex.EncodeToString(nonce), exp.UTC()
+	d, _ := json.Marshal(detail)
+	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: actor, Action: ActionPresentation, Subject: l.ID, Detail: d}); err != nil {
 		return Presentation{}, err
 	}
 	return Presentation{
@@ -300,25 +417,32 @@ type AnnotatedCopy struct {
 	ExpiresAt         time.Time `json:"expires_at"`
 }
 
-// Annotate signs an annotated copy of p's department's licence id.
+// Annotate signs an annotated copy of p's department's licence id. It
+// signs with the department's key, so it needs scope issue; it is audited
+// (ActionAnnotatedCopy, actor the token).
 func (s *Service) Annotate(ctx context.Context, p *Principal, id string, req AnnotationRequest) (AnnotatedCopy, error) {
-	l, err := s.Licence(ctx, p, id)
+	if err := requireDept(p, store.ScopeIssue); err != nil {
+		return AnnotatedCopy{}, err
+	}
+	l, err := s.ownLicence(ctx, p, id)
 	if err != nil {
 		return AnnotatedCopy{}, err
 	}
-	return s.annotate(ctx, p.TokenID, l, req)
+	return s.annotate(ctx, l, req, p.TokenID, map[string]any{})
 }
 
-// WalletAnnotate signs an annotated copy of the holder's licence.
+// WalletAnnotate signs an annotated copy of the holder's licence, if the
+// session reaches it; it is audited (ActionAnnotatedCopy, actor
+// WalletActor, with what opened the session).
 func (s *Service) WalletAnnotate(ctx context.Context, h *Holder, id string, req AnnotationRequest) (AnnotatedCopy, error) {
 	l, err := s.walletLicence(ctx, h, id)
 	if err != nil {
 		return AnnotatedCopy{}, err
 	}
-	return s.annotate(ctx, "wallet", l, req)
+	return s.annotate(ctx, l, req, h.actor(), h.auditDetail(map[string]any{}))
 }
 
-func (s *Service) annotate(ctx context.Context, actor string, l store.Licence, req AnnotationRequest) (AnnotatedCopy, error) {
+func (s *Service) annotate(ctx context.Context, l store.Licence, req AnnotationRequest, actor string, detail map[string]any) (AnnotatedCopy, error) {
 	now := s.now()
 	var errs []FieldError
 	purpose := strings.TrimSpace(req.Purpose)
@@ -372,8 +496,10 @@ func (s *Service) annotate(ctx context.Context, actor string, l store.Licence, r
 	if err != nil {
 		return AnnotatedCopy{}, err
 	}
-	detail, _ := json.Marshal(map[string]any{"issuer": l.DepartmentCode, "relying": req.RelyingDepartment, "purpose": purpose, "expires": exp.UTC()})
-	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: actor, Action: "licence.annotated_copy", Subject: l.ID, Detail: detail}); err != nil {
+	detail["issuer"], detail["relying"], detail["purpose"], detail["expires"] = l.DepartmentCode, req.RelyingDepartment, purpose, exp.UTC()
+	detail["nonce"] = hex.EncodeToString(nonce)
+	d, _ := json.Marshal(detail)
+	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: actor, Action: ActionAnnotatedCopy, Subject: l.ID, Detail: d}); err != nil {
 		return AnnotatedCopy{}, err
 	}
 	return AnnotatedCopy{

@@ -56,10 +56,13 @@ type Config struct {
 	// MaxBody limits JSON request bodies; MaxBulkBody bulk uploads.
 	MaxBody     int64
 	MaxBulkBody int64
-	// RateLimit is the sustained requests per second allowed per token,
-	// RateBurst the burst; a request beyond them is answered 429.
+	// RateLimit is the sustained requests per second allowed per caller
+	// (each API token, each wallet session), RateBurst the burst; a
+	// request beyond them is answered 429.
 	RateLimit float64
 	RateBurst int
+	// Now is the rate limiter's clock; the service's clock when nil.
+	Now func() time.Time
 	// Mounts are further handlers served alongside the API.
 	Mounts []Mount
 }
@@ -124,6 +127,12 @@ func newAPI(cfg Config) *API {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = DefaultRateBurst
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+		if cfg.Service != nil {
+			cfg.Now = cfg.Service.Now
+		}
+	}
 	return &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), qr: newQRCache(512)}
 }
 
@@ -185,12 +194,21 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.writeError(w, r, err)
 			return
 		}
-		if wait := a.limiter.take(p.TokenID, time.Now()); wait > 0 {
-			a.writeError(w, r, &api.Error{Kind: api.KindRateLimited, Detail: "rate limit of the token exceeded", RetryAfter: wait})
+		if !a.allow(w, r, "token:"+p.TokenID, "rate limit of the token exceeded") {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// allow spends one request of the caller key's rate limit; when none is
+// left it answers 429 with Retry-After and returns false.
+func (a *API) allow(w http.ResponseWriter, r *http.Request, key, detail string) bool {
+	if wait := a.limiter.take(key, a.cfg.Now()); wait > 0 {
+		a.writeError(w, r, &api.Error{Kind: api.KindRateLimited, Detail: detail, RetryAfter: wait})
+		return false
+	}
+	return true
 }
 
 // writeError maps the service's errors to problem details.
@@ -246,7 +264,8 @@ func toAPIError(err error) error {
 	return err
 }
 
-// limiter is a token bucket per API token.
+// limiter is a token bucket per caller: an API token or a wallet
+// session.
 type limiter struct {
 	rate  float64
 	burst float64

@@ -37,6 +37,9 @@ func (rs wallet) holder(next http.Handler) http.Handler {
 			rs.a.writeError(w, r, err)
 			return
 		}
+		if !rs.a.allow(w, r, "wallet:"+h.SessionID, "rate limit of the wallet session exceeded") {
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), holderKey{}, h)))
 	})
 }
