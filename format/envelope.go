@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"fmt"
+	"strings"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -39,6 +40,15 @@ func (k Kind) String() string {
 		return "annotated copy"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// withArticle returns the kind's name after "a" or "an".
+func (k Kind) withArticle() string {
+	name := k.String()
+	if strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 // MaxSigned is the largest signed object accepted, in bytes. Status lists
@@ -192,7 +202,7 @@ func decodePayload(what string, payload []byte, want Kind, v any) error {
 			return parseErr(what, ProblemFormat, "payload: %v", err)
 		}
 		if h.Kind != want {
-			return parseErr(what, ProblemKind, "payload is a %s, want a %s", h.Kind, want)
+			return parseErr(what, ProblemKind, "payload is %s, want %s", h.Kind.withArticle(), want.withArticle())
 		}
 	}
 	if err := decMode.Unmarshal(payload, v); err != nil {
