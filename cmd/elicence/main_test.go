@@ -3,9 +3,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"image"
 	"image/png"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
