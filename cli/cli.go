@@ -71,6 +71,7 @@ func Commands() []Command {
 		verifyCommand(),
 		verifierServeCommand(),
 		serveCommand(),
+		issuerInitCommand(),
 		issuerServeCommand(),
 		issuerTokenCommand(),
 		issuerKeyStateCommand(),
