@@ -149,13 +149,15 @@ func printServeInfo(e *Env, data, passNote string, boot *issuer.BootstrapResult,
 	}
 	fmt.Fprintf(w, "  root        %s (pin this in verifiers), %s\n", boot.RootCertFile, boot.RootPubFile)
 	fmt.Fprintf(w, "  department  %s %s (demo, may issue every demo type)\n", issuer.DemoDepartmentCode, issuer.DemoDepartmentName)
-	switch boot.DemoTokenSource {
-	case issuer.DemoTokenGenerated:
+	switch src := boot.DemoTokenSource; {
+	case src == issuer.DemoTokenGenerated:
 		fmt.Fprintf(w, "  demo token  %s\n", boot.DemoToken)
 		fmt.Fprintf(w, "              (made at random and shown once; to choose your own on any run: %s=your-token make run)\n", issuer.DemoTokenEnv)
-	case issuer.DemoTokenChosen:
+	case src == issuer.DemoTokenChosen && boot.DemoTokenID == issuer.DemoTokenID:
+		fmt.Fprintf(w, "  demo token  from %s, stored on this run as token %s\n", issuer.DemoTokenEnv, boot.DemoTokenID)
+	case src == issuer.DemoTokenChosen:
 		fmt.Fprintf(w, "  demo token  from %s, stored on this run as token %s (demo tokens of earlier runs still work)\n", issuer.DemoTokenEnv, boot.DemoTokenID)
-	case issuer.DemoTokenKept:
+	case src == issuer.DemoTokenKept:
 		fmt.Fprintf(w, "  demo token  from %s (token %s, stored on an earlier run)\n", issuer.DemoTokenEnv, boot.DemoTokenID)
 	default:
 		fmt.Fprintf(w, "  demo token  token %s, made on an earlier run (its secret is kept only hashed); to choose one now: %s=your-token make run\n", boot.DemoTokenID, issuer.DemoTokenEnv)

@@ -69,7 +69,7 @@ func TestServeWalkthrough(t *testing.T) {
 	}
 
 	srv, base, stdout, logs := startServe(t, bin, work)
-	for _, want := range []string{"demo token  from ELICENCE_DEMO_TOKEN, stored on this run as token demo ", "data/root.crt", "passphrase  generated into data/passphrase"} {
+	for _, want := range []string{"demo token  from ELICENCE_DEMO_TOKEN, stored on this run as token demo\n", "data/root.crt", "passphrase  generated into data/passphrase"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("serve output lacks %q:\n%s", want, stdout.String())
 		}
