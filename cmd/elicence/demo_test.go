@@ -52,8 +52,8 @@ func TestREADMEFirstScreen(t *testing.T) {
 	if strings.Join(cmds, "; ") != "make run; make test" {
 		t.Errorf("the README's first block runs %q, want exactly make run and make test", cmds)
 	}
-	make := testenv.RequireTool(t, "make", "make")
-	out, err := exec.Command(make, "-s", "-n", "-C", "../..", "run", "ADDR=127.0.0.1:9090").CombinedOutput()
+	makeBin := testenv.RequireTool(t, "make", "make")
+	out, err := exec.Command(makeBin, "-s", "-n", "-C", "../..", "run", "ADDR=127.0.0.1:9090").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ELICENCE_SERVE_ADDR='127.0.0.1:9090' go run ./cmd/elicence serve\n") {
 		t.Errorf("make -n run ADDR=127.0.0.1:9090: %v\n%s", err, out)
 	}
