@@ -182,3 +182,44 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s %s answered %s, want %s", args[2], args[3], res.Status, args[0])
 	}
 }
+
+// TestCIRunBringsUpABareMachine checks what can be checked of .ci/run
+// without a bare machine: it parses, installs every package the tests need
+// (and the README lists the same ones), starts or creates a PostgreSQL
+// cluster with its role and database, gets Go 1.26, and runs the README's
+// test command.
+func TestCIRunBringsUpABareMachine(t *testing.T) {
+	bash := testenv.RequireTool(t, "bash", "bash")
+	if out, err := exec.Command(bash, "-n", "../../.ci/run").CombinedOutput(); err != nil {
+		t.Fatalf("bash -n .ci/run: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := string(b)
+	readme := readmeBlock(t, "**What a fresh machine needs.**")
+	for _, pkg := range []string{"postgresql", "gcc", "make", "curl", "git", "ca-certificates",
+		"zbar-tools", "openssl", "chromium", "ffmpeg", "fonts-noto-cjk", "qpdf", "poppler-utils", "ghostscript"} {
+		word := regexp.MustCompile(`(^|\s)` + regexp.QuoteMeta(pkg) + `(\s|$)`)
+		if !word.MatchString(ci) {
+			t.Errorf(".ci/run does not install %s", pkg)
+		}
+		if !word.MatchString(readme) {
+			t.Errorf("the README's apt-get line lacks %s", pkg)
+		}
+	}
+	for _, want := range []string{"apt-get update", "pg_ctlcluster", "pg_createcluster", "CREATE DATABASE test",
+		"CREATE ROLE", "GOTOOLCHAIN=", "golang.org/toolchain", `GO_WANT=1.26.0`, "export CI=true\nmake test\n"} {
+		if !strings.Contains(ci, want) {
+			t.Errorf(".ci/run lacks %q", want)
+		}
+	}
+	gomod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(gomod), "\ngo 1.26.0\n") {
+		t.Error("go.mod's go line changed: change GO_WANT in .ci/run and the README's Go version with it")
+	}
+}
