@@ -5,8 +5,11 @@ FUZZTIME ?= 10s
 
 .PHONY: run test vet fmt-check bench fuzz vectors
 
+# make run ADDR=127.0.0.1:9090 listens there (it sets ELICENCE_SERVE_ADDR).
+# The first build takes about two minutes and prints nothing meanwhile.
 run:
-	$(GO) run ./cmd/elicence serve
+	@echo 'make run: building and starting elicence serve (the first build takes about two minutes)' >&2
+	$(if $(ADDR),ELICENCE_SERVE_ADDR='$(ADDR)' )$(GO) run ./cmd/elicence serve
 
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...

@@ -71,6 +71,7 @@ func Commands() []Command {
 		verifyCommand(),
 		verifierServeCommand(),
 		serveCommand(),
+		issuerInitCommand(),
 		issuerServeCommand(),
 		issuerTokenCommand(),
 		issuerKeyStateCommand(),
@@ -125,6 +126,10 @@ func Run(ctx context.Context, env *Env, args []string) int {
 				writeCommandHelp(env.Stdout, cmd)
 				return ExitOK
 			}
+			if len(args) == 2 && len(subcommands(table, args[1])) > 0 {
+				writeGroupHelp(env.Stdout, table, args[1])
+				return ExitOK
+			}
 			fmt.Fprintf(env.Stderr, "elicence help: unknown command %q\n", strings.Join(args[1:], " "))
 			return ExitUsage
 		}
@@ -133,12 +138,18 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	}
 	cmd, rest := lookup(table, args)
 	if cmd == nil {
-		if group := subcommands(table, args[0]); len(group) > 0 {
-			fmt.Fprintf(env.Stderr, "elicence %s: want a subcommand: %s\n", args[0], strings.Join(group, ", "))
-		} else {
+		group := subcommands(table, args[0])
+		if len(group) == 0 {
 			fmt.Fprintf(env.Stderr, "elicence: unknown command %q\n", args[0])
+			fmt.Fprintln(env.Stderr, `Run "elicence help" for usage.`)
+			return ExitUsage
 		}
-		fmt.Fprintln(env.Stderr, `Run "elicence help" for usage.`)
+		if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+			fmt.Fprintf(env.Stderr, "elicence %s: unknown subcommand %q: want %s\n", args[0], args[1], strings.Join(group, ", "))
+		} else {
+			fmt.Fprintf(env.Stderr, "elicence %s: want a subcommand: %s\n", args[0], strings.Join(group, ", "))
+		}
+		fmt.Fprintf(env.Stderr, "Run \"elicence help %s\" for what each does.\n", args[0])
 		return ExitUsage
 	}
 	fs := newFlagSet()
@@ -249,6 +260,24 @@ commands:
 Run "elicence help <command>" for a command's flags.
 Exit status: 0 success or PASSED, 1 FAILED, 2 INDETERMINATE, 3 usage error, 4 other error.
 `)
+}
+
+// writeGroupHelp lists the subcommands of a group such as "issuer".
+func writeGroupHelp(w io.Writer, table []Command, group string) {
+	fmt.Fprintf(w, "usage: elicence %s <subcommand> [flags]\n\nsubcommands:\n", group)
+	var cmds []Command
+	width := 0
+	for _, c := range table {
+		if g, sub, ok := strings.Cut(c.Name, " "); ok && g == group {
+			cmds = append(cmds, c)
+			width = max(width, len(sub))
+		}
+	}
+	for _, c := range cmds {
+		_, sub, _ := strings.Cut(c.Name, " ")
+		fmt.Fprintf(w, "  %-*s  %s\n", width, sub, c.Summary)
+	}
+	fmt.Fprintf(w, "\nRun \"elicence help %s <subcommand>\" for a subcommand's flags.\n", group)
 }
 
 func writeCommandHelp(w io.Writer, cmd *Command) {

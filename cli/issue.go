@@ -95,8 +95,10 @@ func issueCommand() Command {
 				if *version < 1 || *version > 999 {
 					return Usagef("--version %d: want 1 to 999", *version)
 				}
-				if *index >= format.MinStatusListSize {
-					return Usagef("--status-index %d: want 0 to %d", *index, format.MinStatusListSize-1)
+				indexSet := false
+				fs.Visit(func(f *flag.Flag) { indexSet = indexSet || f.Name == "status-index" })
+				if indexSet && (*index < 0 || *index >= format.MinStatusListSize) {
+					return Usagef("--status-index %d: want 0 to %d (leave it out for a random index)", *index, format.MinStatusListSize-1)
 				}
 				now := env.Now()
 				if *serial == "" {

@@ -183,9 +183,9 @@ func issuerServeCommand() Command {
 					return err
 				}
 				defer st.Close()
-				ln, err := net.Listen("tcp", *sf.addr)
+				ln, err := listen(*sf.addr)
 				if err != nil {
-					return fmt.Errorf("listen: %w", err)
+					return err
 				}
 				cfg.Store = st
 				cfg.PublicURL = *sf.publicURL

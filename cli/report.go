@@ -34,6 +34,8 @@ var subIndicationZH = map[verifier.SubIndication]string{
 	verifier.TypeNotAuthorised:       "发证部门无权签发此类证照",
 	verifier.NotYetValid:             "证照尚未生效",
 	verifier.Expired:                 "证照已过有效期",
+	verifier.FutureDated:             "签发时间晚于当前时间，请检查本机时钟；时钟无误则不可信",
+	verifier.LifetimeTooLong:         "有效期超过发证部门可签发的上限，不可信",
 	verifier.PresentationNotYetValid: "亮证码尚未生效",
 	verifier.PresentationExpired:     "亮证码已过期，请刷新",
 	verifier.AnnotationExpired:       "加注件已过期",

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +62,14 @@ func serveCommand() Command {
 				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 				defer stop()
 
+				// The port first: a busy one must fail the run before it
+				// creates a data directory, keys or a token it cannot show.
+				ln, err := listen(*sf.addr)
+				if err != nil {
+					return err
+				}
+				defer ln.Close()
+
 				// The passphrase: from the environment, or for the demo
 				// a generated one kept in the data directory.
 				pass, err := keys.Passphrase(PassphraseEnv)
@@ -87,11 +96,7 @@ func serveCommand() Command {
 				if err != nil {
 					return err
 				}
-				ln, err := net.Listen("tcp", *sf.addr)
-				if err != nil {
-					return fmt.Errorf("listen: %w", err)
-				}
-				base := "http://" + ln.Addr().String()
+				base := "http://" + reachableAddr(ln.Addr())
 				publicURL := *sf.publicURL
 				if publicURL == "" {
 					publicURL = base
@@ -144,19 +149,47 @@ func printServeInfo(e *Env, data, passNote string, boot *issuer.BootstrapResult,
 	}
 	fmt.Fprintf(w, "  root        %s (pin this in verifiers), %s\n", boot.RootCertFile, boot.RootPubFile)
 	fmt.Fprintf(w, "  department  %s %s (demo, may issue every demo type)\n", issuer.DemoDepartmentCode, issuer.DemoDepartmentName)
-	switch {
-	case boot.DemoToken != "" && boot.DemoTokenGenerated:
-		fmt.Fprintf(w, "  demo token  %s\n              (shown once: save it, or set %s before the first run to choose it)\n", boot.DemoToken, issuer.DemoTokenEnv)
-	case boot.DemoToken != "":
-		fmt.Fprintf(w, "  demo token  created from %s\n", issuer.DemoTokenEnv)
+	switch src := boot.DemoTokenSource; {
+	case src == issuer.DemoTokenGenerated:
+		fmt.Fprintf(w, "  demo token  %s\n", boot.DemoToken)
+		fmt.Fprintf(w, "              (made at random and shown once; to choose your own on any run: %s=your-token make run)\n", issuer.DemoTokenEnv)
+	case src == issuer.DemoTokenChosen && boot.DemoTokenID == issuer.DemoTokenID:
+		fmt.Fprintf(w, "  demo token  from %s, stored on this run as token %s\n", issuer.DemoTokenEnv, boot.DemoTokenID)
+	case src == issuer.DemoTokenChosen:
+		fmt.Fprintf(w, "  demo token  from %s, stored on this run as token %s (demo tokens of earlier runs still work)\n", issuer.DemoTokenEnv, boot.DemoTokenID)
+	case src == issuer.DemoTokenKept:
+		fmt.Fprintf(w, "  demo token  from %s (token %s, stored on an earlier run)\n", issuer.DemoTokenEnv, boot.DemoTokenID)
 	default:
-		fmt.Fprintf(w, "  demo token  made on the first run (use %s, or elicence issuer token create)\n", issuer.DemoTokenEnv)
+		fmt.Fprintf(w, "  demo token  token %s, made on an earlier run (its secret is kept only hashed); to choose one now: %s=your-token make run\n", boot.DemoTokenID, issuer.DemoTokenEnv)
 	}
 	fmt.Fprintf(w, "  API         %s/v1/ (OpenAPI at %s/v1/openapi.yaml)\n", base, base)
 	fmt.Fprintf(w, "  trust list  %s/v1/trust-list, events %s/v1/events\n", base, base)
 	fmt.Fprintf(w, "  verify      POST %s/v1/verify (as relying department %s)\n", base, dept)
 	fmt.Fprintf(w, "  pages       %s/counter  %s/wallet  %s/verify\n", base, base, base)
 	fmt.Fprintf(w, "  operations  %s/metrics  %s/healthz  %s/readyz\n", base, base, base)
+}
+
+// listen opens the listening socket of a service, naming the fix when the
+// address is in use.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: the address is in use (by another elicence serve?): stop that program, or choose another address with --addr (make run ADDR=127.0.0.1:9090)", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (choose another address with --addr)", addr, err)
+	}
+	return ln, nil
+}
+
+// reachableAddr is ln's address as a client on this machine reaches it:
+// a wildcard host (":9090", "0.0.0.0:9090") becomes 127.0.0.1.
+func reachableAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
 // localVerifierSource gives the in-process verifier the issuer's trust and

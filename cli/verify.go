@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -70,7 +71,7 @@ func verifyCommand() Command {
 					}
 					now = t
 				}
-				text, err := readQRText(env, args, *in, *image)
+				text, length, err := readQRText(env, args, *in, *image)
 				if err != nil {
 					return err
 				}
@@ -78,27 +79,46 @@ func verifyCommand() Command {
 				if err != nil {
 					return err
 				}
-				trust, err := verifier.LoadTrustFile(root, *trustFile)
-				if err != nil {
-					return err
+				rootName := *rootFile
+				if rootName == "" {
+					rootName = filepath.Join(*dir, keys.RootCertFile)
 				}
-				// A status list that does not verify under the trust list is
-				// left out with a warning: the verdict then says TRY_LATER if
-				// it needed that list, never valid and never revoked.
+				// A trust list that cannot be read is a mistake in the
+				// command; one that does not parse or verify under the
+				// pinned root is trust data unavailable: INDETERMINATE
+				// TRY_LATER (docs/FORMAT.md §12, step 2), with a hint.
+				if _, err := os.Stat(*trustFile); err != nil {
+					return fmt.Errorf("read trust list: %w", err)
+				}
+				var trustFn verifier.TrustFunc
 				statuses := verifier.StatusSet{}
-				for _, f := range statusFiles {
-					raw, err := os.ReadFile(f)
-					if err != nil {
-						return fmt.Errorf("read status list: %w", err)
-					}
-					if err := statuses.Add(trust, raw, now, "file"); err != nil {
-						fmt.Fprintf(env.Stderr, "elicence verify: ignoring %s: %v\n", f, err)
+				if trust, terr := verifier.LoadTrustFile(root, *trustFile); terr != nil {
+					terr = trustHint(terr, *trustFile, rootName)
+					trustFn = func(context.Context) (*verifier.Trust, error) { return nil, terr }
+				} else {
+					trustFn = verifier.StaticTrust(trust)
+					// A status list that does not verify under the trust list is
+					// left out with a warning: the verdict then says TRY_LATER if
+					// it needed that list, never valid and never revoked.
+					for _, f := range statusFiles {
+						raw, err := os.ReadFile(f)
+						if err != nil {
+							return fmt.Errorf("read status list: %w", err)
+						}
+						if err := statuses.Add(trust, raw, now, "file"); err != nil {
+							fmt.Fprintf(env.Stderr, "elicence verify: ignoring %s: %v\n", f, err)
+						}
 					}
 				}
 				r := verifier.Verify(ctx, text, verifier.Config{
-					Trust: verifier.StaticTrust(trust), Status: statuses.Func(),
+					Trust: trustFn, Status: statuses.Func(),
 					Now: func() time.Time { return now }, MaxStaleness: *maxStale, Department: *dept,
 				})
+				if length > int64(len(text)) && r.SubIndication == verifier.InputTooLarge {
+					// The input was read only up to the limit: say how long
+					// it really is.
+					r.Reason = fmt.Sprintf("qr text: too large: %d bytes, at most %d characters", length, format.MaxQRText)
+				}
 				if *asJSON {
 					enc := json.NewEncoder(env.Stdout)
 					enc.SetIndent("", "  ")
@@ -122,45 +142,96 @@ func verifyCommand() Command {
 }
 
 // readQRText gets the text to verify from the argument, a file, standard
-// input or an image. One trailing line ending is removed from files and
-// standard input, where editors and scanners put it.
-func readQRText(env *Env, args []string, in, image string) (string, error) {
+// input or an image, and the length of the input in bytes, which is more
+// than the text's when the input was cut at the limit (a longer input is
+// cut, and the verifier then reports it as too large). One trailing line
+// ending is removed from files and standard input, where editors and
+// scanners put it.
+func readQRText(env *Env, args []string, in, image string) (string, int64, error) {
+	const limit = format.MaxQRText + 16
 	switch {
 	case len(args) == 1:
-		return args[0], nil
+		return args[0], int64(len(args[0])), nil
 	case in == "-":
-		b, err := io.ReadAll(io.LimitReader(env.Stdin, format.MaxQRText+16))
+		b, n, err := readCounted(env.Stdin, limit)
 		if err != nil {
-			return "", fmt.Errorf("read standard input: %w", err)
+			return "", 0, fmt.Errorf("read standard input: %w", err)
 		}
-		return trimLineEnd(string(b)), nil
+		return trimLineEnd(string(b)), n, nil
 	case in != "":
-		b, err := readLimited(in, format.MaxQRText+16)
+		f, err := os.Open(in)
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
-		return trimLineEnd(string(b)), nil
+		defer f.Close()
+		b, n, err := readCounted(f, limit)
+		if err != nil {
+			return "", 0, fmt.Errorf("read %s: %w", in, err)
+		}
+		return trimLineEnd(string(b)), n, nil
 	}
-	b, err := readLimited(image, 64<<20)
+	f, err := os.Open(image)
 	if err != nil {
-		return "", err
+		return "", 0, err
+	}
+	defer f.Close()
+	b, n, err := readCounted(f, maxImage)
+	if err != nil {
+		return "", 0, fmt.Errorf("read %s: %w", image, err)
+	}
+	if n > maxImage {
+		return "", 0, fmt.Errorf("%s: %d bytes, more than the %d MiB an image may have: crop it to the QR code", image, n, maxImage>>20)
 	}
 	text, err := qr.DecodeBytes(b)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", image, err)
+		return "", 0, imageHint(image, b, err)
 	}
-	return text, nil
+	return text, int64(len(text)), nil
 }
 
-// readLimited reads at most limit bytes of a file; a longer input is cut,
-// which the verifier then reports as too large.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+// maxImage is the largest QR image file verify reads.
+const maxImage = 64 << 20
+
+// readCounted reads at most limit bytes of r and counts the rest (up to
+// 1 GiB, so that an endless input ends).
+func readCounted(r io.Reader, limit int64) ([]byte, int64, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit))
+	rest, err := io.Copy(io.Discard, io.LimitReader(r, 1<<30))
+	return b, int64(len(b)) + rest, err
+}
+
+// imageHint explains why no QR text came out of an image file.
+func imageHint(name string, data []byte, err error) error {
+	switch {
+	case errors.Is(err, qr.ErrNoCode):
+		return fmt.Errorf("%s: %w: the image must show one whole QR code, sharp and with its quiet margin (as elicence issue --png and /v1/licences/ID/qr.png make it); or pass the text with --in FILE", name, err)
+	case errors.Is(err, qr.ErrUnreadable):
+		return fmt.Errorf("%s: %w: take a sharper picture of the whole code, or pass the text with --in FILE", name, err)
+	case errors.Is(err, qr.ErrUnsupportedFormat):
+		head := bytes.TrimSpace(data[:min(len(data), 200)])
+		if len(head) > 0 && (head[0] == '{' || head[0] == '<') {
+			// A JSON problem or an HTML page saved by a failed
+			// download (curl without -f) is the common case.
+			return fmt.Errorf("%s: %w; it holds text, perhaps an error answer saved by a failed download: %.120s", name, err, head)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// trustHint explains why a trust list file was not accepted.
+func trustHint(err error, trustFile, rootFile string) error {
+	var pe *format.ParseError
+	switch {
+	case errors.Is(err, format.ErrSignature):
+		return fmt.Errorf("%w; %s was not signed by the root in %s: the root and the trust list do not belong together (pass the root.crt of the operator that signed the list, e.g. data/root.crt of elicence serve or KEYDIR/root.crt of elicence keys init)", err, trustFile, rootFile)
+	case errors.As(err, &pe):
+		return fmt.Errorf("%w; %s is not a signed trust list (make one with elicence trust build, or fetch it from /v1/trust-list)", err, trustFile)
+	}
+	return err
 }
 
 // readRootKey reads the pinned root public key from a file or a key directory.
@@ -176,6 +247,9 @@ func readRootKey(file, dir string) (*ecdsa.PublicKey, error) {
 		return nil, fmt.Errorf("read root key: %w", err)
 	}
 	pub, err := keys.ParsePublicKey(b)
+	if errors.Is(err, keys.ErrNotPublicKey) {
+		return nil, fmt.Errorf("%s: %w; pass the root certificate root.crt (or root.pub), e.g. data/root.crt of elicence serve or KEYDIR/root.crt of elicence keys init", file, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}

@@ -5,6 +5,9 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -39,6 +42,15 @@ func (k Kind) String() string {
 		return "annotated copy"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// withArticle returns the kind's name after "a" or "an".
+func (k Kind) withArticle() string {
+	name := k.String()
+	if strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 // MaxSigned is the largest signed object accepted, in bytes. Status lists
@@ -192,7 +204,7 @@ func decodePayload(what string, payload []byte, want Kind, v any) error {
 			return parseErr(what, ProblemFormat, "payload: %v", err)
 		}
 		if h.Kind != want {
-			return parseErr(what, ProblemKind, "payload is a %s, want a %s", h.Kind, want)
+			return parseErr(what, ProblemKind, "payload is %s, want %s", h.Kind.withArticle(), want.withArticle())
 		}
 	}
 	if err := decMode.Unmarshal(payload, v); err != nil {
@@ -200,7 +212,67 @@ func decodePayload(what string, payload []byte, want Kind, v any) error {
 	}
 	again, err := encMode.Marshal(v)
 	if err != nil || !bytes.Equal(again, payload) {
+		// A required key that is absent decodes as zero and comes back
+		// on re-encoding: that is a missing key (FORMAT_FAILURE), not an
+		// encoding choice (docs/FORMAT.md §12, step 1).
+		if err == nil {
+			if path, ok := missingKey(payload, again); ok {
+				return parseErr(what, ProblemFormat, "payload: missing required key %s", path)
+			}
+		}
 		return parseErr(what, ProblemNonCanonical, "payload is not canonical cbor")
 	}
 	return nil
+}
+
+// missingKey reports the first map key (as a path such as "4[0].3") that
+// the re-encoding want has and the decoded input got lacks, in maps at the
+// same place of both. Only the rare non-canonical path calls it.
+func missingKey(got, want []byte) (string, bool) {
+	var g, w any
+	if cbor.Unmarshal(got, &g) != nil || cbor.Unmarshal(want, &w) != nil {
+		return "", false
+	}
+	return missingIn(g, w, "")
+}
+
+func missingIn(got, want any, path string) (string, bool) {
+	switch w := want.(type) {
+	case map[any]any:
+		g, ok := got.(map[any]any)
+		if !ok {
+			return "", false
+		}
+		keys := make([]uint64, 0, len(w))
+		for k := range w {
+			if n, ok := k.(uint64); ok {
+				keys = append(keys, n)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			sub := strconv.FormatUint(k, 10)
+			if path != "" {
+				sub = path + "." + sub
+			}
+			gv, ok := g[k]
+			if !ok {
+				return sub, true
+			}
+			if p, ok := missingIn(gv, w[k], sub); ok {
+				return p, true
+			}
+		}
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return "", false
+		}
+		for i := range w {
+			if p, ok := missingIn(g[i], w[i], path+"["+strconv.Itoa(i)+"]"); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }

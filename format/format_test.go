@@ -179,8 +179,11 @@ func TestCredentialRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := ParseCredential(tl.Encode()); ProblemOf(err) != ProblemKind {
+	if _, _, err := ParseCredential(tl.Encode()); ProblemOf(err) != ProblemKind || !strings.Contains(err.Error(), "payload is a trust list, want a credential") {
 		t.Errorf("trust list as credential: %v", err)
+	}
+	if _, _, err := ParseAnnotatedCopy(tl.Encode()); ProblemOf(err) != ProblemKind || !strings.Contains(err.Error(), "want an annotated copy") {
+		t.Errorf("trust list as annotated copy: %v", err)
 	}
 	if _, _, err := ParseQRText("XX1:ABC"); ProblemOf(err) != ProblemPrefix {
 		t.Errorf("wrong prefix: %v", err)

@@ -102,17 +102,25 @@ func DecompressStatuses(lst []byte, size, bits int) (*Statuses, error) {
 	if size <= 0 || size > MaxStatusListSize*(8/bits) {
 		return nil, fmt.Errorf("size %d out of range", size)
 	}
-	r, err := zlib.NewReader(bytes.NewReader(lst))
+	br := bytes.NewReader(lst)
+	r, err := zlib.NewReader(br)
 	if err != nil {
 		return nil, fmt.Errorf("inflate: %w", err)
 	}
 	want := (size*bits + 7) / 8
+	// Reading past want to the end of the stream checks its Adler-32.
 	data, err := io.ReadAll(io.LimitReader(r, int64(want)+1))
 	if err != nil {
 		return nil, fmt.Errorf("inflate: %w", err)
 	}
 	if len(data) != want {
 		return nil, fmt.Errorf("inflates to %d bytes, want %d", len(data), want)
+	}
+	// lst is one zlib stream and nothing else (docs/FORMAT.md §9). The
+	// inflater reads a bytes.Reader byte by byte, so what is left in br
+	// follows the stream.
+	if n := br.Len(); n > 0 {
+		return nil, fmt.Errorf("%d bytes after the zlib stream", n)
 	}
 	return &Statuses{bits: bits, size: size, data: data}, nil
 }

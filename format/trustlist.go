@@ -176,6 +176,9 @@ func (t *TrustList) Validate() error {
 			if k.State != KeyActive && k.Since == 0 {
 				return fmt.Errorf("department %s: key %x is %s but has no since time", d.Code, k.ID, k.State)
 			}
+			if k.State == KeyActive && k.Since != 0 {
+				return fmt.Errorf("department %s: key %x is active but has a since time (only retired and compromised keys have one)", d.Code, k.ID)
+			}
 		}
 	}
 	return nil

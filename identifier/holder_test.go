@@ -59,8 +59,25 @@ func citizenIDThatIsAlsoUSCC(t *testing.T) string {
 	return ""
 }
 
+// uscc18DigitsWithCitizenCheck returns a valid unified social credit code
+// of 18 digits whose last one is also its MOD 11-2 citizen ID check, but
+// whose "birth date" (month 13) no citizen ID number has: it looks like a
+// citizen ID without being a valid one (docs/FORMAT.md §7).
+func uscc18DigitsWithCitizenCheck(t *testing.T) string {
+	t.Helper()
+	for n := 0; n < 10000; n++ {
+		id := withMod112(t, fmt.Sprintf("91350119801399%04d", n)[:17])
+		if ValidateUSCC(id) == nil && ValidateCitizenID(id, testNow) != nil {
+			return id
+		}
+	}
+	t.Fatal("no such code found")
+	return ""
+}
+
 func TestMaskHolder(t *testing.T) {
 	both := citizenIDThatIsAlsoUSCC(t)
+	lookalike := uscc18DigitsWithCitizenCheck(t)
 	for _, tt := range []struct {
 		name string
 		kind HolderKind
@@ -73,6 +90,9 @@ func TestMaskHolder(t *testing.T) {
 		{"uscc given as citizen", HolderCitizenID, "91350100M000100Y43", "9135**********0Y43"},
 		{"citizen id given as uscc", HolderUSCC, "11010519491231002X", "1101**********002X"},
 		{"citizen id passing the uscc check", HolderUSCC, both, both[:4] + "**********" + both[14:]},
+		// The rule of §7 is the shape and the MOD 11-2 check, not full
+		// validity: a code that merely looks like a citizen ID is masked.
+		{"uscc looking like a citizen id, impossible birth date", HolderUSCC, lookalike, lookalike[:4] + "**********" + lookalike[14:]},
 		{"invalid uscc", HolderUSCC, "91350100M000100Y44", "9135**********0Y44"},
 		{"unknown kind", 0, "91350100M000100Y43", "9135**********0Y43"},
 		{"old 15-digit number", HolderCitizenID, "110105491231002", "***************"},

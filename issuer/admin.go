@@ -42,7 +42,7 @@ func (s *Service) CreateDepartment(ctx context.Context, p *Principal, req Depart
 	}
 	for i, t := range req.Types {
 		if _, err := s.licenceType(ctx, t); errors.Is(err, store.ErrNotFound) {
-			errs = append(errs, FieldError{"types[" + strconv.Itoa(i) + "]", "unknown licence type " + t})
+			errs = append(errs, FieldError{"types[" + strconv.Itoa(i) + "]", "unknown licence type " + t + ": create it first with POST /v1/admin/licence-types (or elicence issuer init --catalogue FILE)"})
 		} else if err != nil {
 			return store.Department{}, store.SigningKey{}, err
 		}

@@ -34,8 +34,9 @@ type BootstrapConfig struct {
 	// and keys/ with the encrypted root and department keys.
 	DataDir    string
 	Passphrase []byte
-	// DemoToken is the secret of the demo department token; empty makes a
-	// random one.
+	// DemoToken is the chosen secret of the demo department token
+	// (ELICENCE_DEMO_TOKEN), honoured on every run; empty makes a random
+	// one when the department has no working demo token.
 	DemoToken string
 	Now       func() time.Time
 }
@@ -50,18 +51,21 @@ type BootstrapResult struct {
 	RootKeyFile string
 	// CreatedKeys is true when this run made the root key.
 	CreatedKeys bool
-	// DemoToken is the demo department token's secret, set only by the run
-	// that created it; it cannot be shown again.
+	// DemoTokenSource says where this run's demo token came from.
+	DemoTokenSource DemoTokenSource
+	// DemoTokenID is the ID of that token.
+	DemoTokenID string
+	// DemoToken is the secret of a demo token made at random on this run
+	// (DemoTokenGenerated); it is stored hashed and cannot be shown again.
 	DemoToken string
-	// DemoTokenGenerated is true when DemoToken was chosen at random.
-	DemoTokenGenerated bool
 }
 
 // Bootstrap prepares the all-in-one demonstration: a root key in
 // DataDir/keys (created on first run), the demonstration licence types,
 // two demonstration departments with signing keys (the first authorised
 // for every demo type, the second for the driving licence), and a token
-// of the first department with scopes issue, revoke and read. Every step
+// of the first department with scopes issue, revoke and read (see
+// bootstrapDemoToken). Every step
 // is skipped when already done, so a run interrupted half-way is finished
 // by the next.
 func Bootstrap(ctx context.Context, cfg BootstrapConfig) (*BootstrapResult, error) {
@@ -128,27 +132,111 @@ func Bootstrap(ctx context.Context, cfg BootstrapConfig) (*BootstrapResult, erro
 			return nil, err
 		}
 	}
-	toks, err := cfg.Store.ListTokens(ctx, DemoDepartmentCode)
-	if err != nil {
+	if err := bootstrapDemoToken(ctx, svc, cfg.DemoToken, res); err != nil {
 		return nil, err
 	}
-	for _, t := range toks {
-		if t.ID == DemoTokenID {
-			return res, nil
+	return res, nil
+}
+
+// DemoTokenSource says where the demo department token of a run came from.
+type DemoTokenSource int
+
+// Where the demo token came from.
+const (
+	// DemoTokenEarlier: made on an earlier run and shown then; no token
+	// was chosen on this one.
+	DemoTokenEarlier DemoTokenSource = iota
+	// DemoTokenGenerated: made at random on this run; DemoToken holds it.
+	DemoTokenGenerated
+	// DemoTokenChosen: the chosen token (ELICENCE_DEMO_TOKEN), stored on
+	// this run; demo tokens of earlier runs keep working.
+	DemoTokenChosen
+	// DemoTokenKept: the chosen token, already stored by an earlier run.
+	DemoTokenKept
+)
+
+// checkDemoToken says why a chosen demo token could not be used as a
+// bearer token: it must reach the issuer unchanged in an HTTP header.
+func checkDemoToken(secret string) error {
+	if len(secret) > MaxTokenLength {
+		return fmt.Errorf("%s is %d bytes long, more than the %d a bearer token may have: choose a shorter one", DemoTokenEnv, len(secret), MaxTokenLength)
+	}
+	for _, c := range secret {
+		if c <= ' ' || c > '~' {
+			return fmt.Errorf("%s holds a space, a control character or a non-ASCII character, which an Authorization header does not carry unchanged: choose one of printable ASCII characters without spaces", DemoTokenEnv)
 		}
 	}
-	secret := cfg.DemoToken
-	if secret == "" {
-		secret, res.DemoTokenGenerated = NewTokenSecret(), true
+	return nil
+}
+
+// isDemoToken reports whether t is a demo department token made by
+// Bootstrap (ID "demo", or "demo-" and a random suffix).
+func isDemoToken(t store.Token) bool {
+	return t.DepartmentCode == DemoDepartmentCode && (t.ID == DemoTokenID || strings.HasPrefix(t.ID, DemoTokenID+"-"))
+}
+
+// bootstrapDemoToken makes sure the demo department has a working demo
+// token. A chosen secret is honoured on every run, not only the first:
+// when no token has it yet it is stored as one more demo token, and the
+// tokens of earlier runs keep working, so that no run loses a token a
+// user already has. Without a chosen secret, a random one is made only
+// when the department has no working demo token.
+func bootstrapDemoToken(ctx context.Context, svc *Service, chosen string, res *BootstrapResult) error {
+	st := svc.store
+	if chosen != "" {
+		if err := checkDemoToken(chosen); err != nil {
+			return err
+		}
+		switch t, err := st.TokenByHash(ctx, HashToken(chosen)); {
+		case err == nil && !isDemoToken(t):
+			return fmt.Errorf("%s is already the secret of token %s, which is not a demo token: choose another", DemoTokenEnv, t.ID)
+		case err == nil && t.Revoked():
+			return fmt.Errorf("%s is the secret of demo token %s, which was revoked: choose another", DemoTokenEnv, t.ID)
+		case err == nil:
+			res.DemoTokenSource, res.DemoTokenID = DemoTokenKept, t.ID
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
 	}
-	if _, _, err := svc.CreateToken(ctx, op, TokenRequest{
-		ID: DemoTokenID, Department: DemoDepartmentCode, Name: demoTokenDescription, Secret: secret,
+	toks, err := st.ListTokens(ctx, DemoDepartmentCode)
+	if err != nil {
+		return err
+	}
+	id, working := DemoTokenID, false
+	for _, t := range toks {
+		if t.ID == DemoTokenID {
+			id = "" // taken: a new demo token gets a suffix
+		}
+		if isDemoToken(t) && !t.Revoked() {
+			working = true
+			res.DemoTokenID = t.ID
+		}
+	}
+	if chosen == "" && working {
+		res.DemoTokenSource = DemoTokenEarlier
+		return nil
+	}
+	secret, source := chosen, DemoTokenChosen
+	if secret == "" {
+		secret, source = NewTokenSecret(), DemoTokenGenerated
+	}
+	if id == "" {
+		b := make([]byte, 4)
+		rand.Read(b)
+		id = fmt.Sprintf("%s-%x", DemoTokenID, b)
+	}
+	if _, _, err := svc.CreateToken(ctx, Operator(), TokenRequest{
+		ID: id, Department: DemoDepartmentCode, Name: demoTokenDescription, Secret: secret,
 		Scopes: []store.Scope{store.ScopeIssue, store.ScopeRevoke, store.ScopeRead},
 	}); err != nil {
-		return nil, fmt.Errorf("create demo token: %w", err)
+		return fmt.Errorf("create demo token: %w", err)
 	}
-	res.DemoToken = secret
-	return res, nil
+	res.DemoTokenSource, res.DemoTokenID = source, id
+	if source == DemoTokenGenerated {
+		res.DemoToken = secret
+	}
+	return nil
 }
 
 // bootstrapDepartment creates a demo department, stores its key from the

@@ -13,6 +13,7 @@
 package keys
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -136,10 +137,19 @@ func ParsePublicKey(data []byte) (*ecdsa.PublicKey, error) {
 	}
 	pub, err := smx509.ParsePKIXPublicKey(der)
 	if err != nil {
+		if bytes.Equal(der, data) {
+			// Neither PEM nor DER: say so, not what the DER parser
+			// made of it.
+			return nil, ErrNotPublicKey
+		}
 		return nil, fmt.Errorf("parse public key: %w", err)
 	}
 	return publicKeyOf(pub)
 }
+
+// ErrNotPublicKey reports data that is neither a PEM certificate or public
+// key nor a DER SubjectPublicKeyInfo.
+var ErrNotPublicKey = errors.New("not a certificate or public key: want PEM (BEGIN CERTIFICATE or BEGIN PUBLIC KEY) or DER SubjectPublicKeyInfo")
 
 func publicKeyOf(k any) (*ecdsa.PublicKey, error) {
 	pub, ok := k.(*ecdsa.PublicKey)

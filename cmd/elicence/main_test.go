@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +39,9 @@ func params(dir string) testscript.Params {
 			return copyDir("../../testdata/licences", filepath.Join(env.WorkDir, "testdata", "licences"))
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// mkfile NAME chars N: N times the letter A; mkfile NAME png: a
+			// blank 64×64 PNG (no QR code in it).
+			"mkfile": cmdMkfile,
 			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) < 2 {
 					ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
@@ -87,4 +93,33 @@ func copyDir(from, to string) error {
 		}
 	}
 	return nil
+}
+
+func cmdMkfile(ts *testscript.TestScript, neg bool, args []string) {
+	var data []byte
+	switch {
+	case neg:
+		ts.Fatalf("unsupported: ! mkfile")
+	case len(args) == 3 && args[1] == "chars":
+		n, err := strconv.Atoi(args[2])
+		if err != nil {
+			ts.Fatalf("mkfile: %v", err)
+		}
+		data = bytes.Repeat([]byte("A"), n)
+	case len(args) == 2 && args[1] == "png":
+		img := image.NewGray(image.Rect(0, 0, 64, 64))
+		for i := range img.Pix {
+			img.Pix[i] = 0xff
+		}
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			ts.Fatalf("mkfile: %v", err)
+		}
+		data = b.Bytes()
+	default:
+		ts.Fatalf("usage: mkfile NAME (chars N | png)")
+	}
+	if err := os.WriteFile(ts.MkAbs(args[0]), data, 0o644); err != nil {
+		ts.Fatalf("mkfile: %v", err)
+	}
 }

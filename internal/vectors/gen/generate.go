@@ -446,7 +446,7 @@ func (g *generator) run() error {
 			return err
 		}
 	}
-	return nil
+	return g.specVectors(valid)
 }
 
 func signRaw(k *vectorKey, payload []byte) ([]byte, error) {
