@@ -214,7 +214,10 @@ type Presentation struct {
 }
 
 // usableSigner checks that l may be presented now and returns the key
-// that signed its credential, which must sign the presentation too.
+// that signed its credential, which must sign the presentation too: the
+// format binds a presentation or annotated copy to the credential's key,
+// so a licence whose key is no longer active gets neither (the old key
+// signs nothing new) until the department re-issues it.
 func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Time) (*signer, error) {
 	switch {
 	case l.Status != store.StatusValid:
@@ -227,13 +230,34 @@ func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Ti
 		return nil, fmt.Errorf("stored credential of %s: %w", l.ID, err)
 	}
 	active, err := s.activeSigner(ctx, l.DepartmentCode)
+	var pb *Problem
+	if errors.As(err, &pb) && errors.Is(err, ErrUnavailable) {
+		return nil, oldKeyProblem(l.ID)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if string(active.id[:]) != string(cred.KeyID) {
-		return nil, problem(ErrNotUsable, "licence %s was signed by a retired key; re-issue it", l.ID)
+		return nil, oldKeyProblem(l.ID)
 	}
 	return active, nil
+}
+
+// oldKeyProblem refuses a presentation or annotated copy of a licence
+// whose signing key is no longer active.
+func oldKeyProblem(id string) error {
+	return problem(ErrNotUsable, "licence %s was signed by a key that is retired or compromised, which signs nothing new; "+
+		"the department must re-issue it under its current key (elicence issuer reissue) before it can be presented", id)
+}
+
+// confirmPresented checks, after signing, that the key is still active
+// (see confirmActive); if it is not, the signature is thrown away.
+func (s *Service) confirmPresented(ctx context.Context, sg *signer, id string) error {
+	err := s.confirmActive(ctx, sg)
+	if errors.Is(err, errKeyChanged) {
+		return oldKeyProblem(id)
+	}
+	return err
 }
 
 // Present signs a dynamic presentation QR for p's department's licence id.
@@ -272,6 +296,9 @@ func (s *Service) present(ctx context.Context, l store.Licence) (Presentation, e
 		return err
 	})
 	if err != nil {
+		return Presentation{}, err
+	}
+	if err := s.confirmPresented(ctx, sg, l.ID); err != nil {
 		return Presentation{}, err
 	}
 	return Presentation{
@@ -370,6 +397,9 @@ func (s *Service) annotate(ctx context.Context, actor string, l store.Licence, r
 		return err
 	})
 	if err != nil {
+		return AnnotatedCopy{}, err
+	}
+	if err := s.confirmPresented(ctx, sg, l.ID); err != nil {
 		return AnnotatedCopy{}, err
 	}
 	detail, _ := json.Marshal(map[string]any{"issuer": l.DepartmentCode, "relying": req.RelyingDepartment, "purpose": purpose, "expires": exp.UTC()})

@@ -177,6 +177,9 @@ func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store
 	}
 	var out store.Licence
 	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
+		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		a := store.Allocation{Serial: serial, Version: 1, StatusListID: sl[0].list, StatusIndex: sl[0].index}
 		l, ev, err := build(a)
 		if err != nil {
@@ -239,6 +242,9 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 		return nil, err
 	}
 	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		now := s.clock()
 		for i := range n {
 			a := store.Allocation{Serial: first + int64(i), Version: 1, StatusListID: sl[i].list, StatusIndex: sl[i].index}
@@ -308,6 +314,9 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 		if old.Status != store.StatusValid {
 			return fmt.Errorf("%w: licence is %s", store.ErrInvalidTransition, old.Status)
 		}
+		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM type_authorisations WHERE department_code = $1 AND type_code = $2)`,
 			old.DepartmentCode, old.TypeCode).Scan(&ok); err != nil {
@@ -346,6 +355,163 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 		return nil
 	})
 	return s.settle(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash, out, err)
+}
+
+// holdKeyQuery reads the state of a signing key and holds it (FOR SHARE)
+// until the end of the transaction, so that a concurrent retirement or
+// compromise (which takes the row FOR UPDATE) waits for the commit, and an
+// issuance that starts after it sees the new state.
+const holdKeyQuery = `SELECT state FROM signing_keys WHERE department_code = $1 AND id = $2 FOR SHARE`
+
+// holdKey returns ErrKeyNotActive unless id (when not empty) is the
+// department's active key, and holds the key row until the end of tx.
+func holdKey(ctx context.Context, tx pgx.Tx, dept, id string) error {
+	if id == "" {
+		return nil
+	}
+	var state store.KeyState
+	err := tx.QueryRow(ctx, holdKeyQuery, dept, id).Scan(&state)
+	return keyStateErr(err, state, dept, id)
+}
+
+func keyStateErr(err error, state store.KeyState, dept, id string) error {
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && state != store.KeyActive) {
+		return fmt.Errorf("key %s/%s: %w", dept, id, store.ErrKeyNotActive)
+	}
+	return err
+}
+
+// ReissueBatch implements store.LicenceStore. New versions are written
+// with COPY and the old ones superseded with one UPDATE, as IssueBatch
+// does.
+func (s *Store) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
+	out, err := s.reissueBatch(ctx, p, build)
+	if err != nil {
+		return nil, fmt.Errorf("re-issue batch of %d: %w", len(p.LicenceIDs), err)
+	}
+	return out, nil
+}
+
+func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	// Count what needs a slot before reserving; the transaction decides
+	// again under lock, and only a revoked licence changes its answer, to
+	// fewer.
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM licences WHERE department_code = $1 AND id = ANY($2) AND status <> $3`,
+		p.DepartmentCode, p.LicenceIDs, int16(store.StatusRevoked)).Scan(&n); err != nil {
+		return nil, err
+	}
+	var sl []slot
+	if n > 0 {
+		quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, n)
+		if err != nil {
+			return nil, err
+		}
+		if sl, err = takeSlots(ctx, conn, quotas); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]store.Reissued, len(p.LicenceIDs))
+	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
+		// Lock in ID order, so that concurrent batches cannot deadlock.
+		rows, _ := tx.Query(ctx, `SELECT `+licenceColumns+` FROM licences WHERE department_code = $1 AND id = ANY($2)
+			ORDER BY id FOR UPDATE`, p.DepartmentCode, p.LicenceIDs)
+		locked, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]store.Licence, len(locked))
+		for _, l := range locked {
+			byID[l.ID] = l
+		}
+		auth := map[string]bool{}
+		var todo []int
+		for i, id := range p.LicenceIDs {
+			old, ok := byID[id]
+			switch {
+			case !ok:
+				out[i] = store.Reissued{Old: store.Licence{ID: id}, Skipped: store.SkipNotFound}
+				continue
+			case old.Status == store.StatusRevoked:
+				out[i] = store.Reissued{Old: old, Skipped: store.SkipNotCurrent}
+				continue
+			}
+			out[i].Old = old
+			allowed, seen := auth[old.TypeCode]
+			if !seen {
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM type_authorisations WHERE department_code = $1 AND type_code = $2)`,
+					old.DepartmentCode, old.TypeCode).Scan(&allowed); err != nil {
+					return err
+				}
+				auth[old.TypeCode] = allowed
+			}
+			if !allowed {
+				out[i].Skipped = store.SkipNotAuthorised
+				continue
+			}
+			todo = append(todo, i)
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		if len(todo) > len(sl) {
+			return fmt.Errorf("%w: licences changed while the batch was prepared", store.ErrConflict)
+		}
+		now := s.clock()
+		news := make([]store.Licence, len(todo))
+		olds := make([]string, len(todo))
+		events := make([]store.AuditEvent, len(todo))
+		lists := map[string]bool{}
+		for j, i := range todo {
+			old := out[i].Old
+			a := store.Allocation{Serial: old.Serial, Version: old.Version + 1, StatusListID: sl[j].list, StatusIndex: sl[j].index}
+			l, ev, err := build(old, a)
+			if err != nil {
+				return fmt.Errorf("build %s: %w", old.ID, err)
+			}
+			if err := errors.Join(l.CheckAllocation(old.DepartmentCode, old.TypeCode, old.ID, a), ev.Validate()); err != nil {
+				return err
+			}
+			prepare(&l, now)
+			if old.Status == store.StatusSuspended {
+				l.Status, l.StatusReason, l.StatusChangedAt = store.StatusSuspended, old.StatusReason, now
+				lists[l.StatusListID] = true
+			}
+			lists[old.StatusListID] = true
+			news[j], olds[j], events[j] = l, old.ID, ev
+			out[i].New = l
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"licences"}, licenceColumnList,
+			pgx.CopyFromSlice(len(news), func(i int) ([]any, error) { return licenceRow(&news[i]), nil })); err != nil {
+			return mapErr(err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE licences SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4
+			WHERE id = ANY($1)`, olds, int16(store.StatusRevoked), store.ReasonSuperseded, now); err != nil {
+			return err
+		}
+		for id := range lists {
+			if err := s.bumpRevision(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		_, err = s.appendAudit(ctx, tx, events...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // lockLicence reads the department's licence and locks its row until the
