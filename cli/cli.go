@@ -74,6 +74,7 @@ func Commands() []Command {
 		issuerServeCommand(),
 		issuerTokenCommand(),
 		issuerKeyStateCommand(),
+		issuerReissueCommand(),
 		bulkIssueCommand(),
 		walletLinkCommand(),
 		auditVerifyCommand(),

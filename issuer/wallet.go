@@ -150,7 +150,8 @@ func (s *Service) WalletHolder(session string) (*Holder, error) {
 }
 
 // WalletLicences returns the holder's licences from every department,
-// newest first.
+// newest first, each in its newest version only (a re-issued licence
+// shows as its new version, not the one it superseded).
 func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licence, error) {
 	depts, err := s.store.ListDepartments(ctx)
 	if err != nil {
@@ -171,7 +172,7 @@ func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licenc
 			q.Cursor = next
 		}
 	}
-	return out, nil
+	return newestVersions(out), nil
 }
 
 // walletLicence returns the holder's licence id.
