@@ -310,10 +310,14 @@ func (s *Service) reissueOne(ctx context.Context, p *Principal, pr *prepared, id
 // entry becomes revoked (superseded); key, when set, is the retired or
 // compromised key the old version was signed with.
 func reissueDetail(old, l store.Licence, key string) []byte {
-	detail, _ := json.Marshal(statusDetail{
+	d := statusDetail{
 		Issuer: old.DepartmentCode, List: old.StatusListID, Index: old.StatusIndex, Status: store.StatusRevoked.String(),
 		Reason: store.ReasonSuperseded, Licence: old.ID, NewLicence: l.ID, NewList: l.StatusListID, NewIndex: &l.StatusIndex, OldKey: key,
-	})
+	}
+	if old.Status == store.StatusSuspended {
+		d.NewStatus = store.StatusSuspended.String()
+	}
+	detail, _ := json.Marshal(d)
 	return detail
 }
 
@@ -337,7 +341,10 @@ type statusDetail struct {
 	NewLicence string `json:"new_licence,omitempty"`
 	NewList    string `json:"new_list,omitempty"`
 	NewIndex   *int   `json:"new_index,omitempty"`
-	OldKey     string `json:"old_key,omitempty"`
+	// NewStatus is the new version's status when it is not valid (a
+	// suspended licence re-issued stays suspended).
+	NewStatus string `json:"new_status,omitempty"`
+	OldKey    string `json:"old_key,omitempty"`
 }
 
 // Reason codes of revocations and suspensions.

@@ -205,6 +205,21 @@ func TestReissueKey(t *testing.T) {
 		if r := e.req("POST", "/v1/wallet/licences/"+url.PathEscape(successors[issued[0].ID][0].ID)+"/presentations", session, nil); r.status != http.StatusCreated {
 			t.Errorf("wallet presentation of the new version: %d %s", r.status, r.body)
 		}
+		// The audit log names the old key, and the suspension the new
+		// version of the suspended licence carries (for the event stream).
+		found := false
+		for _, a := range takeSnapshot(t, st).audit {
+			if a.Action == issuer.ActionReissue && a.Subject == suspended.ID {
+				found = true
+				if !strings.Contains(string(a.Detail), `"new_status":"suspended"`) || !strings.Contains(string(a.Detail), `"old_key":"`+old.ID+`"`) ||
+					a.Actor != issuertest.TokenOperator {
+					t.Errorf("audit of the suspended licence's re-issue: %s by %s", a.Detail, a.Actor)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no audit entry for the re-issue of %s", suspended.ID)
+		}
 		if bad, err := st.VerifyChain(ctx); bad != 0 || err != nil {
 			t.Errorf("audit chain: %d, %v", bad, err)
 		}
