@@ -161,3 +161,92 @@ func TestRetiredKeySignsNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestReissueKeyConcurrent runs the remedy from two services on one store
+// at the same time, as two operators (or a retry while the first run is
+// still going) would: every still-valid licence of the old key ends with
+// exactly one new version, and the two runs' counts add up to the
+// licences re-issued.
+func TestReissueKeyConcurrent(t *testing.T) {
+	for _, b := range issuertest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			f := issuertest.New(t, b.Open(t), issuer.Config{})
+			other, err := issuer.New(f.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { other.Close() })
+			p, err := f.Service.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 60
+			in := bytes.Repeat([]byte(`{"type":"`+issuer.TypeDrivingLicence+`","holder_name":"李四","holder_id":"350102199003071234","valid_from":"2024-01-15","fields":{"cc":"C1","fi":"2012-01-15"}}`+"\n"), n)
+			sum, err := f.Service.IssueBulk(ctx, p, bytes.NewReader(in), issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: 7}, func(issuer.BulkRow) error { return nil })
+			if err != nil || sum.Issued != n {
+				t.Fatalf("bulk: %+v, %v", sum, err)
+			}
+			old, err := f.Store.ActiveSigningKey(ctx, issuertest.Dept)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nk, err := f.Service.NewDepartmentKey(ctx, issuer.Operator(), issuertest.Dept)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			res := make([]issuer.ReissueKeySummary, 2)
+			errs := make([]error, 2)
+			for i, svc := range []*issuer.Service{f.Service, other} {
+				wg.Go(func() {
+					res[i], errs[i] = svc.ReissueKey(ctx, issuer.Operator(), issuertest.Dept, old.ID, issuer.ReissueKeyOptions{BatchSize: 4, Workers: 2})
+				})
+			}
+			wg.Wait()
+			for i := range 2 {
+				if errs[i] != nil {
+					t.Fatalf("run %d: %v", i, errs[i])
+				}
+			}
+			if got := res[0].Reissued + res[1].Reissued; got != n {
+				t.Errorf("the runs re-issued %d and %d licences, %d in all; want %d", res[0].Reissued, res[1].Reissued, got, n)
+			}
+			successors := map[string]int{}
+			versions := 0
+			q := store.LicenceQuery{DepartmentCode: issuertest.Dept, Limit: store.MaxPageSize}
+			for {
+				page, next, err := f.Store.ListLicences(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, l := range page {
+					if l.Supersedes != "" {
+						successors[l.Supersedes]++
+						versions++
+						if credKey(t, l) != nk.ID {
+							t.Errorf("new version %s signed by %s, want %s", l.ID, credKey(t, l), nk.ID)
+						}
+					} else if l.Status != store.StatusRevoked || l.StatusReason != store.ReasonSuperseded {
+						t.Errorf("original %s is %s (%s), want superseded", l.ID, l.Status, l.StatusReason)
+					}
+				}
+				if next == "" {
+					break
+				}
+				q.Cursor = next
+			}
+			for id, c := range successors {
+				if c != 1 {
+					t.Errorf("licence %s has %d new versions, want 1", id, c)
+				}
+			}
+			if len(successors) != n || versions != n {
+				t.Errorf("%d licences have new versions (%d versions), want %d", len(successors), versions, n)
+			}
+			if bad, err := f.Store.VerifyChain(ctx); bad != 0 || err != nil {
+				t.Errorf("audit chain: %d, %v", bad, err)
+			}
+		})
+	}
+}

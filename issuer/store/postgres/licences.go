@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -500,7 +502,9 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 			WHERE id = ANY($1)`, olds, int16(store.StatusRevoked), store.ReasonSuperseded, now); err != nil {
 			return err
 		}
-		for id := range lists {
+		// In ID order, so that concurrent batches take the list rows in
+		// the same order and cannot deadlock.
+		for _, id := range slices.Sorted(maps.Keys(lists)) {
 			if err := s.bumpRevision(ctx, tx, id); err != nil {
 				return err
 			}

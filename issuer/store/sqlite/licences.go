@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -375,7 +377,9 @@ func (s *Store) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 			out[i].New = l
 			events = append(events, ev)
 		}
-		for id := range lists {
+		// In ID order, so that concurrent batches take the list rows in
+		// the same order and cannot deadlock.
+		for _, id := range slices.Sorted(maps.Keys(lists)) {
 			if err := s.bumpRevision(ctx, tx, id); err != nil {
 				return err
 			}
