@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -132,8 +133,26 @@ func (s *Store) SetSigningKeyState(ctx context.Context, dept, id string, state s
 // scrub rewrites the signing_keys table so that the dead row versions
 // still holding a destroyed private key are gone from the table's files
 // (PostgreSQL keeps them until a vacuum). The table holds a few rows per
-// department, so the rewrite is quick. It is best effort: the WAL and any
-// backup taken before keep their copies until they are recycled.
+// department, so the rewrite is quick, but it needs the table to itself:
+// it waits at most scrubLockTimeout for issuances in flight (which hold
+// their signing key's row) and gives up otherwise, leaving the dead row
+// to autovacuum. It is best effort in any case: the WAL and any backup
+// taken before keep their copies until they are recycled.
 func (s *Store) scrub(ctx context.Context) {
-	s.pool.Exec(ctx, `VACUUM FULL signing_keys`)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*scrubLockTimeout)
+	defer cancel()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Release()
+	// One statement each: VACUUM cannot run in a transaction or pipeline.
+	if _, err := conn.Exec(ctx, `SET lock_timeout = `+strconv.Itoa(int(scrubLockTimeout/time.Millisecond))); err != nil {
+		return
+	}
+	conn.Exec(ctx, `VACUUM FULL signing_keys`)
+	conn.Exec(ctx, `RESET lock_timeout`)
 }
+
+// scrubLockTimeout bounds how long scrub waits for the signing_keys table.
+const scrubLockTimeout = 2 * time.Second

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"elicence/issuer/store"
 	"elicence/issuer/store/postgres/pgtest"
 )
 
@@ -96,5 +97,34 @@ func TestMigrationDestroysRetiredKeys(t *testing.T) {
 	// key is refused by the database itself.
 	if _, err := s.pool.Exec(ctx, `UPDATE signing_keys SET private_key_pem = '\x01' WHERE id = '00000000000000a1'`); err == nil {
 		t.Errorf("the database accepts a private key on a retired key")
+	}
+}
+
+// TestScrubRewritesKeys shows that retiring a key rewrites the
+// signing_keys table (a new file), so that the dead row version holding
+// the destroyed private key does not stay in the table's file.
+func TestScrubRewritesKeys(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, pgtest.NewDatabase(t))
+	ev := store.AuditEvent{Actor: "t", Action: "x"}
+	if _, err := s.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddSigningKey(ctx, store.SigningKey{ID: "00000000000000a1", DepartmentCode: "D1", PublicKey: []byte{1},
+		PrivateKeyPEM: []byte("SECRET"), State: store.KeyActive}, ev); err != nil {
+		t.Fatal(err)
+	}
+	node := func() (n int64) {
+		if err := s.pool.QueryRow(ctx, `SELECT pg_relation_filenode('signing_keys')::bigint`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := node()
+	if _, err := s.SetSigningKeyState(ctx, "D1", "00000000000000a1", store.KeyRetired, time.Time{}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if after := node(); after == before {
+		t.Errorf("signing_keys was not rewritten after the retirement (file node %d)", after)
 	}
 }
