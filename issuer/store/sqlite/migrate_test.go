@@ -1,14 +1,19 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"elicence/issuer/store"
 )
 
 // TestMigrationDestroysRetiredKeys builds a database as version 2 of the
@@ -96,5 +101,49 @@ func TestMigrationDestroysRetiredKeys(t *testing.T) {
 	// key is refused by the database itself.
 	if _, err := s.w.ExecContext(ctx, `UPDATE signing_keys SET private_key_pem = X'01' WHERE id = '00000000000000a1'`); err == nil {
 		t.Errorf("the database accepts a private key on a retired key")
+	}
+}
+
+// TestRetiredKeyLeavesNoCopy retires a key and then searches the database
+// file and its write-ahead log for the private key's bytes: the row's
+// column is NULL, the old cell is zeroed (secure_delete) and the log is
+// emptied into the file, so no copy is left.
+func TestRetiredKeyLeavesNoCopy(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keys.db")
+	s := openTest(t, path)
+	var secure int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA secure_delete`).Scan(&secure); err != nil || secure != 1 {
+		t.Errorf("the writer runs with secure_delete = %d (%v), want 1", secure, err)
+	}
+	ev := store.AuditEvent{Actor: "t", Action: "x"}
+	if _, err := s.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("PRIVATE-KEY-MARKER-0123456789abcdef")
+	for i, id := range []string{"00000000000000a1", "00000000000000a2"} {
+		pem := secret
+		if i == 1 {
+			pem = []byte("another key")
+		}
+		if _, err := s.AddSigningKey(ctx, store.SigningKey{ID: id, DepartmentCode: "D1", PublicKey: []byte{1}, PrivateKeyPEM: pem, State: store.KeyActive}, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The rotation retired a1. Compromise a2 too, then look.
+	if _, err := s.SetSigningKeyState(ctx, "D1", "00000000000000a2", store.KeyCompromised, time.Now().Add(-time.Hour), ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, secret) || bytes.Contains(b, []byte("another key")) {
+			t.Errorf("%s still holds a destroyed private key", filepath.Base(f))
+		}
 	}
 }
