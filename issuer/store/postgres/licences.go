@@ -403,80 +403,53 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 		return nil, err
 	}
 	defer conn.Release()
-	// Count what needs a slot before reserving; the transaction decides
-	// again under lock, and only a revoked licence changes its answer, to
-	// fewer.
-	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM licences WHERE department_code = $1 AND id = ANY($2) AND status <> $3`,
-		p.DepartmentCode, p.LicenceIDs, int16(store.StatusRevoked)).Scan(&n); err != nil {
+	// A slot for every licence: the caller sends current versions, so
+	// few are skipped, and a skipped licence's slot stays unused.
+	quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, len(p.LicenceIDs))
+	if err != nil {
 		return nil, err
 	}
-	var sl []slot
-	if n > 0 {
-		quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, n)
-		if err != nil {
-			return nil, err
-		}
-		if sl, err = takeSlots(ctx, conn, quotas); err != nil {
-			return nil, err
-		}
+	sl, err := takeSlots(ctx, conn, quotas)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]store.Reissued, len(p.LicenceIDs))
 	err = inTx(ctx, conn, func(tx pgx.Tx) error {
 		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
 			return err
 		}
-		// Lock in ID order, so that concurrent batches cannot deadlock.
-		rows, _ := tx.Query(ctx, `SELECT `+licenceColumns+` FROM licences WHERE department_code = $1 AND id = ANY($2)
-			ORDER BY id FOR UPDATE`, p.DepartmentCode, p.LicenceIDs)
-		locked, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+		rows, _ := tx.Query(ctx, `SELECT type_code FROM type_authorisations WHERE department_code = $1`, p.DepartmentCode)
+		types, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
 		}
-		byID := make(map[string]store.Licence, len(locked))
-		for _, l := range locked {
+		now := s.clock()
+		rows, _ = tx.Query(ctx, supersedeBatch, p.DepartmentCode, p.LicenceIDs, int16(store.StatusRevoked), types, store.ReasonSuperseded, now)
+		superseded, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]store.Licence, len(superseded))
+		for _, l := range superseded {
 			byID[l.ID] = l
 		}
-		auth := map[string]bool{}
-		var todo []int
-		for i, id := range p.LicenceIDs {
-			old, ok := byID[id]
-			switch {
-			case !ok:
-				out[i] = store.Reissued{Old: store.Licence{ID: id}, Skipped: store.SkipNotFound}
-				continue
-			case old.Status == store.StatusRevoked:
-				out[i] = store.Reissued{Old: old, Skipped: store.SkipNotCurrent}
-				continue
+		if len(superseded) < len(p.LicenceIDs) {
+			if err := s.whySkipped(ctx, tx, p, types, byID, out); err != nil {
+				return err
 			}
-			out[i].Old = old
-			allowed, seen := auth[old.TypeCode]
-			if !seen {
-				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM type_authorisations WHERE department_code = $1 AND type_code = $2)`,
-					old.DepartmentCode, old.TypeCode).Scan(&allowed); err != nil {
-					return err
-				}
-				auth[old.TypeCode] = allowed
-			}
-			if !allowed {
-				out[i].Skipped = store.SkipNotAuthorised
-				continue
-			}
-			todo = append(todo, i)
 		}
-		if len(todo) == 0 {
+		if len(superseded) == 0 {
 			return nil
 		}
-		if len(todo) > len(sl) {
-			return fmt.Errorf("%w: licences changed while the batch was prepared", store.ErrConflict)
-		}
-		now := s.clock()
-		news := make([]store.Licence, len(todo))
-		olds := make([]string, len(todo))
-		events := make([]store.AuditEvent, len(todo))
+		news := make([]store.Licence, 0, len(superseded))
+		events := make([]store.AuditEvent, 0, len(superseded))
 		lists := map[string]bool{}
-		for j, i := range todo {
-			old := out[i].Old
+		for i, id := range p.LicenceIDs {
+			old, ok := byID[id]
+			if !ok {
+				continue
+			}
+			j := len(news)
 			a := store.Allocation{Serial: old.Serial, Version: old.Version + 1, StatusListID: sl[j].list, StatusIndex: sl[j].index}
 			l, ev, err := build(old, a)
 			if err != nil {
@@ -491,16 +464,12 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 				lists[l.StatusListID] = true
 			}
 			lists[old.StatusListID] = true
-			news[j], olds[j], events[j] = l, old.ID, ev
-			out[i].New = l
+			news, events = append(news, l), append(events, ev)
+			out[i] = store.Reissued{Old: old, New: l}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"licences"}, licenceColumnList,
 			pgx.CopyFromSlice(len(news), func(i int) ([]any, error) { return licenceRow(&news[i]), nil })); err != nil {
 			return mapErr(err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE licences SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4
-			WHERE id = ANY($1)`, olds, int16(store.StatusRevoked), store.ReasonSuperseded, now); err != nil {
-			return err
 		}
 		// In ID order, so that concurrent batches take the list rows in
 		// the same order and cannot deadlock.
@@ -516,6 +485,66 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 		return nil, err
 	}
 	return out, nil
+}
+
+// supersedeBatch marks the current versions among the licences $2 of
+// department $1 whose type is among $4 superseded ($3 revoked, reason
+// $5, at $6), in one statement: it locks them in ID order (so that
+// concurrent batches cannot deadlock; one that waited re-checks the row
+// and skips a licence superseded meanwhile) and returns each as it was
+// before.
+var supersedeBatch = `WITH old AS (
+		SELECT id, status, status_reason, status_changed_at, updated_at FROM licences
+		WHERE department_code = $1 AND id = ANY($2) AND status <> $3 AND type_code = ANY($4)
+		ORDER BY id FOR UPDATE)
+	UPDATE licences l SET status = $3, status_reason = $5, status_changed_at = $6, updated_at = $6
+	FROM old WHERE l.id = old.id
+	RETURNING ` + func() string {
+	cols := make([]string, len(licenceColumnList))
+	for i, c := range licenceColumnList {
+		switch c {
+		case "status", "status_reason", "status_changed_at", "updated_at":
+			cols[i] = "old." + c
+		default:
+			cols[i] = "l." + c
+		}
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// whySkipped fills in out the reason each licence of p that is not in
+// superseded was skipped.
+func (s *Store) whySkipped(ctx context.Context, tx pgx.Tx, p store.ReissueBatchParams, types []string, superseded map[string]store.Licence, out []store.Reissued) error {
+	var missing []string
+	for _, id := range p.LicenceIDs {
+		if _, ok := superseded[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	rows, _ := tx.Query(ctx, `SELECT `+licenceColumns+` FROM licences WHERE department_code = $1 AND id = ANY($2)`, p.DepartmentCode, missing)
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]store.Licence, len(found))
+	for _, l := range found {
+		byID[l.ID] = l
+	}
+	for i, id := range p.LicenceIDs {
+		if _, ok := superseded[id]; ok {
+			continue
+		}
+		l, ok := byID[id]
+		switch {
+		case !ok:
+			out[i] = store.Reissued{Old: store.Licence{ID: id}, Skipped: store.SkipNotFound}
+		case l.Status != store.StatusRevoked && !slices.Contains(types, l.TypeCode):
+			out[i] = store.Reissued{Old: l, Skipped: store.SkipNotAuthorised}
+		default: // revoked, or changed while this batch ran
+			out[i] = store.Reissued{Old: l, Skipped: store.SkipNotCurrent}
+		}
+	}
+	return nil
 }
 
 // lockLicence reads the department's licence and locks its row until the
