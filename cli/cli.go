@@ -75,6 +75,7 @@ func Commands() []Command {
 		issuerServeCommand(),
 		issuerTokenCommand(),
 		issuerKeyStateCommand(),
+		issuerReissueCommand(),
 		bulkIssueCommand(),
 		walletLinkCommand(),
 		auditVerifyCommand(),

@@ -403,6 +403,69 @@ func issuerKeyStateCommand() Command {
 	}
 }
 
+func issuerReissueCommand() Command {
+	return Command{
+		Name:    "issuer reissue",
+		Summary: "re-issue every still-valid licence a retired or compromised key signed, under the department's current key (an operator action)",
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			cf := addClientFlags(fs)
+			fs.Lookup("token").Usage = "operator API `token` (default $ELICENCE_TOKEN, then $ELICENCE_DEMO_TOKEN)"
+			dept := fs.String("dept", "", "department `code`")
+			keyID := fs.String("key", "", "`ID` (16 hex digits) of the retired or compromised key")
+			batch := fs.Int("batch-size", 0, "licences per all-or-nothing transaction, 1 to 1000 (default 1000)")
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) > 0 {
+					return Usagef("unexpected argument %q", args[0])
+				}
+				for _, f := range [][2]string{{"dept", *dept}, {"key", *keyID}} {
+					if err := requireFlag(f[0], f[1], ""); err != nil {
+						return err
+					}
+				}
+				if _, err := keys.ParseID(*keyID); err != nil {
+					return Usagef("--key: %v", err)
+				}
+				if *batch < 0 || *batch > 1000 {
+					return Usagef("--batch-size %d: want 1 to 1000", *batch)
+				}
+				var body io.Reader
+				if *batch > 0 {
+					body = strings.NewReader(fmt.Sprintf(`{"batch_size": %d}`, *batch))
+				}
+				path := "/v1/admin/departments/" + url.PathEscape(*dept) + "/keys/" + url.PathEscape(*keyID) + "/reissue"
+				res, err := cf.call(ctx, "POST", path, "application/json", body)
+				var ue *UsageError
+				if err != nil && !errors.As(err, &ue) && !strings.HasPrefix(err.Error(), "issuer answered") {
+					// The run may have stopped midway: it is resumable.
+					return fmt.Errorf("%w; run the command again to continue where it stopped", err)
+				}
+				if err != nil {
+					return err
+				}
+				defer res.Body.Close()
+				var sum issuer.ReissueKeySummary
+				if err := json.NewDecoder(res.Body).Decode(&sum); err != nil {
+					return fmt.Errorf("issuer answer: %w", err)
+				}
+				for _, f := range sum.Failures {
+					fmt.Fprintf(e.Stderr, "not re-issued: %s: %s\n", f.ID, f.Reason)
+				}
+				fmt.Fprintf(e.Stdout, "re-issued %d licences of %s signed by key %s (%s) under key %s\n",
+					sum.Reissued, sum.Department, sum.Key, sum.KeyState, sum.NewKey)
+				fmt.Fprintf(e.Stdout, "scanned %d current licences: %d signed by the key and still valid, %d expired (left as they are), "+
+					"%d changed meanwhile, %d of a type no longer authorised, %d invalid\n",
+					sum.Scanned, sum.Eligible, sum.Expired, sum.Skipped, sum.NotAuthorised, sum.Invalid)
+				rate := 0.0
+				if sum.Seconds > 0 {
+					rate = float64(sum.Reissued) / sum.Seconds
+				}
+				fmt.Fprintf(e.Stdout, "%d batches in %.1f s (%.0f licences/s)\n", sum.Batches, sum.Seconds, rate)
+				return nil
+			}
+		},
+	}
+}
+
 func scopeNames(sc []store.Scope) []string {
 	out := make([]string, len(sc))
 	for i, s := range sc {

@@ -153,8 +153,12 @@ func (s *Service) addKeyPEM(ctx context.Context, p *Principal, dept string, spki
 
 // SetKeyState retires a department key or marks it compromised since a
 // time, at or after which what it signed is untrusted. A key is retired
-// from now on: the store keeps no retirement time, so since must be zero
-// for KeyRetired. since must not be in the future. It returns a
+// from now on: the store records the retirement time itself, so since
+// must be zero for KeyRetired. since must not be in the future. Either
+// way the key's private half is destroyed in the store and in this
+// service's memory, so it signs nothing new; licences it signed keep
+// working only until verifiers refuse them (a compromised key's at once),
+// and ReissueKey re-issues them under the department's current key. It returns a
 // *ValidationError for a bad state or time, store.ErrNotFound for an
 // unknown department or key and store.ErrInvalidTransition (a conflict)
 // for a change the key's current state forbids. The trust list and the

@@ -294,11 +294,15 @@ func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, no
 		return
 	}
 	start := time.Now()
-	sg, err := s.activeSigner(ctx, p.Department)
-	if err == nil {
-		var sign time.Duration
-		var ls []store.Licence
-		ls, err = s.store.IssueBatch(ctx, store.IssueParams{DepartmentCode: p.Department, TypeCode: b.typeCode}, len(b.reqs),
+	var sign time.Duration
+	var ls []store.Licence
+	err := s.withActiveKey(p.Department, func() error {
+		sg, err := s.activeSigner(ctx, p.Department)
+		if err != nil {
+			return err
+		}
+		sign = 0
+		ls, err = s.store.IssueBatch(ctx, store.IssueParams{DepartmentCode: p.Department, TypeCode: b.typeCode, KeyID: sg.id.String()}, len(b.reqs),
 			func(i int, a store.Allocation) (store.Licence, store.AuditEvent, error) {
 				t := time.Now()
 				pr := *b.reqs[i]
@@ -310,13 +314,14 @@ func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, no
 				}
 				return l, store.AuditEvent{Actor: p.TokenID, Action: "licence.issue", Subject: l.ID, Detail: issueDetail(&l)}, nil
 			})
-		b.sign = sign
-		if err == nil {
-			for i, l := range ls {
-				b.rows[i].Status, b.rows[i].ID = RowIssued, l.ID
-			}
-			s.metrics.issued.WithLabelValues("bulk").Add(float64(len(ls)))
+		return err
+	})
+	b.sign = sign
+	if err == nil {
+		for i, l := range ls {
+			b.rows[i].Status, b.rows[i].ID = RowIssued, l.ID
 		}
+		s.metrics.issued.WithLabelValues("bulk").Add(float64(len(ls)))
 	}
 	b.total = time.Since(start)
 	switch {

@@ -276,6 +276,19 @@ func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]E
 			return nil, err
 		}
 		out = append(out, Event{Seq: e.Seq, Issuer: d.Issuer, List: d.List, Index: d.Index, Status: d.Status, StatusList: pub.Body})
+		if d.NewStatus != "" && d.NewList != "" && d.NewIndex != nil {
+			// A suspended licence re-issued: its new version's entry is
+			// suspended too.
+			npub, err := s.StatusList(ctx, d.NewList)
+			if errors.As(err, &pb) {
+				s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Event{Seq: e.Seq, Issuer: d.Issuer, List: d.NewList, Index: *d.NewIndex, Status: d.NewStatus, StatusList: npub.Body})
+		}
 	}
 	return out, nil
 }

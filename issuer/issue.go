@@ -141,24 +141,28 @@ func (s *Service) Issue(ctx context.Context, p *Principal, req Request, idempote
 		return store.Licence{}, false, fieldError("Idempotency-Key", "at most 128 bytes")
 	}
 	now := s.now()
-	pr, err := s.prepare(ctx, p, &req, now, false)
-	if err != nil {
-		return store.Licence{}, false, err
-	}
 	var hash []byte
 	if idempotencyKey != "" {
 		hash = RequestHash(req)
 	}
 	built := false
-	l, err = s.store.IssueLicence(ctx, store.IssueParams{
-		DepartmentCode: p.Department, TypeCode: pr.lt.Code, IdempotencyKey: idempotencyKey, RequestHash: hash,
-	}, func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
-		built = true
-		l, err := s.build(pr, a, now, "")
+	err = s.withActiveKey(p.Department, func() error {
+		pr, err := s.prepare(ctx, p, &req, now, false)
 		if err != nil {
-			return store.Licence{}, store.AuditEvent{}, err
+			return err
 		}
-		return l, store.AuditEvent{Actor: p.TokenID, Action: "licence.issue", Subject: l.ID, Detail: issueDetail(&l)}, nil
+		built = false
+		l, err = s.store.IssueLicence(ctx, store.IssueParams{
+			DepartmentCode: p.Department, TypeCode: pr.lt.Code, IdempotencyKey: idempotencyKey, RequestHash: hash, KeyID: pr.sg.id.String(),
+		}, func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
+			built = true
+			l, err := s.build(pr, a, now, "")
+			if err != nil {
+				return store.Licence{}, store.AuditEvent{}, err
+			}
+			return l, store.AuditEvent{Actor: p.TokenID, Action: "licence.issue", Subject: l.ID, Detail: issueDetail(&l)}, nil
+		})
+		return err
 	})
 	if err != nil {
 		return store.Licence{}, false, s.licenceErr(err, "")
@@ -167,6 +171,23 @@ func (s *Service) Issue(ctx context.Context, p *Principal, req Request, idempote
 		s.metrics.issued.WithLabelValues("single").Inc()
 	}
 	return l, !built, nil
+}
+
+// withActiveKey runs fn, which signs with the department's active key and
+// stores what it signed with IssueParams.KeyID set. If the store reports
+// that the key stopped being active in between (another process retired
+// it), the cached keys are dropped and fn runs once more with the new
+// active key; the store stored nothing the first time.
+func (s *Service) withActiveKey(dept string, fn func() error) error {
+	err := fn()
+	if errors.Is(err, store.ErrKeyNotActive) {
+		s.forgetKeys(dept)
+		err = fn()
+	}
+	if errors.Is(err, store.ErrKeyNotActive) {
+		return problem(ErrUnavailable, "the signing key of department %s changed during the request; try again", dept)
+	}
+	return err
 }
 
 // licenceErr gives store errors about a licence a safe detail.
@@ -248,27 +269,16 @@ func (s *Service) Reissue(ctx context.Context, p *Principal, id string, rr Reiss
 		req.Fields = rr.Fields
 	}
 	now := s.now()
-	pr, err := s.prepare(ctx, p, &req, now, true)
-	if err != nil {
-		return store.Licence{}, false, err
-	}
 	built := false
-	l, err := s.store.ReissueLicence(ctx, store.ReissueParams{
-		DepartmentCode: p.Department, LicenceID: id, IdempotencyKey: idempotencyKey, RequestHash: RequestHash(struct {
-			ID string
-			R  ReissueRequest
-		}{id, rr}),
-	}, func(old store.Licence, a store.Allocation) (store.Licence, store.AuditEvent, error) {
-		built = true
-		l, err := s.build(pr, a, now, old.ID)
+	var l store.Licence
+	err = s.withActiveKey(p.Department, func() error {
+		pr, err := s.prepare(ctx, p, &req, now, true)
 		if err != nil {
-			return store.Licence{}, store.AuditEvent{}, err
+			return err
 		}
-		detail, _ := json.Marshal(statusDetail{
-			Issuer: old.DepartmentCode, List: old.StatusListID, Index: old.StatusIndex, Status: store.StatusRevoked.String(),
-			Reason: store.ReasonSuperseded, Licence: old.ID, NewLicence: l.ID, NewList: l.StatusListID, NewIndex: &l.StatusIndex,
-		})
-		return l, store.AuditEvent{Actor: p.TokenID, Action: ActionReissue, Subject: old.ID, Detail: detail}, nil
+		built = false
+		l, err = s.reissueOne(ctx, p, pr, id, rr, idempotencyKey, now, &built)
+		return err
 	})
 	if errors.Is(err, store.ErrInvalidTransition) {
 		return store.Licence{}, false, problem(store.ErrInvalidTransition, "licence %s is no longer valid; only a valid licence can be re-issued", id)
@@ -281,6 +291,37 @@ func (s *Service) Reissue(ctx context.Context, p *Principal, id string, rr Reiss
 		s.metrics.statusChanges.WithLabelValues(store.StatusRevoked.String()).Inc()
 	}
 	return l, !built, nil
+}
+
+func (s *Service) reissueOne(ctx context.Context, p *Principal, pr *prepared, id string, rr ReissueRequest, idempotencyKey string, now time.Time, built *bool) (store.Licence, error) {
+	return s.store.ReissueLicence(ctx, store.ReissueParams{
+		DepartmentCode: p.Department, LicenceID: id, IdempotencyKey: idempotencyKey, RequestHash: RequestHash(struct {
+			ID string
+			R  ReissueRequest
+		}{id, rr}), KeyID: pr.sg.id.String(),
+	}, func(old store.Licence, a store.Allocation) (store.Licence, store.AuditEvent, error) {
+		*built = true
+		l, err := s.build(pr, a, now, old.ID)
+		if err != nil {
+			return store.Licence{}, store.AuditEvent{}, err
+		}
+		return l, store.AuditEvent{Actor: p.TokenID, Action: ActionReissue, Subject: old.ID, Detail: reissueDetail(old, l, "")}, nil
+	})
+}
+
+// reissueDetail is the audit detail of a re-issue: the old version's
+// entry becomes revoked (superseded); key, when set, is the retired or
+// compromised key the old version was signed with.
+func reissueDetail(old, l store.Licence, key string) []byte {
+	d := statusDetail{
+		Issuer: old.DepartmentCode, List: old.StatusListID, Index: old.StatusIndex, Status: store.StatusRevoked.String(),
+		Reason: store.ReasonSuperseded, Licence: old.ID, NewLicence: l.ID, NewList: l.StatusListID, NewIndex: &l.StatusIndex, OldKey: key,
+	}
+	if old.Status == store.StatusSuspended {
+		d.NewStatus = store.StatusSuspended.String()
+	}
+	detail, _ := json.Marshal(d)
+	return detail
 }
 
 // Audit actions of status changes; each entry's Detail is a statusDetail.
@@ -303,6 +344,10 @@ type statusDetail struct {
 	NewLicence string `json:"new_licence,omitempty"`
 	NewList    string `json:"new_list,omitempty"`
 	NewIndex   *int   `json:"new_index,omitempty"`
+	// NewStatus is the new version's status when it is not valid (a
+	// suspended licence re-issued stays suspended).
+	NewStatus string `json:"new_status,omitempty"`
+	OldKey    string `json:"old_key,omitempty"`
 }
 
 // Reason codes of revocations and suspensions.

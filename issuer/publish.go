@@ -58,6 +58,12 @@ func (s *Service) StatusList(ctx context.Context, id string) (*Published, error)
 	if err != nil {
 		return nil, err
 	}
+	// The department's active key is re-read at least every
+	// statusKeyRecheck, so that a list signed by a key retired by another
+	// process is not served from the cache for longer than that.
+	if _, err := s.activeSignerWithin(ctx, meta.DepartmentCode, statusKeyRecheck); err != nil {
+		return nil, err
+	}
 	if pub := s.cachedList(id, meta.Revision); pub != nil {
 		return pub, nil
 	}
@@ -73,6 +79,10 @@ func (s *Service) StatusList(ctx context.Context, id string) (*Published, error)
 	return v.(*Published), nil
 }
 
+// statusKeyRecheck bounds how long a status list signed by a key that
+// another process retired may still be served from this process's cache.
+const statusKeyRecheck = time.Second
+
 // cachedList returns the cached signing of list id at revision, if fresh.
 func (s *Service) cachedList(id string, revision int64) *Published {
 	now := s.now()
@@ -82,14 +92,30 @@ func (s *Service) cachedList(id string, revision int64) *Published {
 	if c == nil || c.revision < revision || now.Sub(c.signedAt) >= s.cfg.StatusTTL/2 || now.Before(c.signedAt) {
 		return nil
 	}
-	if ak, ok := s.active[c.dept]; ok && ak.id != c.keyID.String() {
-		return nil // the department rotated its key
+	if ak, ok := s.active[c.dept]; !ok || ak.id != c.keyID.String() {
+		return nil // the department rotated its key, or has none active
 	}
 	return c.pub
 }
 
-// signStatusList reads the list in one snapshot and signs it.
+// signStatusList reads the list in one snapshot and signs it with the
+// department's active key, checked again after signing: a list is never
+// signed by a retired or compromised key, and with no active key there is
+// no list (ErrUnavailable) rather than one signed by the old key.
 func (s *Service) signStatusList(ctx context.Context, id string) (*Published, error) {
+	for attempt := 0; ; attempt++ {
+		pub, err := s.signStatusListOnce(ctx, id)
+		if errors.Is(err, errKeyChanged) && attempt == 0 {
+			continue // the key changed while signing: sign with the new one
+		}
+		if errors.Is(err, errKeyChanged) {
+			return nil, problem(ErrUnavailable, "the signing key of status list %s changed while it was signed; try again", id)
+		}
+		return pub, err
+	}
+}
+
+func (s *Service) signStatusListOnce(ctx context.Context, id string) (*Published, error) {
 	meta, entries, err := s.store.StatusListEntries(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem(store.ErrNotFound, "no status list %q", id)
@@ -122,6 +148,9 @@ func (s *Service) signStatusList(ctx context.Context, id string) (*Published, er
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sign status list %s: %w", id, err)
+	}
+	if err := s.confirmActive(ctx, sg); err != nil {
+		return nil, err
 	}
 	pub := newPublished(signed.Encode(), s.cfg.StatusTTL, time.Unix(issuedAt, 0).UTC())
 	s.mu.Lock()
@@ -236,18 +265,6 @@ func trustFingerprint(tl *format.TrustList) []byte {
 	return sum[:]
 }
 
-// retiredSince returns when this process first saw the key retired.
-func (s *Service) retiredSince(key string, now time.Time) time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.retiredSeen[key]
-	if !ok {
-		t = now
-		s.retiredSeen[key] = t
-	}
-	return t
-}
-
 // buildTrustList reads the trust list's content from the store.
 func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error) {
 	depts, err := s.store.ListDepartments(ctx)
@@ -255,7 +272,6 @@ func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error)
 		return nil, err
 	}
 	tl := &format.TrustList{Kind: format.KindTrustList, Departments: []format.Department{}}
-	now := s.now()
 	for _, d := range depts {
 		ks, err := s.store.ListSigningKeys(ctx, d.Code)
 		if err != nil {
@@ -269,7 +285,7 @@ func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error)
 		if s.cfg.PublicURL != "" {
 			fd.StatusURL = s.cfg.PublicURL + "/v1/status/{list}"
 		}
-		for i, k := range ks {
+		for _, k := range ks {
 			id, err := keys.ParseID(k.ID)
 			if err != nil {
 				return nil, err
@@ -279,16 +295,9 @@ func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error)
 			case store.KeyActive:
 				tk.State = format.KeyActive
 			case store.KeyRetired:
-				// The store keeps no retirement time: a key is retired when
-				// its successor is added, so the successor's creation time
-				// is the retirement time; a key retired without successor
-				// counts as retired from when this process first saw it so.
-				tk.State = format.KeyRetired
-				if i+1 < len(ks) {
-					tk.Since = ks[i+1].CreatedAt.Unix()
-				} else {
-					tk.Since = s.retiredSince(d.Code+"/"+k.ID, now).Unix()
-				}
+				// The store records the moment the key stopped being
+				// active, in the transaction that retired it.
+				tk.State, tk.Since = format.KeyRetired, k.RetiredAt.Unix()
 			case store.KeyCompromised:
 				tk.State, tk.Since = format.KeyCompromised, k.CompromisedSince.Unix()
 			}

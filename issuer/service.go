@@ -97,10 +97,6 @@ type Service struct {
 	tokens      map[string]cachedToken  // by hex of the secret hash
 	statusLists map[string]*publishedList
 	lastStatus  map[string]int64 // last IssuedAt served, by list
-	// retiredSeen is when this process first saw a key retired with no
-	// successor, so that the trust list's content (and sequence) stays
-	// put between builds; by department code + "/" + key ID.
-	retiredSeen map[string]time.Time
 	trust       *publishedTrust
 	trustSeq    uint64
 	flight      singleflight.Group
@@ -160,7 +156,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, store: cfg.Store, now: cfg.Now, log: cfg.Logger,
 		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
-		tokens: map[string]cachedToken{}, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{}, retiredSeen: map[string]time.Time{},
+		tokens: map[string]cachedToken{}, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{},
 	}
 	s.metrics = newMetrics(cfg.Registry)
 	s.wallet = newWalletState()
@@ -211,50 +207,106 @@ func (s *Service) licenceType(ctx context.Context, code string) (*LicenceType, e
 
 // activeSigner returns the department's active signing key, decrypted.
 // The active key's ID is re-read from the store every few seconds so that
-// a rotation made by another process is followed.
+// a rotation made by another process is followed; what it signs is then
+// checked against the store again (IssueParams.KeyID for licences,
+// confirmActive for the rest), so a key retired elsewhere signs nothing.
 func (s *Service) activeSigner(ctx context.Context, dept string) (*signer, error) {
+	return s.activeSignerWithin(ctx, dept, defaultKeyCacheRefresh)
+}
+
+// activeSignerWithin is activeSigner with the active key's ID at most
+// maxAge old.
+func (s *Service) activeSignerWithin(ctx context.Context, dept string, maxAge time.Duration) (*signer, error) {
 	now := s.now()
 	s.mu.Lock()
 	ak, ok := s.active[dept]
 	s.mu.Unlock()
-	if !ok || now.Sub(ak.fetched) > defaultKeyCacheRefresh || now.Before(ak.fetched) {
+	if !ok || now.Sub(ak.fetched) >= maxAge || now.Before(ak.fetched) {
 		k, err := s.store.ActiveSigningKey(ctx, dept)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, problem(ErrUnavailable, "department %s has no active signing key", dept)
+			s.dropActive(dept)
+			return nil, problem(ErrUnavailable, "department %s has no active signing key: it signs nothing until the operator adds one", dept)
 		}
 		if err != nil {
 			return nil, err
 		}
-		ak = activeKey{id: k.ID, fetched: now}
-		s.mu.Lock()
-		s.active[dept] = ak
-		s.mu.Unlock()
-		if _, err := s.cacheSigner(k); err != nil {
+		sg, err := s.cacheSigner(k)
+		if err != nil {
 			return nil, err
 		}
+		s.mu.Lock()
+		if prev, ok := s.active[dept]; ok && prev.id != k.ID {
+			s.dropSignersLocked(dept, k.ID)
+		}
+		s.active[dept] = activeKey{id: k.ID, fetched: now}
+		s.mu.Unlock()
+		return sg, nil
 	}
-	return s.signerByID(ctx, dept, ak.id)
-}
-
-// signerByID returns the department's key with the given ID, decrypted.
-func (s *Service) signerByID(ctx context.Context, dept, id string) (*signer, error) {
 	s.mu.Lock()
-	sg := s.signers[dept+"/"+id]
+	sg := s.signers[dept+"/"+ak.id]
 	s.mu.Unlock()
 	if sg != nil {
 		return sg, nil
 	}
-	k, err := s.store.SigningKey(ctx, dept, id)
+	k, err := s.store.ActiveSigningKey(ctx, dept)
+	if errors.Is(err, store.ErrNotFound) {
+		s.dropActive(dept)
+		return nil, problem(ErrUnavailable, "department %s has no active signing key: it signs nothing until the operator adds one", dept)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return s.cacheSigner(k)
 }
 
+// confirmActive checks, after sg signed something and before it is handed
+// out, that sg is still the department's active key in the store. A key
+// retired or marked compromised by any process before this read has its
+// signature thrown away: it signs nothing after its retirement. When the
+// key is no longer active the department's cached keys are dropped and
+// errKeyChanged returned.
+func (s *Service) confirmActive(ctx context.Context, sg *signer) error {
+	k, err := s.store.ActiveSigningKey(ctx, sg.dept)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err == nil && k.ID == sg.id.String() {
+		return nil
+	}
+	s.forgetKeys(sg.dept)
+	return errKeyChanged
+}
+
+// errKeyChanged reports that the key a signature was made with stopped
+// being active; the caller signs again with the current key, or refuses.
+var errKeyChanged = errors.New("signing key is no longer active")
+
+func (s *Service) dropActive(dept string) {
+	s.mu.Lock()
+	delete(s.active, dept)
+	s.dropSignersLocked(dept, "")
+	s.mu.Unlock()
+}
+
+// dropSignersLocked forgets the decrypted keys of dept other than keep, so
+// that no private key of a key that stopped being active stays in memory.
+func (s *Service) dropSignersLocked(dept, keep string) {
+	for name := range s.signers {
+		if strings.HasPrefix(name, dept+"/") && name != dept+"/"+keep {
+			delete(s.signers, name)
+		}
+	}
+}
+
 // cacheSigner decrypts k (slow: PBKDF2) once per process, in one goroutine
-// however many ask at the same time.
+// however many ask at the same time. Only an active key is decrypted: the
+// store destroys the private half of every other key, and a key that is
+// not active must sign nothing even if a copy were left.
 func (s *Service) cacheSigner(k store.SigningKey) (*signer, error) {
 	name := k.DepartmentCode + "/" + k.ID
+	if k.State != store.KeyActive || len(k.PrivateKeyPEM) == 0 {
+		return nil, fmt.Errorf("signing key %s is %s: %w", name, k.State, errKeyChanged)
+	}
 	v, err, _ := s.flight.Do("key:"+name, func() (any, error) {
 		s.mu.Lock()
 		sg := s.signers[name]
@@ -295,11 +347,7 @@ func (sg *signer) publicKey() *ecdsa.PublicKey { return &sg.key.PublicKey }
 func (s *Service) forgetKeys(dept string) {
 	s.mu.Lock()
 	delete(s.active, dept)
-	for name := range s.signers {
-		if strings.HasPrefix(name, dept+"/") {
-			delete(s.signers, name)
-		}
-	}
+	s.dropSignersLocked(dept, "")
 	for id, c := range s.statusLists {
 		if c.dept == dept {
 			delete(s.statusLists, id)

@@ -252,7 +252,9 @@ func (s *Service) WalletHolder(session string) (*Holder, error) {
 }
 
 // WalletLicences returns the holder's licences from the departments the
-// session reaches, newest first per department.
+// session reaches, newest first per department, each in its newest version
+// only (a re-issued licence shows as its new version, not the one it
+// superseded).
 func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licence, error) {
 	if h == nil {
 		return nil, problem(ErrUnauthenticated, "a wallet session is required")
@@ -272,7 +274,7 @@ func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licenc
 			q.Cursor = next
 		}
 	}
-	return out, nil
+	return newestVersions(out), nil
 }
 
 // walletLicence returns the holder's licence id if the session reaches
@@ -319,7 +321,10 @@ type Presentation struct {
 }
 
 // usableSigner checks that l may be presented now and returns the key
-// that signed its credential, which must sign the presentation too.
+// that signed its credential, which must sign the presentation too: the
+// format binds a presentation or annotated copy to the credential's key,
+// so a licence whose key is no longer active gets neither (the old key
+// signs nothing new) until the department re-issues it.
 func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Time) (*signer, error) {
 	switch {
 	case l.Status != store.StatusValid:
@@ -332,13 +337,34 @@ func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Ti
 		return nil, fmt.Errorf("stored credential of %s: %w", l.ID, err)
 	}
 	active, err := s.activeSigner(ctx, l.DepartmentCode)
+	var pb *Problem
+	if errors.As(err, &pb) && errors.Is(err, ErrUnavailable) {
+		return nil, oldKeyProblem(l.ID)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if string(active.id[:]) != string(cred.KeyID) {
-		return nil, problem(ErrNotUsable, "licence %s was signed by a retired key; re-issue it", l.ID)
+		return nil, oldKeyProblem(l.ID)
 	}
 	return active, nil
+}
+
+// oldKeyProblem refuses a presentation or annotated copy of a licence
+// whose signing key is no longer active.
+func oldKeyProblem(id string) error {
+	return problem(ErrNotUsable, "licence %s was signed by a key that is retired or compromised, which signs nothing new; "+
+		"the department must re-issue it under its current key (elicence issuer reissue) before it can be presented", id)
+}
+
+// confirmPresented checks, after signing, that the key is still active
+// (see confirmActive); if it is not, the signature is thrown away.
+func (s *Service) confirmPresented(ctx context.Context, sg *signer, id string) error {
+	err := s.confirmActive(ctx, sg)
+	if errors.Is(err, errKeyChanged) {
+		return oldKeyProblem(id)
+	}
+	return err
 }
 
 // Present signs a dynamic presentation QR for p's department's licence
@@ -384,6 +410,9 @@ func (s *Service) present(ctx context.Context, l store.Licence, actor string, de
 		return err
 	})
 	if err != nil {
+		return Presentation{}, err
+	}
+	if err := s.confirmPresented(ctx, sg, l.ID); err != nil {
 		return Presentation{}, err
 	}
 	detail["issuer"], detail["nonce"], detail["expires"] = l.DepartmentCode, hex.EncodeToString(nonce), exp.UTC()
@@ -494,6 +523,9 @@ func (s *Service) annotate(ctx context.Context, l store.Licence, req AnnotationR
 		return err
 	})
 	if err != nil {
+		return AnnotatedCopy{}, err
+	}
+	if err := s.confirmPresented(ctx, sg, l.ID); err != nil {
 		return AnnotatedCopy{}, err
 	}
 	detail["issuer"], detail["relying"], detail["purpose"], detail["expires"] = l.DepartmentCode, req.RelyingDepartment, purpose, exp.UTC()

@@ -25,6 +25,7 @@ func (rs admin) Routes() chi.Router {
 	r.Post("/departments", rs.createDepartment)
 	r.Post("/departments/{code}/keys", rs.rotateKey)
 	r.Post("/departments/{code}/keys/{id}/state", rs.setKeyState)
+	r.Post("/departments/{code}/keys/{id}/reissue", rs.reissueKey)
 	r.Post("/departments/{code}/types", rs.authorise)
 	r.Post("/licence-types", rs.createType)
 	r.Get("/tokens", rs.listTokens)
@@ -105,6 +106,34 @@ func (rs admin) setKeyState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, keyOf(k))
+}
+
+// reissueKeyRequest is the optional body of POST .../keys/{id}/reissue.
+type reissueKeyRequest struct {
+	// BatchSize is the number of licences per transaction; 0 for the
+	// default.
+	BatchSize int `json:"batch_size"`
+}
+
+// reissueKey re-issues every still-valid licence signed by a retired or
+// compromised key under the department's active key. It answers when the
+// run is complete; a run cut short (the client gone, the process
+// stopped) is continued by sending the request again.
+func (rs admin) reissueKey(w http.ResponseWriter, r *http.Request) {
+	var body reissueKeyRequest
+	if r.ContentLength != 0 {
+		if err := api.DecodeJSON(w, r, rs.a.cfg.MaxBody, &body); err != nil {
+			rs.a.writeError(w, r, err)
+			return
+		}
+	}
+	sum, err := rs.a.svc.ReissueKey(r.Context(), principal(r), chi.URLParam(r, "code"), chi.URLParam(r, "id"),
+		issuer.ReissueKeyOptions{BatchSize: body.BatchSize})
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, sum)
 }
 
 func (rs admin) authorise(w http.ResponseWriter, r *http.Request) {

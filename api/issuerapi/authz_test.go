@@ -114,6 +114,7 @@ var authzMatrix = []authzRow{
 	// Administration: the operator only.
 	{"POST /v1/admin/departments", operator, `{"code": "{newdept}", "name": "矩阵测试部门", "types": ["11100000MB0000001T002"]}`, [numCallers]int{401, 401, 401, 403, 403, 403, 403, 201, 401, 401, 201}, false},
 	{"POST /v1/admin/departments/{code}/keys", operator, "", [numCallers]int{401, 401, 401, 403, 403, 403, 403, 201, 401, 401, 201}, false},
+	{"POST /v1/admin/departments/{code}/keys/{id}/reissue", operator, "", [numCallers]int{401, 401, 401, 403, 403, 403, 403, 200, 401, 401, 200}, false},
 	{"POST /v1/admin/departments/{code}/keys/{id}/state", operator, `{"state": "retired"}`, [numCallers]int{401, 401, 401, 403, 403, 403, 403, 200, 401, 401, 200}, false},
 	{"POST /v1/admin/departments/{code}/types", operator, `{"type": "11100000MB0000001T002"}`, [numCallers]int{401, 401, 401, 403, 403, 403, 403, 201, 401, 401, 201}, false},
 	{"POST /v1/admin/licence-types", operator, `{"code": "{newtype}", "name": "矩阵测试证", "authority": "测试", "holder_kind": "uscc"}`, [numCallers]int{401, 401, 401, 403, 403, 403, 403, 201, 401, 401, 201}, false},
@@ -293,6 +294,12 @@ func (e *authzEnv) build(t *testing.T, row authzRow) authzReq {
 			ks, err := e.f.Store.ListSigningKeys(ctx, code)
 			if err != nil || len(ks) == 0 {
 				t.Fatalf("keys of %s: %v", code, err)
+			}
+			if strings.HasSuffix(path, "/reissue") {
+				// Only a key that is no longer active has licences to re-issue.
+				if _, err := e.svc.NewDepartmentKey(ctx, op, code); err != nil {
+					t.Fatal(err)
+				}
 			}
 			path = strings.ReplaceAll(path, "{id}", ks[0].ID)
 		}

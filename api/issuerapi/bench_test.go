@@ -126,3 +126,60 @@ func BenchmarkBulkIssue(b *testing.B) {
 	b.ReportMetric(100*sign/(sign+store), "%sign")
 	b.ReportMetric(100*store/(sign+store), "%store")
 }
+
+// BenchmarkReissueKey measures the remedy for a retired key against bulk
+// issuance in the same run, on PostgreSQL: per operation it bulk-issues n
+// licences (batches of 1000, the remedy's batch size), rotates the
+// department's key, and re-issues all n under the new key with
+// ReissueKey. It reports both rates and their ratio.
+//
+//	go test ./api/issuerapi -run '^$' -bench ReissueKey -benchtime 2x
+func BenchmarkReissueKey(b *testing.B) {
+	const n = 20_000
+	input := strings.Repeat(refDriving+"\n", n)
+	var bulkSec, reSec, bulkSign, bulkStore, reSign, reStore float64
+	ops := 0
+	for b.Loop() {
+		b.StopTimer()
+		e := newEnv(b, issuertest.Postgres(b), issuer.Config{}, Config{})
+		ctx := context.Background()
+		p, err := e.svc.Authenticate(ctx, e.tokens[issuertest.TokenIssuer])
+		if err != nil {
+			b.Fatal(err)
+		}
+		old, err := e.f.Store.ActiveSigningKey(ctx, issuertest.Dept)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		sum, err := e.svc.IssueBulk(ctx, p, strings.NewReader(input),
+			issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: issuer.DefaultBulkBatchSize}, func(issuer.BulkRow) error { return nil })
+		if err != nil || sum.Issued != n {
+			b.Fatalf("issued %d of %d: %v\n%s", sum.Issued, n, err, e.logs.String())
+		}
+		bulkSec += time.Since(start).Seconds()
+		bulkSign, bulkStore = bulkSign+sum.SignSeconds, bulkStore+sum.StoreSeconds
+		b.StopTimer()
+		if _, err := e.svc.NewDepartmentKey(ctx, issuer.Operator(), issuertest.Dept); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start = time.Now()
+		rs, err := e.svc.ReissueKey(ctx, issuer.Operator(), issuertest.Dept, old.ID, issuer.ReissueKeyOptions{})
+		if err != nil || rs.Reissued != n {
+			b.Fatalf("re-issued %d of %d: %v\n%s", rs.Reissued, n, err, e.logs.String())
+		}
+		reSec += time.Since(start).Seconds()
+		reSign, reStore = reSign+rs.SignSeconds, reStore+rs.StoreSeconds
+		ops++
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n*ops)/bulkSec, "bulk-licences/s")
+	b.ReportMetric(float64(n*ops)/reSec, "reissue-licences/s")
+	b.ReportMetric(bulkSec/reSec, "reissue/bulk")
+	b.ReportMetric(bulkStore/float64(n*ops)*1e6, "bulk-store-µs/licence")
+	b.ReportMetric(reStore/float64(n*ops)*1e6, "reissue-store-µs/licence")
+	b.ReportMetric(bulkSign/float64(n*ops)*1e6, "bulk-sign-µs/licence")
+	b.ReportMetric(reSign/float64(n*ops)*1e6, "reissue-sign-µs/licence")
+}

@@ -239,8 +239,9 @@ func TestKeyStateBadRequests(t *testing.T) {
 }
 
 // TestRetiredKeyWithoutSuccessorIsStable retires a department's only key
-// and checks that the trust list keeps its retirement time and sequence
-// across rebuilds, instead of re-signing with a new time at every check.
+// and checks that the trust list names the retirement time the store
+// recorded, and keeps it and its sequence across rebuilds, instead of
+// re-signing with a new time at every check.
 func TestRetiredKeyWithoutSuccessorIsStable(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
@@ -258,8 +259,11 @@ func TestRetiredKeyWithoutSuccessorIsStable(t *testing.T) {
 			t.Fatalf("retire: %d %s", r.status, r.body)
 		}
 		trust1, k1 := e.trustKey(t, clock.now(), issuertest.Dept, old.ID)
-		if k1.State != format.KeyRetired || k1.Since != clock.now().Unix() {
-			t.Fatalf("key %s since %d, want retired since %d", k1.State, k1.Since, clock.now().Unix())
+		// The store records the retirement time, by its own clock, in the
+		// transaction that retires the key.
+		retired := mustKey(t, st, old.ID)
+		if retired.RetiredAt.IsZero() || k1.State != format.KeyRetired || k1.Since != retired.RetiredAt.Unix() {
+			t.Fatalf("key %s since %d, want retired since %d (the stored retirement time)", k1.State, k1.Since, retired.RetiredAt.Unix())
 		}
 		for _, later := range []time.Duration{time.Minute, time.Hour} {
 			clock.set(base.Add(10*time.Second + later))

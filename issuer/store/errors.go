@@ -31,6 +31,11 @@ var (
 	// with a different request body.
 	ErrIdempotencyMismatch = fmt.Errorf("%w: idempotency key reused with a different request", ErrConflict)
 
+	// ErrKeyNotActive reports that the signing key named for an issuance
+	// is not (or no longer) the department's active key: a retired or
+	// compromised key signs nothing new.
+	ErrKeyNotActive = fmt.Errorf("%w: signing key not active", ErrConflict)
+
 	// ErrNotAuthorised reports that the department is not authorised to
 	// issue the licence type.
 	ErrNotAuthorised = errors.New("department not authorised for licence type")

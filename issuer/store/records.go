@@ -25,7 +25,7 @@ const (
 	// KeyActive marks the one key a department signs with.
 	KeyActive KeyState = "active"
 	// KeyRetired marks a key no longer used for signing; what it signed
-	// stays valid.
+	// stays valid. Its private half is destroyed.
 	KeyRetired KeyState = "retired"
 	// KeyCompromised marks a key whose signatures made at or after
 	// CompromisedSince must be rejected. It is final.
@@ -43,7 +43,9 @@ type SigningKey struct {
 	// PublicKey is the SubjectPublicKeyInfo DER.
 	PublicKey []byte
 	// PrivateKeyPEM is the encrypted PKCS#8 PEM of the private key. The
-	// store keeps it as opaque bytes.
+	// store keeps it as opaque bytes, and only while the key is active: it
+	// is destroyed (set to NULL) in the transaction that retires the key or
+	// marks it compromised, and is nil for every key that is not active.
 	PrivateKeyPEM []byte
 	// Certificate is the key's X.509 certificate, DER. May be empty.
 	Certificate []byte
@@ -54,6 +56,10 @@ type SigningKey struct {
 	CompromisedSince time.Time
 	// CreatedAt is set by the store.
 	CreatedAt time.Time
+	// RetiredAt is when the key stopped being active (retired by a
+	// rotation or by SetSigningKeyState, or marked compromised while
+	// active), set by the store in that transaction; zero while active.
+	RetiredAt time.Time
 }
 
 // Scope is a permission carried by an API token.

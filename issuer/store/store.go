@@ -39,7 +39,9 @@ type DepartmentStore interface {
 type KeyStore interface {
 	// AddSigningKey stores k. If k.State is KeyActive, the department's
 	// active key, if any, becomes KeyRetired in the same transaction: this
-	// is how keys are rotated. k.State must not be KeyCompromised. It
+	// is how keys are rotated; its private key is destroyed and its
+	// RetiredAt set to k's CreatedAt. A key added as KeyRetired is stored
+	// without its private key. k.State must not be KeyCompromised. It
 	// returns ErrNotFound for an unknown department, ErrDuplicate if the
 	// department has a key with the same ID, and ErrConflict if a
 	// concurrent rotation won.
@@ -53,7 +55,9 @@ type KeyStore interface {
 	// SetSigningKeyState changes a key's state. Allowed: active to retired;
 	// active or retired to compromised, with since as CompromisedSince
 	// (required). Anything else, including any change of a compromised key,
-	// returns ErrInvalidTransition.
+	// returns ErrInvalidTransition. The key's private half is destroyed in
+	// the same transaction (no usable copy stays in the store) and
+	// RetiredAt is set to the store's clock unless already set.
 	SetSigningKeyState(ctx context.Context, dept, id string, state KeyState, since time.Time, audit AuditEvent) (SigningKey, error)
 }
 
@@ -136,6 +140,18 @@ type LicenceStore interface {
 	// IssueLicence.
 	ReissueLicence(ctx context.Context, p ReissueParams, build func(old Licence, a Allocation) (Licence, AuditEvent, error)) (Licence, error)
 
+	// ReissueBatch replaces many licences by new versions in one
+	// transaction, all or nothing, as ReissueLicence replaces one, except
+	// that a suspended licence is replaced too: its new version is
+	// suspended with the same reason, so that the suspension carries over.
+	// Licences that are not the department's, are revoked (already
+	// superseded among them) or whose type the department may no longer
+	// issue are skipped, not an error, so that running the same batch
+	// twice replaces each licence once. build is called for each licence
+	// replaced, in input order, with the old version locked; it must not
+	// call the store. The results are in input order.
+	ReissueBatch(ctx context.Context, p ReissueBatchParams, build func(old Licence, a Allocation) (Licence, AuditEvent, error)) ([]Reissued, error)
+
 	// UpdateStatus changes a licence's status and its status-list entry.
 	// Allowed: valid to suspended, suspended to valid (reinstate), valid or
 	// suspended to revoked. Revocation is final. Any other change returns
@@ -190,6 +206,12 @@ type IssueParams struct {
 	// RequestHash is a hash of the request body, required with an
 	// IdempotencyKey.
 	RequestHash []byte
+	// KeyID, when not empty, is the ID of the key that signs the licences.
+	// The store checks in the transaction that it is the department's
+	// active key, and holds it so that it cannot be retired before the
+	// commit; otherwise the call fails with ErrKeyNotActive and stores
+	// nothing. Issuers always set it.
+	KeyID string
 }
 
 // ReissueParams names the licence ReissueLicence replaces.
@@ -199,7 +221,41 @@ type ReissueParams struct {
 	LicenceID      string
 	IdempotencyKey string
 	RequestHash    []byte
+	// KeyID is checked as IssueParams.KeyID is.
+	KeyID string
 }
+
+// ReissueBatchParams names the licences ReissueBatch replaces.
+type ReissueBatchParams struct {
+	DepartmentCode string
+	// LicenceIDs are the versions to replace, at most MaxPageSize.
+	LicenceIDs []string
+	// KeyID is checked as IssueParams.KeyID is.
+	KeyID string
+}
+
+// Reissued is the outcome of one licence of a ReissueBatch.
+type Reissued struct {
+	// Old is the replaced version as it was before the call (or as it is,
+	// when Skipped).
+	Old Licence
+	// New is the new version; empty when Skipped.
+	New Licence
+	// Skipped is why the licence was not replaced: "" when it was,
+	// otherwise SkipNotFound, SkipNotCurrent or SkipNotAuthorised.
+	Skipped string
+}
+
+// Reasons ReissueBatch skips a licence.
+const (
+	// SkipNotFound: no such licence of the department.
+	SkipNotFound = "not_found"
+	// SkipNotCurrent: the licence is revoked (a superseded version
+	// included), so it is not the licence's current version.
+	SkipNotCurrent = "not_current"
+	// SkipNotAuthorised: the department may no longer issue the type.
+	SkipNotAuthorised = "not_authorised"
+)
 
 // Allocation is what the store allocated for a licence about to be built.
 type Allocation struct {

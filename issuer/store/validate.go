@@ -78,7 +78,7 @@ func (k SigningKey) Validate() error {
 	if len(k.PublicKey) == 0 {
 		return invalidf("key %s: empty public key", k.ID)
 	}
-	if len(k.PrivateKeyPEM) == 0 {
+	if len(k.PrivateKeyPEM) == 0 && k.State == KeyActive {
 		return invalidf("key %s: empty private key", k.ID)
 	}
 	switch k.State {
@@ -253,6 +253,21 @@ func (c StatusChange) Validate() error {
 // Validate checks the idempotency fields.
 func (p IssueParams) Validate() error {
 	return validateIdempotency(p.IdempotencyKey, p.RequestHash)
+}
+
+// Validate checks the batch: 1 to MaxPageSize licence IDs, none twice.
+func (p ReissueBatchParams) Validate() error {
+	if len(p.LicenceIDs) == 0 || len(p.LicenceIDs) > MaxPageSize {
+		return invalidf("re-issue batch of %d licences: want 1 to %d", len(p.LicenceIDs), MaxPageSize)
+	}
+	seen := make(map[string]bool, len(p.LicenceIDs))
+	for _, id := range p.LicenceIDs {
+		if id == "" || seen[id] {
+			return invalidf("re-issue batch: licence ID %q empty or repeated", id)
+		}
+		seen[id] = true
+	}
+	return nil
 }
 
 // Validate checks the idempotency fields.

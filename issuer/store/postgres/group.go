@@ -53,7 +53,7 @@ type issueCall struct {
 	panicked any // a panic of build, raised again in the caller
 }
 
-type groupKey struct{ dept, typ string }
+type groupKey struct{ dept, typ, key string }
 
 // issueQueue holds the calls of one department and type waiting for a group.
 type issueQueue struct {
@@ -70,7 +70,7 @@ type groups struct {
 // issueGrouped issues one licence as part of a group.
 func (s *Store) issueGrouped(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	c := &issueCall{ctx: ctx, build: build, done: make(chan struct{})}
-	k := groupKey{p.DepartmentCode, p.TypeCode}
+	k := groupKey{p.DepartmentCode, p.TypeCode, p.KeyID}
 	g := &s.groups
 	g.mu.Lock()
 	if g.queues == nil {
@@ -215,14 +215,16 @@ func (s *Store) issueGroup(k groupKey, calls []*issueCall) {
 	if len(ok) == 0 {
 		return
 	}
-	if err := s.writeIssued(ctx, conn, ok); err != nil {
-		if len(ok) == 1 {
-			ok[0].err = err
+	if err := s.writeIssued(ctx, conn, k, ok); err != nil {
+		if len(ok) == 1 || errors.Is(err, store.ErrKeyNotActive) {
+			for _, c := range ok {
+				c.err = err
+			}
 			return
 		}
 		// Find whose licence it was: write each on its own.
 		for _, c := range ok {
-			c.err = s.writeIssued(ctx, conn, []*issueCall{c})
+			c.err = s.writeIssued(ctx, conn, k, []*issueCall{c})
 		}
 	}
 	if err := s.flush(ctx, conn); err != nil {
@@ -253,7 +255,7 @@ const insertAudit = `WITH head AS (UPDATE audit_head SET seq = $9, hash = $10 WH
 // in one transaction, committed asynchronously; the caller flushes. It
 // takes two round trips: the first begins, inserts the licences and locks
 // the audit head, the second appends the entries and commits.
-func (s *Store) writeIssued(ctx context.Context, conn *pgxpool.Conn, calls []*issueCall) (err error) {
+func (s *Store) writeIssued(ctx context.Context, conn *pgxpool.Conn, k groupKey, calls []*issueCall) (err error) {
 	n := len(calls)
 	var (
 		ids, depts, types, names, kinds, codes, lists = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -283,9 +285,18 @@ func (s *Store) writeIssued(ctx context.Context, conn *pgxpool.Conn, calls []*is
 	}()
 	var seq int64
 	var hash []byte
+	var keyState store.KeyState
+	var keyErr error
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SET LOCAL synchronous_commit TO off`)
+	if k.key != "" {
+		// Hold the signing key until the commit (see holdKey).
+		b.Queue(holdKeyQuery, k.dept, k.key).QueryRow(func(r pgx.Row) error {
+			keyErr = keyStateErr(r.Scan(&keyState), keyState, k.dept, k.key)
+			return nil
+		})
+	}
 	b.Queue(insertLicences, ids, depts, types, serials, versions, names, kinds, codes, fields,
 		from, until, issued, statuses, lists, indices, creds, digests, updated, records)
 	b.Queue(`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).QueryRow(func(r pgx.Row) error {
@@ -293,6 +304,9 @@ func (s *Store) writeIssued(ctx context.Context, conn *pgxpool.Conn, calls []*is
 	})
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return mapErr(err)
+	}
+	if keyErr != nil {
+		return keyErr
 	}
 	// Read the clock under the lock, as appendAudit does.
 	entries := store.NewAuditEntries(seq, hash, s.clock(), events...)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -177,6 +179,9 @@ func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store
 	}
 	var out store.Licence
 	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
+		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		a := store.Allocation{Serial: serial, Version: 1, StatusListID: sl[0].list, StatusIndex: sl[0].index}
 		l, ev, err := build(a)
 		if err != nil {
@@ -239,6 +244,9 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 		return nil, err
 	}
 	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		now := s.clock()
 		for i := range n {
 			a := store.Allocation{Serial: first + int64(i), Version: 1, StatusListID: sl[i].list, StatusIndex: sl[i].index}
@@ -308,6 +316,9 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 		if old.Status != store.StatusValid {
 			return fmt.Errorf("%w: licence is %s", store.ErrInvalidTransition, old.Status)
 		}
+		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM type_authorisations WHERE department_code = $1 AND type_code = $2)`,
 			old.DepartmentCode, old.TypeCode).Scan(&ok); err != nil {
@@ -346,6 +357,194 @@ func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(s
 		return nil
 	})
 	return s.settle(ctx, conn, p.DepartmentCode, p.IdempotencyKey, p.RequestHash, out, err)
+}
+
+// holdKeyQuery reads the state of a signing key and holds it (FOR SHARE)
+// until the end of the transaction, so that a concurrent retirement or
+// compromise (which takes the row FOR UPDATE) waits for the commit, and an
+// issuance that starts after it sees the new state.
+const holdKeyQuery = `SELECT state FROM signing_keys WHERE department_code = $1 AND id = $2 FOR SHARE`
+
+// holdKey returns ErrKeyNotActive unless id (when not empty) is the
+// department's active key, and holds the key row until the end of tx.
+func holdKey(ctx context.Context, tx pgx.Tx, dept, id string) error {
+	if id == "" {
+		return nil
+	}
+	var state store.KeyState
+	err := tx.QueryRow(ctx, holdKeyQuery, dept, id).Scan(&state)
+	return keyStateErr(err, state, dept, id)
+}
+
+func keyStateErr(err error, state store.KeyState, dept, id string) error {
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && state != store.KeyActive) {
+		return fmt.Errorf("key %s/%s: %w", dept, id, store.ErrKeyNotActive)
+	}
+	return err
+}
+
+// ReissueBatch implements store.LicenceStore. New versions are written
+// with COPY and the old ones superseded with one UPDATE, as IssueBatch
+// does.
+func (s *Store) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
+	out, err := s.reissueBatch(ctx, p, build)
+	if err != nil {
+		return nil, fmt.Errorf("re-issue batch of %d: %w", len(p.LicenceIDs), err)
+	}
+	return out, nil
+}
+
+func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	// A slot for every licence: the caller sends current versions, so
+	// few are skipped, and a skipped licence's slot stays unused.
+	quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, len(p.LicenceIDs))
+	if err != nil {
+		return nil, err
+	}
+	sl, err := takeSlots(ctx, conn, quotas)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Reissued, len(p.LicenceIDs))
+	err = inTx(ctx, conn, func(tx pgx.Tx) error {
+		if err := holdKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT type_code FROM type_authorisations WHERE department_code = $1`, p.DepartmentCode)
+		types, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		rows, _ = tx.Query(ctx, supersedeBatch, p.DepartmentCode, p.LicenceIDs, int16(store.StatusRevoked), types, store.ReasonSuperseded, now)
+		superseded, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]store.Licence, len(superseded))
+		for _, l := range superseded {
+			byID[l.ID] = l
+		}
+		if len(superseded) < len(p.LicenceIDs) {
+			if err := s.whySkipped(ctx, tx, p, types, byID, out); err != nil {
+				return err
+			}
+		}
+		if len(superseded) == 0 {
+			return nil
+		}
+		news := make([]store.Licence, 0, len(superseded))
+		events := make([]store.AuditEvent, 0, len(superseded))
+		lists := map[string]bool{}
+		for i, id := range p.LicenceIDs {
+			old, ok := byID[id]
+			if !ok {
+				continue
+			}
+			j := len(news)
+			a := store.Allocation{Serial: old.Serial, Version: old.Version + 1, StatusListID: sl[j].list, StatusIndex: sl[j].index}
+			l, ev, err := build(old, a)
+			if err != nil {
+				return fmt.Errorf("build %s: %w", old.ID, err)
+			}
+			if err := errors.Join(l.CheckAllocation(old.DepartmentCode, old.TypeCode, old.ID, a), ev.Validate()); err != nil {
+				return err
+			}
+			prepare(&l, now)
+			if old.Status == store.StatusSuspended {
+				l.Status, l.StatusReason, l.StatusChangedAt = store.StatusSuspended, old.StatusReason, now
+				lists[l.StatusListID] = true
+			}
+			lists[old.StatusListID] = true
+			news, events = append(news, l), append(events, ev)
+			out[i] = store.Reissued{Old: old, New: l}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"licences"}, licenceColumnList,
+			pgx.CopyFromSlice(len(news), func(i int) ([]any, error) { return licenceRow(&news[i]), nil })); err != nil {
+			return mapErr(err)
+		}
+		// In ID order, so that concurrent batches take the list rows in
+		// the same order and cannot deadlock.
+		for _, id := range slices.Sorted(maps.Keys(lists)) {
+			if err := s.bumpRevision(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		_, err = s.appendAudit(ctx, tx, events...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// supersedeBatch marks the current versions among the licences $2 of
+// department $1 whose type is among $4 superseded ($3 revoked, reason
+// $5, at $6), in one statement: it locks them in ID order (so that
+// concurrent batches cannot deadlock; one that waited re-checks the row
+// and skips a licence superseded meanwhile) and returns each as it was
+// before.
+var supersedeBatch = `WITH old AS (
+		SELECT id, status, status_reason, status_changed_at, updated_at FROM licences
+		WHERE department_code = $1 AND id = ANY($2) AND status <> $3 AND type_code = ANY($4)
+		ORDER BY id FOR UPDATE)
+	UPDATE licences l SET status = $3, status_reason = $5, status_changed_at = $6, updated_at = $6
+	FROM old WHERE l.id = old.id
+	RETURNING ` + func() string {
+	cols := make([]string, len(licenceColumnList))
+	for i, c := range licenceColumnList {
+		switch c {
+		case "status", "status_reason", "status_changed_at", "updated_at":
+			cols[i] = "old." + c
+		default:
+			cols[i] = "l." + c
+		}
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// whySkipped fills in out the reason each licence of p that is not in
+// superseded was skipped.
+func (s *Store) whySkipped(ctx context.Context, tx pgx.Tx, p store.ReissueBatchParams, types []string, superseded map[string]store.Licence, out []store.Reissued) error {
+	var missing []string
+	for _, id := range p.LicenceIDs {
+		if _, ok := superseded[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	rows, _ := tx.Query(ctx, `SELECT `+licenceColumns+` FROM licences WHERE department_code = $1 AND id = ANY($2)`, p.DepartmentCode, missing)
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]store.Licence, len(found))
+	for _, l := range found {
+		byID[l.ID] = l
+	}
+	for i, id := range p.LicenceIDs {
+		if _, ok := superseded[id]; ok {
+			continue
+		}
+		l, ok := byID[id]
+		switch {
+		case !ok:
+			out[i] = store.Reissued{Old: store.Licence{ID: id}, Skipped: store.SkipNotFound}
+		case l.Status != store.StatusRevoked && !slices.Contains(types, l.TypeCode):
+			out[i] = store.Reissued{Old: l, Skipped: store.SkipNotAuthorised}
+		default: // revoked, or changed while this batch ran
+			out[i] = store.Reissued{Old: l, Skipped: store.SkipNotCurrent}
+		}
+	}
+	return nil
 }
 
 // lockLicence reads the department's licence and locks its row until the

@@ -205,6 +205,14 @@ func nullString(s string) any {
 	return s
 }
 
+// nullBytes maps an empty b to NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 // bytesOf returns b, or an empty slice for nil, for NOT NULL bytea columns.
 func bytesOf(b []byte) []byte {
 	if b == nil {

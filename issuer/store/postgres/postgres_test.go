@@ -58,6 +58,14 @@ func (s tamperStore) DeleteAudit(ctx context.Context, seq int64) error {
 	return s.tamper(ctx, `DELETE FROM audit_log WHERE seq = $1`, seq)
 }
 
+func (s tamperStore) RawPrivateKey(ctx context.Context, dept, id string) ([]byte, bool, error) {
+	var pem []byte
+	var isNull bool
+	err := s.pool.QueryRow(ctx, `SELECT private_key_pem, private_key_pem IS NULL FROM signing_keys WHERE department_code = $1 AND id = $2`,
+		dept, id).Scan(&pem, &isNull)
+	return pem, isNull, err
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return tamperStore{openTest(t, pgtest.NewDatabase(t))}

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,6 +123,9 @@ func (s *Store) IssueLicence(ctx context.Context, p store.IssueParams, build fun
 			out = l
 			return err
 		}
+		if err := checkKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		serial, err := allocSerials(ctx, tx, p.DepartmentCode, p.TypeCode, 1)
 		if err != nil {
 			return err
@@ -167,6 +172,9 @@ func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, buil
 	out := make([]store.Licence, n)
 	events := make([]store.AuditEvent, n)
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := checkKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		first, err := allocSerials(ctx, tx, p.DepartmentCode, p.TypeCode, n)
 		if err != nil {
 			return err
@@ -220,6 +228,9 @@ func (s *Store) ReissueLicence(ctx context.Context, p store.ReissueParams, build
 		if err != nil {
 			return err
 		}
+		if err := checkKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
 		if old.Status != store.StatusValid {
 			return fmt.Errorf("%w: licence is %s", store.ErrInvalidTransition, old.Status)
 		}
@@ -263,6 +274,131 @@ func (s *Store) ReissueLicence(ctx context.Context, p store.ReissueParams, build
 		return store.Licence{}, fmt.Errorf("re-issue licence %s: %w", p.LicenceID, err)
 	}
 	return out, nil
+}
+
+// checkKey returns ErrKeyNotActive unless id (when not empty) is the
+// department's active key. Write transactions run one at a time, so the
+// answer holds until the commit.
+func checkKey(ctx context.Context, tx *sql.Tx, dept, id string) error {
+	if id == "" {
+		return nil
+	}
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM signing_keys WHERE department_code = ? AND id = ?`, dept, id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && state != string(store.KeyActive)) {
+		return fmt.Errorf("key %s/%s: %w", dept, id, store.ErrKeyNotActive)
+	}
+	return err
+}
+
+// ReissueBatch implements store.LicenceStore.
+func (s *Store) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("re-issue batch: %w", err)
+	}
+	var out []store.Reissued
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		out = make([]store.Reissued, len(p.LicenceIDs))
+		if err := checkKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
+			return err
+		}
+		auth := map[string]bool{}
+		var todo []int
+		for i, id := range p.LicenceIDs {
+			old, err := licenceOf(ctx, tx, p.DepartmentCode, id)
+			if errors.Is(err, store.ErrNotFound) {
+				out[i] = store.Reissued{Old: store.Licence{ID: id}, Skipped: store.SkipNotFound}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[i].Old = old
+			if old.Status == store.StatusRevoked {
+				out[i].Skipped = store.SkipNotCurrent
+				continue
+			}
+			ok, seen := auth[old.TypeCode]
+			if !seen {
+				if ok, err = isAuthorised(ctx, tx, old.DepartmentCode, old.TypeCode); err != nil {
+					return err
+				}
+				auth[old.TypeCode] = ok
+			}
+			if !ok {
+				out[i].Skipped = store.SkipNotAuthorised
+				continue
+			}
+			todo = append(todo, i)
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		sl, err := s.allocSlots(ctx, tx, p.DepartmentCode, len(todo))
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, insertLicence)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		supersede, err := tx.PrepareContext(ctx, `UPDATE licences SET status = ?, status_reason = ?, status_changed_at = ?, updated_at = ?
+			WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer supersede.Close()
+		now := s.clock()
+		lists := map[string]bool{}
+		events := make([]store.AuditEvent, 0, len(todo))
+		for j, i := range todo {
+			old := out[i].Old
+			a := store.Allocation{Serial: old.Serial, Version: old.Version + 1, StatusListID: sl[j].list, StatusIndex: sl[j].index}
+			l, ev, err := build(old, a)
+			if err != nil {
+				return fmt.Errorf("build %s: %w", old.ID, err)
+			}
+			if err := errors.Join(l.CheckAllocation(old.DepartmentCode, old.TypeCode, old.ID, a), ev.Validate()); err != nil {
+				return err
+			}
+			prepare(&l, now)
+			carryStatus(&l, old, now)
+			if _, err := stmt.ExecContext(ctx, licenceRow(&l)...); err != nil {
+				return fmt.Errorf("licence %s: %w", l.ID, mapErr(err))
+			}
+			if _, err := supersede.ExecContext(ctx, int(store.StatusRevoked), store.ReasonSuperseded, micros(now), micros(now), old.ID); err != nil {
+				return err
+			}
+			lists[old.StatusListID] = true
+			if l.Status != store.StatusValid {
+				lists[l.StatusListID] = true
+			}
+			out[i].New = l
+			events = append(events, ev)
+		}
+		// In ID order, so that concurrent batches take the list rows in
+		// the same order and cannot deadlock.
+		for _, id := range slices.Sorted(maps.Keys(lists)) {
+			if err := s.bumpRevision(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		_, err = s.appendAudit(ctx, tx, events...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("re-issue batch of %d: %w", len(p.LicenceIDs), err)
+	}
+	return out, nil
+}
+
+// carryStatus gives the new version l of old the status old has: a
+// suspended licence stays suspended, for the same reason, when re-issued.
+func carryStatus(l *store.Licence, old store.Licence, now time.Time) {
+	if old.Status == store.StatusSuspended {
+		l.Status, l.StatusReason, l.StatusChangedAt = store.StatusSuspended, old.StatusReason, now
+	}
 }
 
 // UpdateStatus implements store.LicenceStore.

@@ -76,13 +76,16 @@ func collect[T any](ctx context.Context, q queryer, scan func(interface{ Scan(..
 	return out, rows.Err()
 }
 
-const keyColumns = `id, department_code, public_key, private_key_pem, certificate, state, compromised_since, created_at`
+const keyColumns = `id, department_code, public_key, private_key_pem, certificate, state, compromised_since, created_at, retired_at`
 
 func scanKey(r interface{ Scan(...any) error }) (store.SigningKey, error) {
 	var k store.SigningKey
 	var state string
-	err := r.Scan(&k.ID, &k.DepartmentCode, &k.PublicKey, &k.PrivateKeyPEM, &k.Certificate, &state, tm{&k.CompromisedSince}, tm{&k.CreatedAt})
+	err := r.Scan(&k.ID, &k.DepartmentCode, &k.PublicKey, &k.PrivateKeyPEM, &k.Certificate, &state, tm{&k.CompromisedSince}, tm{&k.CreatedAt}, tm{&k.RetiredAt})
 	k.State = store.KeyState(state)
+	if k.State != store.KeyActive {
+		k.PrivateKeyPEM = nil // never usable, whatever the row holds
+	}
 	return k, err
 }
 
@@ -101,17 +104,23 @@ func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, audit sto
 	if err := errors.Join(k.Validate(), audit.Validate()); err != nil {
 		return store.SigningKey{}, fmt.Errorf("add signing key: %w", err)
 	}
-	k.CompromisedSince = time.Time{}
+	k.CompromisedSince, k.RetiredAt = time.Time{}, time.Time{}
+	destroyed := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		k.CreatedAt = s.clock()
 		if k.State == store.KeyActive {
-			if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET state = 'retired' WHERE department_code = ? AND state = 'active'`,
-				k.DepartmentCode); err != nil {
+			res, err := tx.ExecContext(ctx, `UPDATE signing_keys SET state = 'retired', private_key_pem = NULL, retired_at = ?
+				WHERE department_code = ? AND state = 'active'`, micros(k.CreatedAt), k.DepartmentCode)
+			if err != nil {
 				return err
 			}
+			n, _ := res.RowsAffected()
+			destroyed = n > 0
+		} else {
+			k.PrivateKeyPEM, k.RetiredAt = nil, k.CreatedAt
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)`,
-			k.ID, k.DepartmentCode, k.PublicKey, k.PrivateKeyPEM, bytesOf(k.Certificate), string(k.State), micros(k.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+			k.ID, k.DepartmentCode, k.PublicKey, nullBytes(k.PrivateKeyPEM), bytesOf(k.Certificate), string(k.State), micros(k.CreatedAt), micros(k.RetiredAt))
 		if err != nil {
 			return mapErr(err)
 		}
@@ -120,6 +129,9 @@ func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, audit sto
 	})
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("add signing key %s/%s: %w", k.DepartmentCode, k.ID, err)
+	}
+	if destroyed {
+		s.scrub(ctx)
 	}
 	return k, nil
 }
@@ -163,8 +175,11 @@ func (s *Store) SetSigningKeyState(ctx context.Context, dept, id string, state s
 		if state != store.KeyCompromised {
 			since = time.Time{}
 		}
-		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE signing_keys SET state = ?, compromised_since = ?
-			WHERE department_code = ? AND id = ? RETURNING `+keyColumns, string(state), micros(store.Timestamp(since)), dept, id))
+		// The private half is destroyed and the moment the key stopped
+		// being active recorded (kept when a retired key is compromised).
+		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE signing_keys SET state = ?, compromised_since = ?,
+			private_key_pem = NULL, retired_at = COALESCE(retired_at, ?)
+			WHERE department_code = ? AND id = ? RETURNING `+keyColumns, string(state), micros(store.Timestamp(since)), micros(s.clock()), dept, id))
 		if err != nil {
 			return err
 		}
@@ -174,7 +189,17 @@ func (s *Store) SetSigningKeyState(ctx context.Context, dept, id string, state s
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("set state of signing key %s/%s: %w", dept, id, err)
 	}
+	s.scrub(ctx)
 	return k, nil
+}
+
+// scrub moves what the write-ahead log holds into the database file and
+// empties the log, so that the destroyed private key (zeroed in its page:
+// the writer runs with secure_delete) leaves no copy in the WAL either.
+// It is best effort: a checkpoint cannot finish while a reader holds an
+// old snapshot, and the next checkpoint then completes it.
+func (s *Store) scrub(ctx context.Context) {
+	s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 }
 
 const tokenColumns = `id, department_code, secret_hash, scopes, name, created_at, revoked_at`

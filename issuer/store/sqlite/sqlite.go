@@ -88,7 +88,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		readConns = 4
 	}
 
-	w, err := sql.Open("sqlite", dsn(cfg.Path, "_txlock=immediate", "_pragma=journal_mode(WAL)"))
+	w, err := sql.Open("sqlite", dsn(cfg.Path, "_txlock=immediate", "_pragma=journal_mode(WAL)", "_pragma=secure_delete(1)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
@@ -244,6 +244,14 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// nullBytes maps an empty b to NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // bytesOf returns b, or an empty slice for nil, for NOT NULL BLOB columns.

@@ -64,6 +64,14 @@ func (s tamperStore) DeleteAudit(ctx context.Context, seq int64) error {
 		`DELETE FROM audit_log WHERE seq = ?`, seq)
 }
 
+func (s tamperStore) RawPrivateKey(ctx context.Context, dept, id string) ([]byte, bool, error) {
+	var pem []byte
+	var isNull bool
+	err := s.w.QueryRowContext(ctx, `SELECT private_key_pem, private_key_pem IS NULL FROM signing_keys WHERE department_code = ? AND id = ?`,
+		dept, id).Scan(&pem, &isNull)
+	return pem, isNull, err
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return tamperStore{openTest(t, filepath.Join(t.TempDir(), "issuer.db"))}
