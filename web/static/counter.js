@@ -28,10 +28,13 @@ const verifyTimeout = Number(document.documentElement.dataset.verifyTimeout) || 
 
 // A scanner with no suffix types the text and stops. Once the input has
 // been still for idleSubmit ms, text that came in as a scanner types it
-// (no gap between characters longer than manualGap ms, or inserted at
-// once) is verified; text typed by hand waits for Enter.
+// (at least minIdleText characters, on average less than scannerPace ms
+// apart, or inserted at once) is verified; text typed by hand, a few
+// characters a second at most, waits for Enter. The pace is an average, so
+// that a scanner's occasional pause does not make it a person.
 const idleSubmit = 400;
-const manualGap = 150;
+const scannerPace = 60;
+const minIdleText = 8;
 
 // Every scan is one entry, newest first, in this module's memory only:
 // {id, text, at, outcome, attempt}. outcome is 'pending' until its answer
@@ -137,7 +140,7 @@ async function verify(scan) {
     settle(scan, attempt, local);
     return;
   }
-  settle(scan, attempt, verdict.outcome(await verifyText(scan.text, { timeout: verifyTimeout })));
+  settle(scan, attempt, verdict.outcome(await verifyText(scan.text, { timeout: verifyTimeout }), scan.text));
 }
 
 function add(scan) {
@@ -179,7 +182,7 @@ input.addEventListener('keydown', (e) => {
 
 // Scanners that end with nothing: see idleSubmit.
 let idleTimer = 0;
-let typing = null; // {last, scanner} for the text now in the input
+let typing = null; // {start, last} of the text now in the input
 input.addEventListener('input', (e) => {
   clearTimeout(idleTimer);
   const now = performance.now();
@@ -187,12 +190,12 @@ input.addEventListener('input', (e) => {
     typing = null;
     return;
   }
-  if (typing === null) typing = { last: now, scanner: true };
-  else if (now - typing.last > manualGap) typing.scanner = false;
+  if (typing === null) typing = { start: now, last: now };
   typing.last = now;
   if (e.isComposing) return;
   idleTimer = setTimeout(() => {
-    if (typing?.scanner && input.value.trim().length >= 4) submit();
+    const n = input.value.trim().length;
+    if (typing && n >= minIdleText && (typing.last - typing.start) / (n - 1) < scannerPace) submit();
   }, idleSubmit);
 });
 

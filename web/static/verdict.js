@@ -136,9 +136,12 @@ export function precheck(text) {
   return null;
 }
 
-/** outcome turns an API answer into what the card shows. */
-export function outcome(answer) {
-  if (answer.ok) return { report: answer.data };
+/**
+ * outcome turns an API answer into what the card shows; text is what was
+ * sent, which tells two scans run together from one garbled scan.
+ */
+export function outcome(answer, text = '') {
+  if (answer.ok) return { report: answer.data, text };
   if (answer.timeout) return { local: 'timeout' };
   if (answer.network) return { local: 'network' };
   const p = answer.problem || {};
@@ -158,9 +161,17 @@ export function indicationOf(o) {
   return INDETERMINATE;
 }
 
+// joined matches a text holding a second e-licence prefix after its start:
+// two scans run together. (Base45 may hold "LC1:" by chance, so this only
+// chooses the hint of a text the verifier already found unreadable.)
+const joined = /.L[CPA]1:/;
+
 /** causeOf returns the cause of an UNREADABLE outcome. */
 function causeOf(o) {
-  return o.local === 'unreadable' ? o.cause : unreadableSubs[o.report?.sub_indication];
+  if (o.local === 'unreadable') return o.cause;
+  const cause = unreadableSubs[o.report?.sub_indication];
+  if (cause !== 'foreign' && o.text && joined.test(o.text)) return 'glued';
+  return cause;
 }
 
 /** word is the one-word verdict of an outcome. */
@@ -361,6 +372,7 @@ export function render(section, o, opts = {}) {
     section.className = `verdict ${o === null ? 'idle' : 'pending'}`;
     section.dataset.indication = '';
     section.dataset.subIndication = '';
+    section.dataset.cause = '';
     section.dataset.verdict = o === null ? 'idle' : 'pending';
     icon.textContent = o === null ? '⌁' : '…';
     wordEl.textContent = t(o === null ? 'verdict.idle' : 'verdict.pending');
@@ -372,7 +384,8 @@ export function render(section, o, opts = {}) {
   section.className = `verdict ${classes[ind]}`;
   section.dataset.indication = ind;
   section.dataset.verdict = classes[ind];
-  section.dataset.subIndication = o.report?.sub_indication || (o.local === 'unreadable' ? o.cause : o.local.toUpperCase());
+  section.dataset.subIndication = o.report ? o.report.sub_indication || '' : o.local.toUpperCase();
+  section.dataset.cause = ind === UNREADABLE ? causeOf(o) : '';
   icon.textContent = icons[ind];
   wordEl.textContent = word(o);
   reasonEl.textContent = reason(o);
