@@ -183,6 +183,15 @@ func TestCounter(t *testing.T) {
 				}
 			})
 		}
+		// A scanner with no suffix that cut a code short: the incomplete text
+		// still gets its card, a little later, and the next scan is not
+		// joined to it.
+		if c := scanKeys(t, b, biz.QRText[:len(biz.QRText)/2], "", false); c["indication"] != "UNREADABLE" {
+			t.Errorf("a truncated scan with no suffix: card %s, want UNREADABLE:\n%s", c["indication"], c["text"])
+		}
+		if c := scanKeys(t, b, food.QRText, "", true); c["indication"] != "PASSED" || !strings.Contains(c["text"], "食品经营许可证") {
+			t.Errorf("the scan after a truncated one: card %s, want PASSED 食品经营许可证:\n%s", c["indication"], c["text"])
+		}
 		// A clerk typing by hand, slower than any scanner, is not cut short
 		// by the idle time: nothing is verified until Enter.
 		before := eval[int](t, b, `Number(document.getElementById('recent').dataset.total)`)

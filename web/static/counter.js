@@ -27,14 +27,53 @@ const scanInterval = Number(document.documentElement.dataset.scanInterval) || 50
 const verifyTimeout = Number(document.documentElement.dataset.verifyTimeout) || 5000;
 
 // A scanner with no suffix types the text and stops. Once the input has
-// been still for idleSubmit ms, text that came in as a scanner types it
-// (at least minIdleText characters, on average less than scannerPace ms
-// apart, or inserted at once) is verified; text typed by hand, a few
-// characters a second at most, waits for Enter. The pace is an average, so
-// that a scanner's occasional pause does not make it a person.
+// been still for idleSubmit ms, an e-licence text that is complete (its
+// envelope's length, read from its first bytes, is all there) is verified.
+// Any other text is verified when it came in as a scanner types it: at
+// least minIdleText characters, on average less than scannerPace ms apart
+// (or inserted at once), after idleSubmit ms for a text that is not an
+// e-licence code and staleSubmit ms for an incomplete one, so that a
+// truncated scan gets its card and the next scan does not join it. Text
+// typed by hand, a few characters a second at most, waits for Enter. The
+// pace is an average, so that a scanner's short pause is not a person.
 const idleSubmit = 400;
+const staleSubmit = 2000;
 const scannerPace = 60;
 const minIdleText = 8;
+
+const base45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+
+/**
+ * completeness reports whether text holds a whole e-licence envelope
+ * ('complete'), the start of one ('incomplete'), or is no e-licence text
+ * it can read ('unknown'). The envelope is the CBOR array [payload, 64-byte
+ * signature] in Base45 (docs/FORMAT.md); only its length is read here, the
+ * verifier checks everything else.
+ */
+export function completeness(text) {
+  const m = /^L[CPA]1:([0-9A-Z $%*+\-./:]*)$/.exec(text);
+  if (!m) return 'unknown';
+  const b45 = m[1];
+  const have = Math.floor(b45.length / 3) * 2 + (b45.length % 3 === 2 ? 1 : 0);
+  const head = [];
+  for (let i = 0; i + 2 < Math.min(b45.length, 9); i += 3) {
+    const n = base45.indexOf(b45[i]) + base45.indexOf(b45[i + 1]) * 45 + base45.indexOf(b45[i + 2]) * 2025;
+    head.push(n >> 8, n & 0xff);
+  }
+  if (head.length < 6) return 'incomplete';
+  if (head[0] !== 0x82) return 'unknown';
+  let len;
+  let at;
+  const ai = head[1] & 0x1f;
+  if (head[1] >> 5 !== 2) return 'unknown';
+  if (ai < 24) [len, at] = [ai, 2];
+  else if (ai === 24) [len, at] = [head[2], 3];
+  else if (ai === 25) [len, at] = [(head[2] << 8) | head[3], 4];
+  else if (ai === 26) [len, at] = [((head[2] << 24) | (head[3] << 16) | (head[4] << 8) | head[5]) >>> 0, 6];
+  else return 'unknown';
+  const need = at + len + 2 + 64;
+  return have >= need && b45.length % 3 !== 1 ? 'complete' : 'incomplete';
+}
 
 // Every scan is one entry, newest first, in this module's memory only:
 // {id, text, at, outcome, attempt}. outcome is 'pending' until its answer
@@ -193,10 +232,14 @@ input.addEventListener('input', (e) => {
   if (typing === null) typing = { start: now, last: now };
   typing.last = now;
   if (e.isComposing) return;
+  const text = normalise(input.value);
+  const state = completeness(text);
+  const wait = state === 'complete' ? idleSubmit : state === 'incomplete' ? staleSubmit : idleSubmit;
   idleTimer = setTimeout(() => {
     const n = input.value.trim().length;
-    if (typing && n >= minIdleText && (typing.last - typing.start) / (n - 1) < scannerPace) submit();
-  }, idleSubmit);
+    const scannerPaced = typing && n >= minIdleText && (typing.last - typing.start) / (n - 1) < scannerPace;
+    if (state === 'complete' || scannerPaced) submit();
+  }, wait);
 });
 
 document.getElementById('clear').addEventListener('click', () => {
@@ -265,7 +308,11 @@ async function startCamera() {
     stream = null;
     if (err.name === 'NotAllowedError') setCameraState('counter.cameraDenied');
     else if (err.name === 'NotFoundError' || err.name === 'OverconstrainedError') setCameraState('counter.cameraMissing');
-    else setCameraState('counter.cameraFailed', { detail: err.message || err.name });
+    else if (err.name === 'NotReadableError' || err.name === 'AbortError') setCameraState('counter.cameraBusy');
+    else if (err.name === 'SecurityError') setCameraState('counter.cameraUnsupported');
+    // The browser's own message is English whatever the page's language:
+    // only its name, a code, is shown.
+    else setCameraState('counter.cameraFailed', { code: err.name || 'Error' });
     return;
   }
   video.srcObject = stream;
