@@ -412,6 +412,8 @@ func TestCounter(t *testing.T) {
 			for (const code of ['investigation', 'holder_request', 'other']) {
 				out['suspended.' + code] = v.reason({ report: { indication: 'FAILED', sub_indication: 'SUSPENDED', status: { value: 'suspended', reason: code, changed_at: changed } } });
 			}
+			out.presentation = v.hint({ report: { indication: 'PASSED', kind: 'presentation' } });
+			out.credential = v.hint({ report: { indication: 'PASSED', kind: 'credential' } });
 			out.citizen = v.holderIdLabel('1101**********002X');
 			out.uscc = v.holderIdLabel(`+jsString(holder)+`);
 			out.other = v.holderIdLabel('A1234567');
@@ -421,7 +423,7 @@ func TestCounter(t *testing.T) {
 			"revoked.cancelled": "已注销", "revoked.holder_request": "已注销", "revoked.withdrawn": "已撤销",
 			"revoked.issued_in_error": "已撤销", "revoked.penalty": "已吊销", "revoked.superseded": "换发",
 			"revoked.other": "已失效", "suspended.investigation": "暂停", "suspended.holder_request": "暂停",
-			"suspended.other": "暂停", "citizen": "公民身份号码", "uscc": "统一社会信用代码", "other": "持证人代码",
+			"suspended.other": "暂停", "presentation": "动态码", "credential": "截图", "citizen": "公民身份号码", "uscc": "统一社会信用代码", "other": "持证人代码",
 		} {
 			if !strings.Contains(words[k], want) {
 				t.Errorf("%s: %q, want it to say %q", k, words[k], want)
