@@ -132,7 +132,6 @@ function renderRecent() {
     const btn = document.createElement('button');
     btn.type = 'button';
     btn.className = 'recent-show';
-    btn.setAttribute('aria-label', t('counter.recentShow'));
     btn.addEventListener('click', () => show(scan));
     const time = document.createElement('time');
     time.dateTime = scan.at.toISOString();
@@ -150,7 +149,7 @@ function renderRecent() {
       time.textContent = s.time;
       w.textContent = s.word;
       what.textContent = [s.type, s.holder].filter(Boolean).join(' · ') || s.reason;
-      li.title = s.reason;
+      btn.title = s.reason;
     }
     if (scan === shown) li.setAttribute('aria-current', 'true');
     btn.append(time, w, what);

@@ -35,7 +35,6 @@ export const messages = {
     'counter.recent': '本次核验记录',
     'counter.recentHint': '仅保存在本页内存中，关闭页面即清除。',
     'counter.recentEmpty': '暂无记录',
-    'counter.recentShow': '显示这次核验的结果',
 
     'verify.title': '在线核验 · 电子证照',
     'verify.heading': '电子证照在线核验',
@@ -207,7 +206,6 @@ export const messages = {
     'counter.recent': 'Scans this session',
     'counter.recentHint': 'Kept in this page’s memory only; gone when the page closes.',
     'counter.recentEmpty': 'No scans yet',
-    'counter.recentShow': 'Show the result of this scan',
 
     'verify.title': 'Verify a licence · e-Licence',
     'verify.heading': 'Verify an electronic licence',
