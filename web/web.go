@@ -47,7 +47,18 @@ type Config struct {
 	// ScanInterval is how often the counter page sends a webcam frame to
 	// POST /v1/verify while no QR code is found; zero means 500 ms.
 	ScanInterval time.Duration
+	// VerifyTimeout is how long the counter and verification pages wait for
+	// POST /v1/verify before they show the amber 无法确定 card with a retry
+	// button and drop the request; zero means DefaultVerifyTimeout.
+	VerifyTimeout time.Duration
 }
+
+// DefaultVerifyTimeout is the pages' deadline for one verification. A
+// verification on the same network answers in tens of milliseconds, and a
+// verifier with a cold cache fetches a trust list and a status list first;
+// five seconds leaves room for that and is still short enough that a clerk
+// never waits on a hung server.
+const DefaultVerifyTimeout = 5 * time.Second
 
 // AllPages is the configuration of the all-in-one service.
 func AllPages() Config { return Config{Counter: true, Wallet: true, Verify: true} }
@@ -79,9 +90,10 @@ type handler struct {
 
 // page is what the HTML templates are given.
 type page struct {
-	Pages        Config
-	ScanInterval int64 // milliseconds
-	assets       map[string]*asset
+	Pages         Config
+	ScanInterval  int64 // milliseconds
+	VerifyTimeout int64 // milliseconds
+	assets        map[string]*asset
 }
 
 // Asset returns the versioned URL of a static file, so that browsers may
@@ -106,6 +118,9 @@ func Handler(cfg Config) http.Handler {
 	if cfg.ScanInterval <= 0 {
 		cfg.ScanInterval = 500 * time.Millisecond
 	}
+	if cfg.VerifyTimeout <= 0 {
+		cfg.VerifyTimeout = DefaultVerifyTimeout
+	}
 	h := &handler{cfg: cfg, assets: map[string]*asset{}, pages: map[string]*asset{}}
 	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(p, ".html") || strings.HasSuffix(p, ".tmpl") {
@@ -121,7 +136,7 @@ func Handler(cfg Config) http.Handler {
 	if err != nil {
 		panic(fmt.Sprintf("web: read embedded files: %v", err))
 	}
-	data := page{Pages: cfg, ScanInterval: cfg.ScanInterval.Milliseconds(), assets: h.assets}
+	data := page{Pages: cfg, ScanInterval: cfg.ScanInterval.Milliseconds(), VerifyTimeout: cfg.VerifyTimeout.Milliseconds(), assets: h.assets}
 	for urlPath, file := range pageFiles {
 		if !h.serves(urlPath) {
 			continue

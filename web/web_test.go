@@ -171,53 +171,180 @@ func TestWrap(t *testing.T) {
 }
 
 var (
-	i18nKey   = regexp.MustCompile(`(?m)^\s+'([\w.]+)':`)
-	usedKey   = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="[\w-]+:([\w.]+)"|\bt\('([\w.]+)'`)
-	i18nBlock = regexp.MustCompile(`(?s)\n  (zh|en): \{(.*?)\n  \},`)
+	i18nKey     = regexp.MustCompile(`(?m)^\s+'([\w.]+)': '((?:[^'\\]|\\.)*)',?$`)
+	i18nBlock   = regexp.MustCompile(`(?s)\n  (zh|en): \{(.*?)\n  \},`)
+	markupKey   = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="([^"]+)"`)
+	literalKey  = regexp.MustCompile(`'([a-z][\w]*\.[\w.]+)'`)
+	templateKey = regexp.MustCompile("\\bt\\(`([\\w.]*)\\$\\{")
+	placeholder = regexp.MustCompile(`\{\w+\}`)
+	subConst    = regexp.MustCompile(`SubIndication = "([A-Z_]+)"`)
+	jsTableKey  = regexp.MustCompile(`(?m)^\s+([A-Z_]+): '`)
+	reasonCodes = regexp.MustCompile(`(?s)(Revocation|Suspension)Reasons\s*=\s*\[\]string\{([^}]*)\}`)
 )
 
-// TestMessages checks that both languages have the same messages and that
-// every message the pages use exists.
-func TestMessages(t *testing.T) {
+// messageTable reads the messages of both languages from i18n.js.
+func messageTable(t *testing.T) map[string]map[string]string {
+	t.Helper()
 	src, err := os.ReadFile("static/i18n.js")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := map[string][]string{}
+	langs := map[string]map[string]string{}
 	for _, m := range i18nBlock.FindAllStringSubmatch(string(src), -1) {
+		langs[m[1]] = map[string]string{}
 		for _, k := range i18nKey.FindAllStringSubmatch(m[2], -1) {
-			keys[m[1]] = append(keys[m[1]], k[1])
+			langs[m[1]][k[1]] = k[2]
 		}
 	}
-	zh, en := keys["zh"], keys["en"]
-	if len(zh) < 50 || !slices.Equal(zh, en) {
-		t.Fatalf("zh has %d messages, en %d; they must match one for one", len(zh), len(en))
+	if len(langs["zh"]) < 50 || len(langs["en"]) < 50 {
+		t.Fatalf("read %d zh and %d en messages from i18n.js; the test no longer parses it", len(langs["zh"]), len(langs["en"]))
+	}
+	return langs
+}
+
+// dynamicKeys are the message keys the pages build from data, by the
+// prefix of their template literal. A new one must be listed here, and
+// every key it can make then exists in both languages. The verdict card's
+// own dynamic keys are listed by verdict.js messageKeys(), which
+// TestCounter checks in Chromium.
+var dynamicKeys = map[string][]string{
+	"wallet.status.": {"valid", "revoked", "suspended", "expired"},
+	"unreadable.":    nil, // verdict.js messageKeys()
+	"codeKindShort.": nil, // verdict.js messageKeys()
+}
+
+// TestMessages walks every message key the pages use (in markup, in
+// quoted literals of the scripts, and built from data) and fails on one
+// missing in either language; both languages must also have the same
+// messages with the same {placeholders}. Every sub-indication the verifier
+// can report, and every revocation and suspension reason code the issuer
+// accepts, has words on the card.
+func TestMessages(t *testing.T) {
+	langs := messageTable(t)
+	zh, en := langs["zh"], langs["en"]
+	for k, v := range zh {
+		w, ok := en[k]
+		switch {
+		case !ok:
+			t.Errorf("message %q is missing in English", k)
+		case strings.TrimSpace(v) == "" || strings.TrimSpace(w) == "":
+			t.Errorf("message %q is empty in a language", k)
+		case !slices.Equal(sortedPlaceholders(v), sortedPlaceholders(w)):
+			t.Errorf("message %q: placeholders %v in Chinese, %v in English", k, sortedPlaceholders(v), sortedPlaceholders(w))
+		}
+	}
+	for k := range en {
+		if _, ok := zh[k]; !ok {
+			t.Errorf("message %q is missing in Chinese", k)
+		}
+	}
+	namespaces := map[string]bool{}
+	for k := range zh {
+		namespaces[strings.SplitN(k, ".", 2)[0]] = true
+	}
+	need := func(where, k string) {
+		t.Helper()
+		for _, l := range []string{"zh", "en"} {
+			if _, ok := langs[l][k]; !ok {
+				t.Errorf("%s uses message %q, which i18n.js lacks in %s", where, k, l)
+			}
+		}
 	}
 	files, _ := filepath.Glob("static/*.html")
 	js, _ := filepath.Glob("static/*.js")
 	tmpl, _ := filepath.Glob("static/*.tmpl")
+	used := 0
 	for _, f := range slices.Concat(files, js, tmpl) {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range usedKey.FindAllStringSubmatch(string(b), -1) {
-			k := m[1] + m[2] + m[3]
-			if !slices.Contains(zh, k) {
-				t.Errorf("%s uses message %q, which i18n.js does not have", f, k)
+		src := string(b)
+		for _, m := range markupKey.FindAllStringSubmatch(src, -1) {
+			if m[1] != "" {
+				need(f, m[1])
+				used++
+			}
+			for _, pair := range strings.Split(m[2], ";") {
+				if _, k, ok := strings.Cut(pair, ":"); ok {
+					need(f, k)
+					used++
+				}
+			}
+		}
+		if !strings.HasSuffix(f, ".js") || strings.HasSuffix(f, "i18n.js") {
+			continue
+		}
+		// A quoted literal in a message namespace is a key: a table entry
+		// or a t('…') call alike.
+		for _, m := range literalKey.FindAllStringSubmatch(src, -1) {
+			if ns := strings.SplitN(m[1], ".", 2)[0]; namespaces[ns] && !strings.HasSuffix(m[1], ".js") {
+				need(f, m[1])
+				used++
+			}
+		}
+		for _, m := range templateKey.FindAllStringSubmatch(src, -1) {
+			suffixes, ok := dynamicKeys[m[1]]
+			if !ok {
+				t.Errorf("%s builds message keys from data with prefix %q; list the keys it can make in dynamicKeys", f, m[1])
+			}
+			for _, s := range suffixes {
+				need(f, m[1]+s)
 			}
 		}
 	}
-	// Every sub-indication the verifier reports has words for people.
-	for _, sub := range []string{"UNSUPPORTED_FORMAT", "ENCODING_FAILURE", "FORMAT_FAILURE", "TRAILING_DATA",
-		"NON_CANONICAL", "INPUT_TOO_LARGE", "UNKNOWN_ISSUER", "UNKNOWN_KEY", "SIG_CRYPTO_FAILURE",
-		"KEY_COMPROMISED", "KEY_RETIRED", "TYPE_NOT_AUTHORISED", "NOT_YET_VALID", "EXPIRED",
-		"PRESENTATION_NOT_YET_VALID", "PRESENTATION_EXPIRED", "FUTURE_DATED", "LIFETIME_TOO_LONG", "ANNOTATION_EXPIRED",
-		"WRONG_RELYING_DEPARTMENT", "REVOKED", "SUSPENDED", "HASH_FAILURE", "TRY_LATER", "STATUS_UNKNOWN"} {
-		if !slices.Contains(zh, "reason."+sub) {
-			t.Errorf("no reason message for %s", sub)
+	if used < 50 {
+		t.Fatalf("found only %d message uses in the pages; the walk no longer reads them", used)
+	}
+
+	// Every sub-indication the verifier reports has words on the card:
+	// a reason for a licence that was read, or a cause for unreadable input.
+	report, err := os.ReadFile("../verifier/report.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdictJS, err := os.ReadFile("static/verdict.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	worded := map[string]bool{}
+	for _, m := range jsTableKey.FindAllStringSubmatch(string(verdictJS), -1) {
+		worded[m[1]] = true
+	}
+	subs := subConst.FindAllStringSubmatch(string(report), -1)
+	if len(subs) < 20 {
+		t.Fatalf("read only %d sub-indications from verifier/report.go", len(subs))
+	}
+	for _, m := range subs {
+		if !worded[m[1]] {
+			t.Errorf("verdict.js has no words for sub-indication %s (reasonKeys or unreadableSubs)", m[1])
 		}
 	}
+	// Every reason code the issuer accepts has its word.
+	issue, err := os.ReadFile("../issuer/issue.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := reasonCodes.FindAllStringSubmatch(string(issue), -1)
+	if len(codes) != 2 {
+		t.Fatalf("read %d reason-code lists from issuer/issue.go, want 2", len(codes))
+	}
+	for _, m := range codes {
+		status := map[string]string{"Revocation": "revoked", "Suspension": "suspended"}[m[1]]
+		list := strings.Split(strings.ReplaceAll(m[2], `"`, ""), ",")
+		if status == "revoked" {
+			list = append(list, "superseded") // store.ReasonSuperseded
+		}
+		for _, code := range list {
+			need("verdict.js statusWords", "status."+status+"."+strings.TrimSpace(code))
+		}
+	}
+}
+
+func sortedPlaceholders(s string) []string {
+	p := placeholder.FindAllString(s, -1)
+	slices.Sort(p)
+	return slices.Compact(p)
 }
 
 // TestVendored checks that the vendored library is byte for byte the file

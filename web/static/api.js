@@ -1,7 +1,7 @@
 // Calls to the JSON API of the same origin. Every answer is
-// {ok: true, data} or {ok: false, status, problem, network}.
+// {ok: true, data} or {ok: false, status, problem, network, timeout}.
 
-async function call(method, path, { json, form, token } = {}) {
+async function call(method, path, { json, form, token, timeout, needData } = {}) {
   const headers = { Accept: 'application/json' };
   let body;
   if (json !== undefined) {
@@ -11,22 +11,38 @@ async function call(method, path, { json, form, token } = {}) {
     body = form;
   }
   if (token) headers.Authorization = `Bearer ${token}`;
-  let res;
+  // A deadline covers the whole exchange, the body included: once it has
+  // passed, the request is aborted and a late answer can never arrive.
+  const ctrl = timeout > 0 ? new AbortController() : null;
+  const timer = ctrl ? setTimeout(() => ctrl.abort(), timeout) : 0;
+  const late = () => ({ ok: false, status: 0, timeout: true, problem: {} });
   try {
-    res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
-  } catch (err) {
-    return { ok: false, status: 0, network: true, problem: { detail: String(err) } };
+    let res;
+    try {
+      res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: 'no-store', signal: ctrl?.signal });
+    } catch (err) {
+      if (ctrl?.signal.aborted) return late();
+      return { ok: false, status: 0, network: true, problem: { detail: String(err) } };
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      if (ctrl?.signal.aborted) return late();
+      data = null;
+    }
+    if (ctrl?.signal.aborted) return late();
+    if (!res.ok) {
+      return { ok: false, status: res.status, problem: data || { title: res.statusText } };
+    }
+    if (needData && (data === null || typeof data !== 'object')) {
+      // A 2xx without a JSON body is no answer: never a verdict.
+      return { ok: false, status: res.status, problem: { type: 'bad-answer' } };
+    }
+    return { ok: true, status: res.status, data };
+  } finally {
+    clearTimeout(timer);
   }
-  let data = null;
-  try {
-    data = await res.json();
-  } catch {
-    data = null;
-  }
-  if (!res.ok) {
-    return { ok: false, status: res.status, problem: data || { title: res.statusText } };
-  }
-  return { ok: true, status: res.status, data };
 }
 
 /** problemText is the most useful one-line description of a failed call. */
@@ -35,16 +51,19 @@ export function problemText(r) {
   return p.detail || p.title || (r.status ? `HTTP ${r.status}` : 'network error');
 }
 
-/** verifyText sends a QR text to POST /v1/verify. */
-export function verifyText(text) {
-  return call('POST', '/v1/verify', { json: { qr_text: text } });
+/**
+ * verifyText sends a QR text to POST /v1/verify; with opts.timeout (ms) the
+ * answer is {ok: false, timeout: true} once that time has passed.
+ */
+export function verifyText(text, opts = {}) {
+  return call('POST', '/v1/verify', { json: { qr_text: text }, timeout: opts.timeout, needData: true });
 }
 
 /** verifyImage sends a camera frame to POST /v1/verify, decoded on the server. */
-export function verifyImage(blob) {
+export function verifyImage(blob, opts = {}) {
   const form = new FormData();
   form.append('image', blob, 'frame.jpg');
-  return call('POST', '/v1/verify', { form });
+  return call('POST', '/v1/verify', { form, timeout: opts.timeout, needData: true });
 }
 
 /** walletSession exchanges a one-time sign-in token for a session. */

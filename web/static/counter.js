@@ -1,13 +1,17 @@
 // The counter page (窗口核验). A handheld scanner types the QR text into the
-// scan input and presses Enter, so the input keeps the focus: no click is
-// ever needed between two citizens. A webcam scans too: frames go to
-// POST /v1/verify, which decodes them on the server. The recent scans live
-// in this module's memory only.
+// scan input and ends it with Enter, CR LF, Tab or nothing at all, so the
+// input keeps the focus: no click is ever needed between two citizens. A
+// webcam scans too: frames go to POST /v1/verify, which decodes them on the
+// server. Every scan gets its own entry in the recent list at once, and its
+// own deadline: a verifier that does not answer in time gives the amber
+// card with a retry button, and an answer never lands on another scan's
+// card. The recent scans live in this module's memory only.
 
 import * as i18n from './i18n.js';
 import { t } from './i18n.js';
 import { verifyImage, verifyText } from './api.js';
 import * as verdict from './verdict.js';
+import { shortTime } from './time.js';
 
 const maxRecent = 10;
 const form = document.getElementById('scan-form');
@@ -19,80 +23,229 @@ const cameraBox = document.getElementById('camera');
 const video = document.getElementById('camera-video');
 const cameraState = document.getElementById('camera-state');
 const scanInterval = Number(document.documentElement.dataset.scanInterval) || 500;
+// verifyTimeout is each verification's deadline (web.DefaultVerifyTimeout).
+const verifyTimeout = Number(document.documentElement.dataset.verifyTimeout) || 5000;
 
-let current = null; // the outcome on the card
-let seq = 0; // the latest request; older answers are dropped
-const recent = []; // {outcome, at}, newest first, memory only
+// A scanner with no suffix types the text and stops. Once the input has
+// been still for idleSubmit ms, an e-licence text that is complete (its
+// envelope's length, read from its first bytes, is all there) is verified.
+// Any other text is verified when it came in as a scanner types it: at
+// least minIdleText characters, on average less than scannerPace ms apart
+// (or inserted at once), after idleSubmit ms for a text that is not an
+// e-licence code and staleSubmit ms for an incomplete one, so that a
+// truncated scan gets its card and the next scan does not join it. Text
+// typed by hand, a few characters a second at most, waits for Enter. The
+// pace is an average, so that a scanner's short pause is not a person.
+const idleSubmit = 400;
+const staleSubmit = 2000;
+const scannerPace = 60;
+const minIdleText = 8;
 
-// normalise removes what scanners add around the text (CR, LF, tab) and
-// undoes Caps Lock: the QR alphanumeric set has no lower case, so a lower
-// case letter can only be the keyboard's doing. Inner spaces are Base45.
+const base45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+
+/**
+ * completeness reports whether text holds a whole e-licence envelope
+ * ('complete'), the start of one ('incomplete'), or is no e-licence text
+ * it can read ('unknown'). The envelope is the CBOR array [payload, 64-byte
+ * signature] in Base45 (docs/FORMAT.md); only its length is read here, the
+ * verifier checks everything else.
+ */
+export function completeness(text) {
+  const m = /^L[CPA]1:([0-9A-Z $%*+\-./:]*)$/.exec(text);
+  if (!m) return 'unknown';
+  const b45 = m[1];
+  const have = Math.floor(b45.length / 3) * 2 + (b45.length % 3 === 2 ? 1 : 0);
+  const head = [];
+  for (let i = 0; i + 2 < Math.min(b45.length, 9); i += 3) {
+    const n = base45.indexOf(b45[i]) + base45.indexOf(b45[i + 1]) * 45 + base45.indexOf(b45[i + 2]) * 2025;
+    head.push(n >> 8, n & 0xff);
+  }
+  if (head.length < 6) return 'incomplete';
+  if (head[0] !== 0x82) return 'unknown';
+  let len;
+  let at;
+  const ai = head[1] & 0x1f;
+  if (head[1] >> 5 !== 2) return 'unknown';
+  if (ai < 24) [len, at] = [ai, 2];
+  else if (ai === 24) [len, at] = [head[2], 3];
+  else if (ai === 25) [len, at] = [(head[2] << 8) | head[3], 4];
+  else if (ai === 26) [len, at] = [((head[2] << 24) | (head[3] << 16) | (head[4] << 8) | head[5]) >>> 0, 6];
+  else return 'unknown';
+  const need = at + len + 2 + 64;
+  return have >= need && b45.length % 3 !== 1 ? 'complete' : 'incomplete';
+}
+
+// Every scan is one entry, newest first, in this module's memory only:
+// {id, text, at, outcome, attempt}. outcome is 'pending' until its answer
+// or its deadline; the card shows one entry (shown), the newest unless the
+// clerk chose an earlier one in the list.
+const scans = [];
+let shown = null;
+let nextId = 1;
+
+// normalise removes what scanners add around the text (CR, LF, tab,
+// spaces a wedge may send) and undoes Caps Lock: the QR alphanumeric set
+// has no lower case, so a lower case letter can only be the keyboard's
+// doing. Inner spaces are Base45.
 export function normalise(s) {
-  return s.replace(/^[\r\n\t]+|[\r\n\t]+$/g, '').toUpperCase();
+  return s.replace(/^[\r\n\t ]+|[\r\n\t ]+$/g, '').toUpperCase();
 }
 
 const oneColumn = window.matchMedia('(max-width: 900px)');
 
-function show(o) {
-  current = o;
-  verdict.render(card, o);
+function renderCard(scroll) {
+  if (shown === null) {
+    verdict.render(card, null);
+    return;
+  }
+  const earlier = scans.length > 0 && shown !== scans[0] ? shown.at : null;
+  const scan = shown;
+  verdict.render(card, scan.outcome, {
+    earlier,
+    onRetry: scan.text ? () => {
+      verify(scan);
+      input.focus({ preventScroll: true });
+    } : null,
+  });
   // On a tablet or phone the card is below the input: bring it into view.
-  if (o !== null && o !== 'pending' && oneColumn.matches) card.scrollIntoView({ block: 'start' });
+  if (scroll && scan.outcome !== 'pending' && oneColumn.matches) card.scrollIntoView({ block: 'start' });
 }
 
-function remember(o) {
-  recent.unshift({ outcome: o, at: new Date() });
-  recent.length = Math.min(recent.length, maxRecent);
-  renderRecent();
+function show(scan, scroll = true) {
+  shown = scan;
+  renderCard(scroll);
 }
 
 function renderRecent() {
   recentList.replaceChildren();
-  if (recent.length === 0) {
+  recentList.dataset.total = String(nextId - 1); // scans made, for tests
+  if (scans.length === 0) {
     const li = document.createElement('li');
     li.className = 'empty';
     li.textContent = t('counter.recentEmpty');
     recentList.append(li);
     return;
   }
-  for (const { outcome, at } of recent) {
-    const s = verdict.summary(outcome, at);
+  for (const scan of scans) {
     const li = document.createElement('li');
-    li.className = `recent-item ${s.indication.toLowerCase()}`;
+    li.dataset.scan = String(scan.id);
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'recent-show';
+    btn.addEventListener('click', () => show(scan));
     const time = document.createElement('time');
-    time.dateTime = at.toISOString();
-    time.textContent = s.time;
+    time.dateTime = scan.at.toISOString();
     const w = document.createElement('strong');
-    w.textContent = s.word;
     const what = document.createElement('span');
-    what.textContent = [s.type, s.holder].filter(Boolean).join(' · ') || s.reason;
-    li.append(time, w, what);
-    li.title = s.reason;
+    if (scan.outcome === 'pending') {
+      li.className = 'recent-item pending';
+      li.dataset.indication = '';
+      time.textContent = shortTime(scan.at);
+      w.textContent = t('verdict.pending');
+    } else {
+      const s = verdict.summary(scan.outcome, scan.at);
+      li.className = `recent-item ${s.indication.toLowerCase()}`;
+      li.dataset.indication = s.indication;
+      time.textContent = s.time;
+      w.textContent = s.word;
+      what.textContent = [s.type, s.holder].filter(Boolean).join(' · ') || s.reason;
+      btn.title = s.reason;
+    }
+    if (scan === shown) li.setAttribute('aria-current', 'true');
+    btn.append(time, w, what);
+    li.append(btn);
     recentList.append(li);
   }
 }
 
-async function check(text) {
-  const mine = ++seq;
-  show('pending');
-  const o = verdict.outcome(await verifyText(text));
-  if (mine !== seq) return;
-  show(o);
-  remember(o);
+// settle records the outcome of a scan; a late answer changes only its own
+// entry, and the card only while it shows that entry.
+function settle(scan, attempt, o) {
+  if (scan.attempt !== attempt) return; // a retry has replaced this request
+  scan.outcome = o;
+  if (o.local === 'timeout') o.seconds = Math.round(verifyTimeout / 100) / 10;
+  if (shown === scan) renderCard(true);
+  renderRecent();
+}
+
+async function verify(scan) {
+  const attempt = ++scan.attempt;
+  scan.outcome = 'pending';
+  if (shown === scan) renderCard(false);
+  renderRecent();
+  const local = verdict.precheck(scan.text);
+  if (local) {
+    settle(scan, attempt, local);
+    return;
+  }
+  settle(scan, attempt, verdict.outcome(await verifyText(scan.text, { timeout: verifyTimeout }), scan.text));
+}
+
+function add(scan) {
+  scans.unshift(scan);
+  scans.length = Math.min(scans.length, maxRecent);
+  shown = scan;
+}
+
+function check(text) {
+  const scan = { id: nextId++, text, at: new Date(), outcome: 'pending', attempt: 0 };
+  add(scan);
+  verify(scan);
+}
+
+// submit verifies what the input holds and empties it, so that the next
+// scan starts on an empty input and is never joined to this one.
+function submit() {
+  clearTimeout(idleTimer);
+  const text = normalise(input.value);
+  input.value = '';
+  typing = null;
+  input.focus();
+  if (text) check(text);
 }
 
 form.addEventListener('submit', (e) => {
   e.preventDefault();
+  submit();
+});
+
+// Scanners that end a code with Tab: verify instead of leaving the input.
+// Tab on an empty input still moves the focus, for keyboard users.
+input.addEventListener('keydown', (e) => {
+  if (e.key === 'Tab' && !e.shiftKey && !e.isComposing && input.value.trim() !== '') {
+    e.preventDefault();
+    submit();
+  }
+});
+
+// Scanners that end with nothing: see idleSubmit.
+let idleTimer = 0;
+let typing = null; // {start, last} of the text now in the input
+input.addEventListener('input', (e) => {
+  clearTimeout(idleTimer);
+  const now = performance.now();
+  if (input.value === '') {
+    typing = null;
+    return;
+  }
+  if (typing === null) typing = { start: now, last: now };
+  typing.last = now;
+  if (e.isComposing) return;
   const text = normalise(input.value);
-  input.value = '';
-  input.focus();
-  if (text) check(text);
+  const state = completeness(text);
+  const wait = state === 'complete' ? idleSubmit : state === 'incomplete' ? staleSubmit : idleSubmit;
+  idleTimer = setTimeout(() => {
+    const n = input.value.trim().length;
+    const scannerPaced = typing && n >= minIdleText && (typing.last - typing.start) / (n - 1) < scannerPace;
+    if (state === 'complete' || scannerPaced) submit();
+  }, wait);
 });
 
 document.getElementById('clear').addEventListener('click', () => {
-  seq++;
   show(null);
+  renderRecent();
   input.value = '';
+  typing = null;
   input.focus();
 });
 
@@ -154,7 +307,11 @@ async function startCamera() {
     stream = null;
     if (err.name === 'NotAllowedError') setCameraState('counter.cameraDenied');
     else if (err.name === 'NotFoundError' || err.name === 'OverconstrainedError') setCameraState('counter.cameraMissing');
-    else setCameraState('counter.cameraFailed', { detail: err.message || err.name });
+    else if (err.name === 'NotReadableError' || err.name === 'AbortError') setCameraState('counter.cameraBusy');
+    else if (err.name === 'SecurityError') setCameraState('counter.cameraUnsupported');
+    // The browser's own message is English whatever the page's language:
+    // only its name, a code, is shown.
+    else setCameraState('counter.cameraFailed', { code: err.name || 'Error' });
     return;
   }
   video.srcObject = stream;
@@ -200,7 +357,7 @@ async function scanFrame() {
   try {
     const blob = await grab();
     if (!blob || !stream) return;
-    const answer = await verifyImage(blob);
+    const answer = await verifyImage(blob, { timeout: verifyTimeout });
     if (!stream) return;
     if (!answer.ok) {
       // No QR code in this frame: keep looking, and say so if one was seen
@@ -219,9 +376,9 @@ async function scanFrame() {
     }
     lastKey = key;
     lastAt = Date.now();
-    seq++;
-    show(o);
-    remember(o);
+    add({ id: nextId++, text: '', at: new Date(), outcome: o, attempt: 0 });
+    renderCard(true);
+    renderRecent();
   } finally {
     busy = false;
   }
@@ -236,7 +393,7 @@ cameraBtn.addEventListener('click', async () => {
 window.addEventListener('pagehide', stopCamera);
 
 i18n.onChange(() => {
-  verdict.render(card, current);
+  renderCard(false);
   renderRecent();
   if (cameraState.dataset.key) setCameraState(cameraState.dataset.key, JSON.parse(cameraState.dataset.params || '{}'));
 });

@@ -1,44 +1,213 @@
-// The verdict card shared by the counter and the public verification page:
-// a large green 通过 / red 不通过 / amber 无法确定 with an icon and a word
-// (never colour alone), the reason in plain language and the licence's
-// disclosed fields. The head of the card is an assertive live region, so a
-// screen reader announces every verdict.
+// The verdict card shared by the counter and the public verification page.
+// Four verdicts, each with its own colour, icon, word and shape, so that
+// none depends on colour alone:
+//
+//   PASSED        green  ✓ in a circle, solid border           通过
+//   FAILED        red    ✗ in an octagon, hatched head, double  不通过
+//   INDETERMINATE amber  ? in a triangle, dashed border         无法确定
+//   UNREADABLE    grey   ⌀ in a square, dotted border           未能识别
+//
+// FAILED is kept for a licence that was read and truly fails. Input that
+// could not be read as a licence (a Chinese input method's full-width
+// characters, a truncated scan, another system's QR code) is UNREADABLE,
+// with the likely cause and what to do; a verifier that did not answer in
+// time, could not be reached or refused the request is INDETERMINATE. The
+// head of the card is an assertive live region, so a screen reader
+// announces every verdict.
 
 import { t } from './i18n.js';
 import { clock, dateTime, day, lastDay, shortTime } from './time.js';
-import { problemText } from './api.js';
 
-const icons = { PASSED: '✓', FAILED: '✗', INDETERMINATE: '?' };
-const classes = { PASSED: 'pass', FAILED: 'fail', INDETERMINATE: 'unsure' };
+/** Verdicts as the card shows them (data-indication). */
+export const PASSED = 'PASSED';
+export const FAILED = 'FAILED';
+export const INDETERMINATE = 'INDETERMINATE';
+export const UNREADABLE = 'UNREADABLE';
 
-/** outcome turns an API answer into what the card shows. */
-export function outcome(answer) {
-  if (answer.ok) return { report: answer.data };
-  if (answer.network) return { local: 'network' };
-  return { local: 'refused', detail: problemText(answer) };
+const icons = { PASSED: '✓', FAILED: '✗', INDETERMINATE: '?', UNREADABLE: '⌀' };
+const classes = { PASSED: 'pass', FAILED: 'fail', INDETERMINATE: 'unsure', UNREADABLE: 'unreadable' };
+const words = {
+  PASSED: 'verdict.PASSED',
+  FAILED: 'verdict.FAILED',
+  INDETERMINATE: 'verdict.INDETERMINATE',
+  UNREADABLE: 'verdict.UNREADABLE',
+};
+
+/**
+ * unreadableSubs maps the verifier's sub-indications that mean "this text
+ * is not a readable licence" to their cause. They say nothing about a
+ * licence, so they are not red:
+ *
+ *   UNSUPPORTED_FORMAT  no e-licence prefix: another system's QR code
+ *   ENCODING_FAILURE    invalid Base45: characters lost or changed in the scan
+ *   FORMAT_FAILURE      truncated or malformed data: an incomplete scan
+ *   INPUT_TOO_LARGE     longer than any QR code: not one e-licence code
+ *   TRAILING_DATA       more after the signed object: two scans run together
+ *
+ * Every other FAILED sub-indication (signature, key, issuer, status,
+ * validity, NON_CANONICAL, HASH_FAILURE …) concerns a licence that was read,
+ * and stays red.
+ */
+export const unreadableSubs = {
+  UNSUPPORTED_FORMAT: 'foreign',
+  ENCODING_FAILURE: 'garbled',
+  FORMAT_FAILURE: 'truncated',
+  INPUT_TOO_LARGE: 'tooLong',
+  TRAILING_DATA: 'glued',
+};
+
+/** The causes of an unreadable input, each with a cause and a hint message. */
+export const unreadableCauses = ['ime', 'foreign', 'garbled', 'truncated', 'tooLong', 'glued'];
+
+// Messages of the verifier's sub-indications, for a licence that was read.
+const reasonKeys = {
+  UNKNOWN_ISSUER: 'reason.UNKNOWN_ISSUER',
+  UNKNOWN_KEY: 'reason.UNKNOWN_KEY',
+  SIG_CRYPTO_FAILURE: 'reason.SIG_CRYPTO_FAILURE',
+  KEY_COMPROMISED: 'reason.KEY_COMPROMISED',
+  KEY_RETIRED: 'reason.KEY_RETIRED',
+  TYPE_NOT_AUTHORISED: 'reason.TYPE_NOT_AUTHORISED',
+  NOT_YET_VALID: 'reason.NOT_YET_VALID',
+  EXPIRED: 'reason.EXPIRED',
+  PRESENTATION_NOT_YET_VALID: 'reason.PRESENTATION_NOT_YET_VALID',
+  PRESENTATION_EXPIRED: 'reason.PRESENTATION_EXPIRED',
+  FUTURE_DATED: 'reason.FUTURE_DATED',
+  LIFETIME_TOO_LONG: 'reason.LIFETIME_TOO_LONG',
+  ANNOTATION_EXPIRED: 'reason.ANNOTATION_EXPIRED',
+  WRONG_RELYING_DEPARTMENT: 'reason.WRONG_RELYING_DEPARTMENT',
+  NON_CANONICAL: 'reason.NON_CANONICAL',
+  REVOKED: 'reason.REVOKED',
+  SUSPENDED: 'reason.SUSPENDED',
+  HASH_FAILURE: 'reason.HASH_FAILURE',
+  TRY_LATER: 'reason.TRY_LATER',
+  STATUS_UNKNOWN: 'reason.STATUS_UNKNOWN',
+};
+
+/**
+ * statusWords words a revocation or suspension by its reason code (the
+ * issuer's codes, docs/openapi.yaml): 注销 is a cancellation (the holder's
+ * request, the business closed), 撤销 undoes a licence that should not have
+ * been issued, 吊销 is a penalty. The verifier's report carries the code
+ * as status.reason when the status data has one; without it the card says
+ * only that the issuing department ended the licence, never 吊销.
+ */
+const statusWords = {
+  revoked: {
+    cancelled: 'status.revoked.cancelled',
+    holder_request: 'status.revoked.holder_request',
+    withdrawn: 'status.revoked.withdrawn',
+    issued_in_error: 'status.revoked.issued_in_error',
+    penalty: 'status.revoked.penalty',
+    superseded: 'status.revoked.superseded',
+    other: 'status.revoked.other',
+    '': 'status.revoked.unknown',
+  },
+  suspended: {
+    investigation: 'status.suspended.investigation',
+    holder_request: 'status.suspended.holder_request',
+    other: 'status.suspended.other',
+    '': 'status.suspended.unknown',
+  },
+};
+
+// Problem types (the last part of an RFC 9457 type URI) of a refused
+// request, as the card words them; a problem the page cannot act on is
+// INDETERMINATE with the HTTP status as its code, never English text.
+const problemKeys = {
+  'rate-limited': 'problem.rateLimited',
+  unavailable: 'problem.unavailable',
+  internal: 'problem.internal',
+};
+
+/** kindKeys words what kind of code was scanned, so the clerk knows whether a screenshot could pass. */
+const kindKeys = {
+  credential: 'codeKind.credential',
+  presentation: 'codeKind.presentation',
+  'annotated copy': 'codeKind.annotated',
+};
+
+/**
+ * precheck returns the outcome of a scanned text that need not be sent: a
+ * text with characters outside ASCII came through a Chinese input method
+ * (full-width ：or Ｌ, 。…), which no e-licence code contains.
+ */
+export function precheck(text) {
+  if (/[^\x20-\x7e]/.test(text)) return { local: 'unreadable', cause: 'ime' };
+  return null;
 }
 
-/** indicationOf returns PASSED, FAILED or INDETERMINATE for an outcome. */
+/**
+ * outcome turns an API answer into what the card shows; text is what was
+ * sent, which tells two scans run together from one garbled scan.
+ */
+export function outcome(answer, text = '') {
+  if (answer.ok) return { report: answer.data, text };
+  if (answer.timeout) return { local: 'timeout' };
+  if (answer.network) return { local: 'network' };
+  const p = answer.problem || {};
+  const type = String(p.type || '').split('/').pop();
+  if (answer.status === 413 || type === 'too-large') return { local: 'unreadable', cause: 'tooLong', problem: p, status: answer.status };
+  return { local: 'refused', type, status: answer.status, problem: p };
+}
+
+/** indicationOf returns PASSED, FAILED, INDETERMINATE or UNREADABLE for an outcome. */
 export function indicationOf(o) {
-  return o.report?.indication || 'INDETERMINATE';
+  if (o.local === 'unreadable') return UNREADABLE;
+  if (o.local) return INDETERMINATE;
+  const r = o.report;
+  if (r.indication === 'PASSED') return PASSED;
+  if (r.indication === 'FAILED' && unreadableSubs[r.sub_indication]) return UNREADABLE;
+  if (r.indication === 'FAILED') return FAILED;
+  return INDETERMINATE;
+}
+
+// joined matches a text holding a second e-licence prefix after its start:
+// two scans run together. (Base45 may hold "LC1:" by chance, so this only
+// chooses the hint of a text the verifier already found unreadable.)
+const joined = /.L[CPA]1:/;
+
+/** causeOf returns the cause of an UNREADABLE outcome. */
+function causeOf(o) {
+  if (o.local === 'unreadable') return o.cause;
+  const cause = unreadableSubs[o.report?.sub_indication];
+  if (cause !== 'foreign' && o.text && joined.test(o.text)) return 'glued';
+  return cause;
 }
 
 /** word is the one-word verdict of an outcome. */
 export function word(o) {
-  return t(`verdict.${indicationOf(o)}`);
+  return t(words[indicationOf(o)]);
+}
+
+/** retryable reports whether scanning the same text again may change the verdict. */
+export function retryable(o) {
+  return indicationOf(o) === INDETERMINATE;
 }
 
 function statusDate(r) {
   const s = r.status || {};
-  if (s.revoked_at || s.changed_at) return t('reason.revokedAt', { date: dateTime(s.revoked_at || s.changed_at) });
+  if (s.changed_at) return t('reason.changedAt', { date: dateTime(s.changed_at) });
   if (s.issued_at) return t('reason.statusAsOf', { date: dateTime(s.issued_at) });
   return t('reason.statusAsOf', { date: dateTime(r.verified_at) });
 }
 
+/** statusText words a revoked or suspended status with its reason code. */
+export function statusText(value, reasonCode) {
+  const table = statusWords[value];
+  if (!table) return '';
+  return t(table[reasonCode || ''] || table.other);
+}
+
 /** reason says in plain words why an outcome is what it is. */
 export function reason(o) {
+  const ind = indicationOf(o);
+  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}`);
+  if (o.local === 'timeout') return t('reason.timeout', { s: o.seconds ?? '' });
   if (o.local === 'network') return t('reason.network');
-  if (o.local === 'refused') return t('reason.refused', { detail: o.detail });
+  if (o.local === 'refused') {
+    const key = problemKeys[o.type];
+    return key ? t(key) : t('problem.other', { code: o.status ? `HTTP ${o.status}` : o.type || '?' });
+  }
   const r = o.report;
   const lic = r.licence || {};
   const ann = r.annotation || {};
@@ -48,11 +217,14 @@ export function reason(o) {
     return t('reason.PASSED');
   }
   const sub = r.sub_indication || '';
-  const key = `reason.${sub}`;
   const params = { code: sub || r.indication, dept: ann.relying_department_name || ann.relying_department || '' };
   switch (sub) {
     case 'REVOKED':
+      params.status = statusText('revoked', r.status?.reason);
+      params.date = statusDate(r);
+      break;
     case 'SUSPENDED':
+      params.status = statusText('suspended', r.status?.reason);
       params.date = statusDate(r);
       break;
     case 'EXPIRED':
@@ -70,14 +242,47 @@ export function reason(o) {
       break;
     }
   }
-  const known = t(key) !== key;
-  return known ? t(key, params) : t('reason.unknown', params);
+  const key = reasonKeys[sub];
+  return key ? t(key, params) : t('reason.unknown', params);
+}
+
+/** hint says what the clerk should do next, or what kind of code passed. */
+export function hint(o) {
+  const ind = indicationOf(o);
+  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}.hint`);
+  if (ind === INDETERMINATE) return t('hint.retry');
+  const r = o.report;
+  if (r.sub_indication === 'REVOKED' && !r.status?.reason) return t('hint.revokedNoReason');
+  const k = kindKeys[r.kind];
+  return k ? t(k) : '';
 }
 
 function validity(lic) {
   if (!lic.valid_from) return '';
   if (!lic.valid_until) return t('validity.forever', { from: day(lic.valid_from) });
   return t('validity.range', { from: day(lic.valid_from), until: lastDay(lic.valid_until) });
+}
+
+const usccChars = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+const usccWeights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/** isUSCC reports whether s is a GB 32100 unified social credit code with its check character. */
+export function isUSCC(s) {
+  if (!/^[0-9A-HJ-NPQRTUWXY]{18}$/.test(s || '')) return false;
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += usccChars.indexOf(s[i]) * usccWeights[i];
+  return usccChars[(31 - (sum % 31)) % 31] === s[17];
+}
+
+/**
+ * holderIdLabel labels a holder code by its kind. A credential holds a
+ * unified social credit code whole (it is public) and a citizen identity
+ * number masked (1101**********002X), so the code itself tells the kind.
+ */
+export function holderIdLabel(id) {
+  if (isUSCC(id)) return t('field.holderId.uscc');
+  if (/^\d{4}\*{10}[\dX*]{4}$/.test(id || '') || /^\d{17}[\dX]$/.test(id || '')) return t('field.holderId.citizen');
+  return t('field.holderId.other');
 }
 
 /** rows lists the label/value pairs the card shows for a report. */
@@ -90,13 +295,14 @@ export function rows(r) {
   if (lic) {
     add(t('field.type'), lic.type_name || lic.type_code, 'major');
     add(t('field.holder'), lic.holder_name, 'major');
-    add(t('field.holderId'), lic.holder_id, 'major');
+    add(holderIdLabel(lic.holder_id), lic.holder_id, 'major');
   }
   if (r.issuer) add(t('field.issuer'), r.issuer.name ? r.issuer.name : r.issuer.code, 'major');
   if (lic) {
     add(t('field.validity'), validity(lic), 'major');
     for (const f of lic.fields || []) add(f.label || f.key, f.value, 'minor');
   }
+  if (lic && kindKeys[r.kind]) add(t('field.codeKind'), t(`codeKindShort.${r.kind === 'annotated copy' ? 'annotated' : r.kind}`), 'minor');
   if (r.presentation) add(t('field.presentation'), clock(r.presentation.expires), 'minor');
   if (r.annotation) {
     const a = r.annotation;
@@ -109,25 +315,65 @@ export function rows(r) {
   return out;
 }
 
+// technical lists what the card's technical details show: the checks of a
+// report, or the problem the server sent (its English detail is kept here,
+// for an administrator, and never shown as the reason).
+function technical(o) {
+  const out = [];
+  if (o.report) {
+    const r = o.report;
+    out.push({ cls: '', text: `indication: ${r.indication}${r.sub_indication ? ` / ${r.sub_indication}` : ''}` });
+    for (const c of r.checks || []) {
+      out.push({ cls: `check ${String(c.result).toLowerCase()}`, text: `${c.name}: ${c.result}${c.detail ? ` — ${c.detail}` : ''}` });
+    }
+    if (r.verified_at) out.push({ cls: '', text: `verified_at: ${clock(r.verified_at)}` });
+  } else if (o.problem) {
+    const p = o.problem;
+    out.push({ cls: '', text: `HTTP ${o.status || ''} ${p.type || ''}`.trim() });
+    if (p.detail) out.push({ cls: '', text: `detail: ${p.detail}` });
+    for (const e of p.errors || []) out.push({ cls: '', text: `${e.field}: ${e.reason}` });
+    if (p.request_id) out.push({ cls: '', text: `request_id: ${p.request_id}` });
+  }
+  return out;
+}
+
 /**
  * render shows an outcome on the card section; null shows the idle card,
- * 'pending' a card waiting for the answer.
+ * 'pending' a card waiting for the answer. opts.earlier, a Date, says the
+ * card is of an earlier scan than the newest; opts.onRetry, when given,
+ * shows a retry button on an INDETERMINATE card.
  */
-export function render(section, o) {
+export function render(section, o, opts = {}) {
   const head = section.querySelector('.verdict-head');
   const icon = section.querySelector('.verdict-icon');
   const wordEl = section.querySelector('.verdict-word');
   const reasonEl = section.querySelector('.verdict-reason');
+  const hintEl = section.querySelector('.verdict-hint');
+  const earlierEl = section.querySelector('.verdict-earlier');
+  const actions = section.querySelector('.verdict-actions');
+  const retryBtn = section.querySelector('.verdict-retry');
   const dl = section.querySelector('.verdict-fields');
   const details = section.querySelector('.verdict-checks');
   dl.replaceChildren();
   details.hidden = true;
   details.querySelector('ol').replaceChildren();
   wordEl.removeAttribute('data-i18n');
+  hintEl.hidden = true;
+  hintEl.textContent = '';
+  if (earlierEl) {
+    earlierEl.hidden = !opts.earlier;
+    earlierEl.textContent = opts.earlier ? t('verdict.earlier', { time: shortTime(opts.earlier) }) : '';
+  }
+  if (actions) {
+    actions.hidden = true;
+    if (retryBtn) retryBtn.onclick = null;
+  }
   if (o === null || o === 'pending') {
     section.className = `verdict ${o === null ? 'idle' : 'pending'}`;
     section.dataset.indication = '';
     section.dataset.subIndication = '';
+    section.dataset.cause = '';
+    section.dataset.verdict = o === null ? 'idle' : 'pending';
     icon.textContent = o === null ? '⌁' : '…';
     wordEl.textContent = t(o === null ? 'verdict.idle' : 'verdict.pending');
     reasonEl.textContent = '';
@@ -137,32 +383,37 @@ export function render(section, o) {
   const ind = indicationOf(o);
   section.className = `verdict ${classes[ind]}`;
   section.dataset.indication = ind;
-  section.dataset.subIndication = o.report?.sub_indication || (o.local ? o.local.toUpperCase() : '');
+  section.dataset.verdict = classes[ind];
+  section.dataset.subIndication = o.report ? o.report.sub_indication || '' : o.local.toUpperCase();
+  section.dataset.cause = ind === UNREADABLE ? causeOf(o) : '';
   icon.textContent = icons[ind];
   wordEl.textContent = word(o);
   reasonEl.textContent = reason(o);
+  const h = hint(o);
+  hintEl.textContent = h;
+  hintEl.hidden = !h;
   head.setAttribute('aria-busy', 'false');
-  if (!o.report) return;
-  for (const row of rows(o.report)) {
-    const div = document.createElement('div');
-    div.className = row.cls;
-    const dt = document.createElement('dt');
-    dt.textContent = row.label;
-    const dd = document.createElement('dd');
-    dd.textContent = row.value;
-    div.append(dt, dd);
-    dl.append(div);
+  if (actions && retryBtn && opts.onRetry && retryable(o)) {
+    actions.hidden = false;
+    retryBtn.onclick = opts.onRetry;
+  }
+  if (o.report) {
+    for (const row of rows(o.report)) {
+      const div = document.createElement('div');
+      div.className = row.cls;
+      const dt = document.createElement('dt');
+      dt.textContent = row.label;
+      const dd = document.createElement('dd');
+      dd.textContent = row.value;
+      div.append(dt, dd);
+      dl.append(div);
+    }
   }
   const ol = details.querySelector('ol');
-  for (const c of o.report.checks || []) {
+  for (const line of technical(o)) {
     const li = document.createElement('li');
-    li.className = `check ${String(c.result).toLowerCase()}`;
-    li.textContent = `${c.name}: ${c.result}${c.detail ? ` — ${c.detail}` : ''}`;
-    ol.append(li);
-  }
-  if (o.report.verified_at) {
-    const li = document.createElement('li');
-    li.textContent = `verified_at: ${clock(o.report.verified_at)}`;
+    if (line.cls) li.className = line.cls;
+    li.textContent = line.text;
     ol.append(li);
   }
   details.hidden = ol.children.length === 0;
@@ -190,4 +441,16 @@ export function summary(o, at) {
     holder: lic.holder_name ? `${maskName(lic.holder_name)} ${lic.holder_id || ''}`.trim() : '',
     reason: reason(o),
   };
+}
+
+/**
+ * messageKeys lists every message key this module may build from data, so
+ * that a test can demand each in both languages.
+ */
+export function messageKeys() {
+  const keys = [...Object.values(words), ...Object.values(reasonKeys), ...Object.values(problemKeys), ...Object.values(kindKeys)];
+  for (const table of Object.values(statusWords)) keys.push(...Object.values(table));
+  for (const c of unreadableCauses) keys.push(`unreadable.${c}`, `unreadable.${c}.hint`);
+  for (const k of ['credential', 'presentation', 'annotated']) keys.push(`codeKindShort.${k}`);
+  return keys;
 }
