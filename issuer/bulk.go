@@ -150,9 +150,9 @@ type bulkBatch struct {
 	total       time.Duration
 	failed      bool
 	unavailable bool // failed because the store was unavailable
-	ready     chan struct{}
-	internal  error
-	issuedNum int
+	ready       chan struct{}
+	internal    error
+	issuedNum   int
 }
 
 // IssueBulk reads rows (NDJSON or CSV, see docs/openapi.yaml) from r and
