@@ -320,7 +320,8 @@ func (c *Cache) Trust(ctx context.Context) (*Trust, error) {
 	return c.refreshTrust(ctx)
 }
 
-// Ready reports whether the cache holds a trust list that is fresh now.
+// Ready reports whether the cache can give verdicts: it holds a trust
+// list that is fresh now, and status lists can be had (see statusReady).
 func (c *Cache) Ready(ctx context.Context) error {
 	t, err := c.Trust(ctx)
 	if err != nil {
@@ -329,7 +330,7 @@ func (c *Cache) Ready(ctx context.Context) error {
 	if !t.Fresh(c.now()) {
 		return fmt.Errorf("trust list %d is past its next update", t.List.Sequence)
 	}
-	return nil
+	return c.statusReady()
 }
 
 func (c *Cache) refreshTrust(ctx context.Context) (*Trust, error) {
