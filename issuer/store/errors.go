@@ -58,7 +58,8 @@ var ErrUnavailable = errors.New("store unavailable")
 // IsUnavailable reports whether err says the store could not be reached
 // or is not accepting work, rather than that the request was wrong: it
 // wraps ErrUnavailable, a network error (refused, reset, closed, timed
-// out dialling), an unexpected end of the connection, or a SQLSTATE of
+// out dialling), an unexpected end of the connection, a driver error that
+// says it happened before anything was sent (SafeToRetry), or a SQLSTATE of
 // class 08 (connection exception), 53 (insufficient resources) or 57P
 // (the server is shutting down, crashed, or is not yet accepting
 // connections).
@@ -73,6 +74,12 @@ func IsUnavailable(err error) bool {
 	if errors.As(err, &st) {
 		code := st.SQLState()
 		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") || strings.HasPrefix(code, "57P")
+	}
+	// Drivers mark errors that happened before anything was sent (pgx:
+	// a connection closed by an earlier failure, a failed dial).
+	var retry interface{ SafeToRetry() bool }
+	if errors.As(err, &retry) && retry.SafeToRetry() {
+		return true
 	}
 	var ne net.Error
 	var oe *net.OpError

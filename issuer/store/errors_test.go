@@ -15,6 +15,11 @@ type sqlStateErr string
 func (e sqlStateErr) Error() string    { return "sqlstate " + string(e) }
 func (e sqlStateErr) SQLState() string { return string(e) }
 
+type retryErr bool
+
+func (e retryErr) Error() string     { return "conn closed" }
+func (e retryErr) SafeToRetry() bool { return bool(e) }
+
 func TestIsUnavailable(t *testing.T) {
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	for _, c := range []struct {
@@ -34,6 +39,8 @@ func TestIsUnavailable(t *testing.T) {
 		{sqlStateErr("57014"), false}, // query_canceled
 		{fmt.Errorf("dup: %w", ErrDuplicate), false},
 		{context.Canceled, false},
+		{fmt.Errorf("flush: %w", retryErr(true)), true}, // pgx: conn closed
+		{retryErr(false), false},
 		{errors.New("something else"), false},
 	} {
 		if got := IsUnavailable(c.err); got != c.want {
