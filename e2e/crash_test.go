@@ -51,6 +51,7 @@ type issuerDB struct {
 	args    []string
 	env     []string
 	tokens  map[string]string
+	root    string // the root certificate file, for verifiers
 }
 
 // newIssuerDB populates a database of the backend ("sqlite" or
@@ -93,6 +94,7 @@ func newIssuerDB(t *testing.T, backend, pgURL string) *issuerDB {
 	}
 	os.WriteFile(filepath.Join(dir, keys.RootKeyFile), keyPEM, 0o600)
 	os.WriteFile(filepath.Join(dir, keys.RootCertFile), keys.CertificatePEM(root.Cert.Raw), 0o644)
+	d.root = filepath.Join(dir, keys.RootCertFile)
 	d.args = []string{"--db", d.db, "--root-key", filepath.Join(dir, keys.RootKeyFile), "--rate-limit", "1000000", "--status-ttl", "2s"}
 	d.env = []string{"ELICENCE_PASSPHRASE=" + issuertest.Passphrase}
 	return d
