@@ -3,7 +3,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test vet fmt-check bench fuzz vectors
+.PHONY: run test vet fmt-check bench fuzz vectors crash soak
 
 # make run ADDR=127.0.0.1:9090 listens there (it sets ELICENCE_SERVE_ADDR).
 # The first build takes about two minutes and prints nothing meanwhile.
@@ -37,3 +37,17 @@ fuzz:
 
 vectors:
 	$(GO) run ./internal/vectors/gen -dir testdata/vectors
+
+# The full crash and reliability runs (make test runs a short variant of
+# each): the issuer killed with SIGKILL (10 rounds per store, single and
+# bulk), PostgreSQL stopped -m immediate on a private cluster (5 rounds),
+# bulk uploads up to 200,000 rows through the API and bulk-issue.
+crash:
+	ELICENCE_LONG=1 $(GO) test -count=1 -timeout 90m -v -run 'TestCrash|TestBulkSizes|TestBulkIssue|TestFlushSurvivesImmediateStop' \
+		./e2e ./api/issuerapi ./cli ./issuer/store/postgres
+
+# A soak of SOAK (default 10m) of mixed issuance, revocation and
+# verification at a steady rate against real processes.
+SOAK ?= 10m
+soak:
+	ELICENCE_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -v -run '^TestSoak$$' ./e2e

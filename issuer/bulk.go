@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +46,49 @@ type BulkOptions struct {
 	// Workers is how many batches are signed and stored at once; zero
 	// means GOMAXPROCS.
 	Workers int
+	// IdempotencyKey, when set, names the upload (1 to MaxBulkKey bytes):
+	// row n gets the idempotency key "bulk:<key>:<n>", so that the same
+	// upload sent again, after a crash or a broken answer, returns the
+	// licences of the rows already issued (Replayed) and issues only the
+	// rest. A row changed under the same key is rejected.
+	IdempotencyKey string
+}
+
+// MaxBulkKey is the longest idempotency key of a bulk upload.
+const MaxBulkKey = 100
+
+// RowKey is the idempotency key of row n of the upload named key.
+func RowKey(key string, n int) string { return "bulk:" + key + ":" + strconv.Itoa(n) }
+
+// RowDigest is the digest of a row's request given in its outcome: the
+// first 8 bytes of RequestHash, in hex. A client that computes it for the
+// rows it sent (see BulkDigests) can tell that each outcome is that of
+// its row.
+func RowDigest(req *Request) string {
+	return hex.EncodeToString(RequestHash(*req)[:8])
+}
+
+// BulkDigests reads an upload as IssueBulk would and returns the digest
+// of each row (rows count from 1: digests[0] is row 1's).
+func BulkDigests(r io.Reader, format, typeCode string) ([]string, error) {
+	rows, err := newRowReader(r, BulkOptions{Format: format})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for {
+		req, _, err := rows.next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		if req.Type == "" {
+			req.Type = typeCode
+		}
+		out = append(out, RowDigest(req))
+	}
 }
 
 // Row outcomes of bulk issuance.
@@ -56,17 +101,29 @@ const (
 // BulkRow is the outcome of one input row (rows count from 1, the CSV
 // header not included).
 type BulkRow struct {
-	Row    int          `json:"row"`
-	Batch  int          `json:"batch"`
-	Status string       `json:"status"`
-	ID     string       `json:"id,omitempty"`
+	Row   int `json:"row"`
+	Batch int `json:"batch"`
+	// Digest identifies the row's content (see RowDigest).
+	Digest string `json:"digest"`
+	Status string `json:"status"`
+	ID     string `json:"id,omitempty"`
+	// Replayed reports a row issued by an earlier send of the same upload
+	// (same idempotency key): ID is the licence issued then.
+	Replayed bool `json:"replayed,omitempty"`
+	// Retry reports a row not issued for a passing reason (the store was
+	// unavailable, the request was cancelled): sending the upload again
+	// with the same idempotency key may issue it.
+	Retry  bool         `json:"retry,omitempty"`
 	Errors []FieldError `json:"errors,omitempty"`
 }
 
 // BulkSummary totals a bulk issuance.
 type BulkSummary struct {
-	Rows          int `json:"rows"`
-	Issued        int `json:"issued"`
+	Rows   int `json:"rows"`
+	Issued int `json:"issued"`
+	// Replayed counts the issued rows that an earlier send of the upload
+	// issued.
+	Replayed      int `json:"replayed"`
 	Rejected      int `json:"rejected"`
 	NotIssued     int `json:"not_issued"`
 	Batches       int `json:"batches"`
@@ -85,15 +142,17 @@ type bulkBatch struct {
 	firstRow int
 	reqs     []*prepared
 	errs     [][]FieldError // per row; nil when the row is valid
+	hashes   [][]byte       // per row: RequestHash
 	invalid  int
 
-	rows      []BulkRow
-	sign      time.Duration
-	total     time.Duration
-	failed    bool
-	ready     chan struct{}
-	internal  error
-	issuedNum int
+	rows        []BulkRow
+	sign        time.Duration
+	total       time.Duration
+	failed      bool
+	unavailable bool // failed because the store was unavailable
+	ready       chan struct{}
+	internal    error
+	issuedNum   int
 }
 
 // IssueBulk reads rows (NDJSON or CSV, see docs/openapi.yaml) from r and
@@ -116,6 +175,9 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
+	if len(opts.IdempotencyKey) > MaxBulkKey {
+		return sum, fieldError("Idempotency-Key", "at most %d bytes", MaxBulkKey)
+	}
 	rows, err := newRowReader(r, opts)
 	if err != nil {
 		return sum, err
@@ -133,13 +195,14 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				s.issueBatch(ctx, p, b, now)
+				s.issueBatch(ctx, p, b, now, opts)
 				close(b.ready)
 			}
 		}()
 	}
 	// The emitter reports batches in input order.
 	emitErr := make(chan error, 1)
+	unavailable := false
 	go func() {
 		var err error
 		for b := range order {
@@ -148,6 +211,7 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 			if b.failed {
 				sum.FailedBatches++
 			}
+			unavailable = unavailable || b.unavailable
 			sum.SignSeconds += b.sign.Seconds()
 			sum.StoreSeconds += (b.total - b.sign).Seconds()
 			for _, row := range b.rows {
@@ -155,6 +219,9 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 				switch row.Status {
 				case RowIssued:
 					sum.Issued++
+					if row.Replayed {
+						sum.Replayed++
+					}
 				case RowRejected:
 					sum.Rejected++
 				default:
@@ -220,6 +287,7 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 		}
 		cur.reqs = append(cur.reqs, pr)
 		cur.errs = append(cur.errs, rowErrs)
+		cur.hashes = append(cur.hashes, RequestHash(*req))
 		if rowErrs != nil {
 			cur.invalid++
 		}
@@ -234,7 +302,13 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 	if readErr != nil {
 		return sum, readErr
 	}
-	return sum, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	if unavailable {
+		return sum, fmt.Errorf("bulk issuance: some batches not issued: %w", store.ErrUnavailable)
+	}
+	return sum, nil
 }
 
 // prepareBulk validates one row; authorisation is looked up once per type.
@@ -269,18 +343,19 @@ func (s *Service) prepareBulk(ctx context.Context, p *Principal, req *Request, n
 }
 
 // issueBatch issues one batch and fills in its rows' outcomes.
-func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, now time.Time) {
+func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, now time.Time, opts BulkOptions) {
 	b.rows = make([]BulkRow, len(b.reqs))
 	for i := range b.reqs {
-		b.rows[i] = BulkRow{Row: b.firstRow + i, Batch: b.seq}
+		b.rows[i] = BulkRow{Row: b.firstRow + i, Batch: b.seq, Digest: hex.EncodeToString(b.hashes[i][:8])}
 	}
+	retry := false
 	notIssued := func(reason string) {
 		b.failed = true
 		for i := range b.rows {
 			if b.errs[i] != nil {
 				b.rows[i].Status, b.rows[i].Errors = RowRejected, b.errs[i]
 			} else {
-				b.rows[i].Status = RowNotIssued
+				b.rows[i].Status, b.rows[i].Retry = RowNotIssued, retry
 				b.rows[i].Errors = []FieldError{{"(batch)", reason}}
 			}
 		}
@@ -290,9 +365,18 @@ func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, no
 		return
 	}
 	if ctx.Err() != nil {
+		retry = true
 		notIssued("not issued: the request was cancelled")
 		return
 	}
+	params := store.IssueParams{DepartmentCode: p.Department, TypeCode: b.typeCode}
+	if opts.IdempotencyKey != "" {
+		params.RowHashes = b.hashes
+		for i := range b.reqs {
+			params.RowKeys = append(params.RowKeys, RowKey(opts.IdempotencyKey, b.firstRow+i))
+		}
+	}
+	built := make([]bool, len(b.reqs))
 	start := time.Now()
 	var sign time.Duration
 	var ls []store.Licence
@@ -302,8 +386,11 @@ func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, no
 			return err
 		}
 		sign = 0
-		ls, err = s.store.IssueBatch(ctx, store.IssueParams{DepartmentCode: p.Department, TypeCode: b.typeCode, KeyID: sg.id.String()}, len(b.reqs),
+		clear(built)
+		params.KeyID = sg.id.String()
+		ls, err = s.store.IssueBatch(ctx, params, len(b.reqs),
 			func(i int, a store.Allocation) (store.Licence, store.AuditEvent, error) {
+				built[i] = true
 				t := time.Now()
 				pr := *b.reqs[i]
 				pr.sg = sg
@@ -318,17 +405,30 @@ func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, no
 	})
 	b.sign = sign
 	if err == nil {
+		n := 0
 		for i, l := range ls {
-			b.rows[i].Status, b.rows[i].ID = RowIssued, l.ID
+			b.rows[i].Status, b.rows[i].ID, b.rows[i].Replayed = RowIssued, l.ID, !built[i]
+			if built[i] {
+				n++
+			}
 		}
-		s.metrics.issued.WithLabelValues("bulk").Add(float64(len(ls)))
+		s.metrics.issued.WithLabelValues("bulk").Add(float64(n))
 	}
 	b.total = time.Since(start)
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotAuthorised):
 		notIssued("not issued: the department is not authorised for this licence type")
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		notIssued("not issued: a row differs from the row sent before under the same Idempotency-Key")
+	case errors.Is(err, ErrUnavailable):
+		retry = true
+		notIssued("not issued: the department's signing key changed or none is active; send the upload again with the same Idempotency-Key")
+	case store.IsUnavailable(err):
+		b.unavailable, retry = true, true
+		notIssued("not issued: the licence store is unavailable; send the upload again with the same Idempotency-Key")
 	default:
+		retry = true
 		if ctx.Err() == nil {
 			s.log.Error("bulk issuance: batch failed", "batch", b.seq, "err", err)
 		}

@@ -343,7 +343,8 @@ func (c *Cache) Trust(ctx context.Context) (*Trust, error) {
 	return c.refreshTrust(ctx)
 }
 
-// Ready reports whether the cache holds a trust list that is fresh now.
+// Ready reports whether the cache can give verdicts: it holds a trust
+// list that is fresh now, and status lists can be had (see statusReady).
 func (c *Cache) Ready(ctx context.Context) error {
 	t, err := c.Trust(ctx)
 	if err != nil {
@@ -352,7 +353,7 @@ func (c *Cache) Ready(ctx context.Context) error {
 	if !t.Fresh(c.now()) {
 		return fmt.Errorf("trust list %d is past its next update", t.List.Sequence)
 	}
-	return nil
+	return c.statusReady()
 }
 
 // RefreshTrust fetches the trust list again, because an object names a key

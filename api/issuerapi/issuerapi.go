@@ -96,7 +96,7 @@ func New(cfg Config) http.Handler {
 		defer cancel()
 		if err := a.svc.Ready(ctx); err != nil {
 			api.Logger(r.Context()).Warn("not ready", "err", err)
-			api.WriteError(w, r, api.Errorf(api.KindUnavailable, "the database is unreachable"))
+			api.WriteError(w, r, &api.Error{Kind: api.KindUnavailable, Detail: "the licence store is unavailable", RetryAfter: StoreRetryAfter})
 			return
 		}
 		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -221,6 +221,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	api.WriteError(w, r, e)
 }
 
+// StoreRetryAfter is the Retry-After sent when the store is unavailable.
+const StoreRetryAfter = 2 * time.Second
+
 // toAPIError classifies err. Only *api.Error, *issuer.ValidationError,
 // *issuer.Problem and the store's sentinels get a client-visible detail;
 // anything else is internal.
@@ -236,6 +239,12 @@ func toAPIError(err error) error {
 			fields[i] = api.FieldError{Field: f.Field, Reason: f.Reason}
 		}
 		return api.Invalid("the request is invalid", fields...)
+	}
+	if store.IsUnavailable(err) {
+		// Nothing was done, or what was done is not known to be durable:
+		// the client may send the request again (with its Idempotency-Key).
+		return &api.Error{Kind: api.KindUnavailable, Detail: "the licence store is unavailable; nothing was confirmed, send the request again later",
+			RetryAfter: StoreRetryAfter, Err: err}
 	}
 	kinds := []struct {
 		sentinel error
@@ -258,7 +267,11 @@ func toAPIError(err error) error {
 			if errors.As(err, &pb) {
 				detail = pb.Detail
 			}
-			return &api.Error{Kind: k.kind, Detail: detail, Err: err}
+			e := &api.Error{Kind: k.kind, Detail: detail, Err: err}
+			if k.kind == api.KindUnavailable {
+				e.RetryAfter = StoreRetryAfter
+			}
+			return e
 		}
 	}
 	return err

@@ -2,14 +2,17 @@ package issuerapi
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -369,11 +372,17 @@ func (c *qrCache) get(key string, render func() ([]byte, error)) ([]byte, error)
 	return b, nil
 }
 
-// batch issues licences from an NDJSON or CSV upload and streams back one
+// batch issues licences from an NDJSON or CSV upload and answers one
 // NDJSON line per row, then a summary line.
+//
+// Nothing is written before the upload has been read to its end: Go's
+// HTTP/1.1 server discards (or refuses) the unread rest of a request body
+// once the answer starts, which lost rows of chunked uploads. Rows issued
+// while the upload is still being read are held (as encoded lines) and
+// sent once it ends; later ones are streamed batch by batch.
 func (rs licences) batch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	opts := issuer.BulkOptions{Type: q.Get("type")}
+	opts := issuer.BulkOptions{Type: q.Get("type"), IdempotencyKey: r.Header.Get("Idempotency-Key")}
 	ct := r.Header.Get("Content-Type")
 	switch {
 	case strings.HasPrefix(ct, "application/x-ndjson"), strings.HasPrefix(ct, "application/jsonl"):
@@ -392,43 +401,56 @@ func (rs licences) batch(w http.ResponseWriter, r *http.Request) {
 		}
 		opts.BatchSize = n
 	}
-	body := http.MaxBytesReader(w, r.Body, rs.a.cfg.MaxBulkBody)
+	tooLarge := &api.Error{Kind: api.KindTooLarge, Detail: "upload exceeds " + strconv.FormatInt(rs.a.cfg.MaxBulkBody, 10) + " bytes"}
+	if r.ContentLength > rs.a.cfg.MaxBulkBody {
+		rs.a.writeError(w, r, tooLarge)
+		return
+	}
+	body := &uploadReader{r: http.MaxBytesReader(w, r.Body, rs.a.cfg.MaxBulkBody), rc: http.NewResponseController(w)}
 	bw := bufio.NewWriterSize(w, 32<<10)
-	enc := json.NewEncoder(bw)
+	var held bytes.Buffer // lines of rows issued before the upload was read to its end
+	enc := json.NewEncoder(&held)
 	enc.SetEscapeHTML(false)
 	started := false
 	lastBatch := 0
-	flusher, _ := w.(http.Flusher)
 	start := func() {
-		if !started {
-			started = true
-			w.Header().Set("Content-Type", "application/x-ndjson")
-			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusOK)
+		if started {
+			return
 		}
+		started = true
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		bw.Write(held.Bytes())
+		held = bytes.Buffer{}
+		enc = json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
 	}
 	sum, err := rs.a.svc.IssueBulk(r.Context(), principal(r), body, opts, func(row issuer.BulkRow) error {
+		if !body.done.Load() {
+			return enc.Encode(row)
+		}
 		start()
 		if row.Batch != lastBatch && lastBatch != 0 {
 			bw.Flush()
-			if flusher != nil {
-				flusher.Flush()
-			}
+			http.NewResponseController(w).Flush()
 		}
 		lastBatch = row.Batch
 		return enc.Encode(row)
 	})
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		err = &api.Error{Kind: api.KindTooLarge, Detail: "upload exceeds " + strconv.FormatInt(rs.a.cfg.MaxBulkBody, 10) + " bytes"}
+		err = tooLarge
 	}
-	if err != nil && !started {
+	if err != nil && !started && sum.Issued == 0 {
+		// Nothing issued: a plain error, such as 503 with Retry-After
+		// while the store is unavailable.
 		rs.a.writeError(w, r, err)
 		return
 	}
 	start()
 	if err != nil {
-		// The status line is sent; report the failure in the stream.
+		// Some rows are issued: report them, then the failure.
 		e := toAPIError(err)
 		var ae *api.Error
 		detail := "the upload could not be read to the end"
@@ -442,4 +464,25 @@ func (rs licences) batch(w http.ResponseWriter, r *http.Request) {
 		enc.Encode(map[string]any{"summary": sum})
 	}
 	bw.Flush()
+}
+
+// uploadIdle is how long a bulk upload may send nothing before it is
+// cut off; the server's ReadTimeout would otherwise bound the whole upload.
+const uploadIdle = 30 * time.Second
+
+// uploadReader reads a bulk upload, renewing the read deadline before each
+// read and recording when the upload has been read to its end.
+type uploadReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	done atomic.Bool
+}
+
+func (u *uploadReader) Read(p []byte) (int, error) {
+	u.rc.SetReadDeadline(time.Now().Add(uploadIdle))
+	n, err := u.r.Read(p)
+	if err == io.EOF {
+		u.done.Store(true)
+	}
+	return n, err
 }

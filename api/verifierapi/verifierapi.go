@@ -142,7 +142,7 @@ func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
 	err := h.checkReady(ctx)
 	if err != nil {
 		api.Logger(r.Context()).Warn("not ready", "err", err)
-		api.WriteError(w, r, &api.Error{Kind: api.KindUnavailable, Detail: "no fresh trust list held yet", RetryAfter: 5 * time.Second})
+		api.WriteError(w, r, &api.Error{Kind: api.KindUnavailable, Detail: "cannot give a verdict now: no fresh trust list held, or no status list can be fetched", RetryAfter: 5 * time.Second})
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -44,9 +44,10 @@
 // neither wait on each other's uncommitted slots while signing nor
 // deadlock; a failed issuance leaves its slots unused too. SQLite inserts
 // them inside the issuance transaction of its single writer. The PostgreSQL
-// issuance paths commit asynchronously and then wait for the WAL flush
-// before returning (see postgres/durability.go), so that no lock on a
-// shared row is held across a disk flush.
+// issuance and status-change paths commit asynchronously and then wait for
+// a synchronous commit that writes WAL, and so flushes it, before
+// returning (see postgres/durability.go), so that no lock on a shared row
+// is held across a disk flush.
 //
 // A status list's content is the set of its non-valid entries. Its
 // Revision grows by one in the transaction of every status change, and only

@@ -3,6 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 )
 
 // Sentinel errors returned (wrapped) by every [Store] implementation. Test
@@ -47,4 +51,44 @@ var (
 // invalidf returns an error wrapping ErrInvalid.
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// ErrUnavailable reports that the store could not be reached or is not
+// accepting work (the database is down, restarting or out of
+// connections): the request may succeed if sent again later. Test with
+// [IsUnavailable], which also recognises the drivers' own connection
+// errors.
+var ErrUnavailable = errors.New("store unavailable")
+
+// IsUnavailable reports whether err says the store could not be reached
+// or is not accepting work, rather than that the request was wrong: it
+// wraps ErrUnavailable, a network error (refused, reset, closed, timed
+// out dialling), an unexpected end of the connection, a driver error that
+// says it happened before anything was sent (SafeToRetry), or a SQLSTATE of
+// class 08 (connection exception), 53 (insufficient resources) or 57P
+// (the server is shutting down, crashed, or is not yet accepting
+// connections).
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return true
+	}
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		code := st.SQLState()
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") || strings.HasPrefix(code, "57P")
+	}
+	// Drivers mark errors that happened before anything was sent (pgx:
+	// a connection closed by an earlier failure, a failed dial).
+	var retry interface{ SafeToRetry() bool }
+	if errors.As(err, &retry) && retry.SafeToRetry() {
+		return true
+	}
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &oe) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

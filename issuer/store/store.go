@@ -125,9 +125,15 @@ type LicenceStore interface {
 	// IssueBatch issues n licences of one type in one transaction, all or
 	// nothing. It allocates n serials and n slots, calls build(i, ...) for i
 	// from 0 to n-1 in order, and appends the audit events in that order.
-	// The rules of IssueLicence apply to each licence; idempotency keys are
-	// not supported (p.IdempotencyKey must be empty). It returns the stored
-	// licences in build order.
+	// The rules of IssueLicence apply to each licence. p.IdempotencyKey
+	// must be empty; instead p.RowKeys may give each licence a key of its
+	// own (with p.RowHashes): a row whose key was recorded before, by an
+	// earlier batch or issuance, is not issued again and build is not
+	// called for it; the licence recorded then is returned in its place, or
+	// the batch fails with ErrIdempotencyMismatch if its hash differs.
+	// Serials, slots and builds are then for the other rows only, in order,
+	// and their keys are recorded in the same transaction. It returns the
+	// licences in row order.
 	IssueBatch(ctx context.Context, p IssueParams, n int, build func(i int, a Allocation) (Licence, AuditEvent, error)) ([]Licence, error)
 
 	// ReissueLicence replaces a valid licence by a new version in one
@@ -212,6 +218,11 @@ type IssueParams struct {
 	// commit; otherwise the call fails with ErrKeyNotActive and stores
 	// nothing. Issuers always set it.
 	KeyID string
+	// RowKeys, for IssueBatch only, is empty or holds one distinct
+	// idempotency key (1 to 128 bytes) per licence of the batch, and
+	// RowHashes the request hash of each.
+	RowKeys   []string
+	RowHashes [][]byte
 }
 
 // ReissueParams names the licence ReissueLicence replaces.

@@ -252,6 +252,9 @@ func (c StatusChange) Validate() error {
 
 // Validate checks the idempotency fields.
 func (p IssueParams) Validate() error {
+	if len(p.RowKeys) > 0 || len(p.RowHashes) > 0 {
+		return invalidf("row keys outside a batch")
+	}
 	return validateIdempotency(p.IdempotencyKey, p.RequestHash)
 }
 
@@ -266,6 +269,36 @@ func (p ReissueBatchParams) Validate() error {
 			return invalidf("re-issue batch: licence ID %q empty or repeated", id)
 		}
 		seen[id] = true
+	}
+	return nil
+}
+
+// ValidateBatch checks the parameters of a batch of n licences.
+func (p IssueParams) ValidateBatch(n int) error {
+	if n < 1 {
+		return invalidf("batch size %d", n)
+	}
+	if p.IdempotencyKey != "" {
+		return invalidf("idempotency key in a batch (give row keys)")
+	}
+	if len(p.RowKeys) == 0 && len(p.RowHashes) == 0 {
+		return nil
+	}
+	if len(p.RowKeys) != n || len(p.RowHashes) != n {
+		return invalidf("%d row keys and %d row hashes for %d rows", len(p.RowKeys), len(p.RowHashes), n)
+	}
+	seen := make(map[string]bool, n)
+	for i, k := range p.RowKeys {
+		if k == "" {
+			return invalidf("row %d: empty key", i)
+		}
+		if err := validateIdempotency(k, p.RowHashes[i]); err != nil {
+			return fmt.Errorf("row %d: %w", i, err)
+		}
+		if seen[k] {
+			return invalidf("row %d: key %q given twice", i, k)
+		}
+		seen[k] = true
 	}
 	return nil
 }

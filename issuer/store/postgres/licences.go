@@ -37,15 +37,17 @@ func licenceRow(l *store.Licence) []any {
 	}
 }
 
-func scanLicence(r pgx.Row) (store.Licence, error) {
+// scanLicence scans a row of licenceColumns, after the columns scanned
+// into lead.
+func scanLicence(r pgx.Row, lead ...any) (store.Licence, error) {
 	var l store.Licence
 	var status int16
 	var validUntil, changed *time.Time
 	var supersedes, reason *string
-	err := r.Scan(&l.ID, &l.DepartmentCode, &l.TypeCode, &l.Serial, &l.Version,
+	err := r.Scan(append(lead, &l.ID, &l.DepartmentCode, &l.TypeCode, &l.Serial, &l.Version,
 		&l.HolderName, &l.HolderKind, &l.HolderCode, &l.Fields,
 		&l.ValidFrom, &validUntil, &l.IssuedAt, &status, &l.StatusListID, &l.StatusIndex,
-		&l.Credential, &l.RecordDigest, &supersedes, &reason, &changed, &l.UpdatedAt, &l.Record)
+		&l.Credential, &l.RecordDigest, &supersedes, &reason, &changed, &l.UpdatedAt, &l.Record)...)
 	l.Status = store.Status(status)
 	l.ValidFrom, l.IssuedAt, l.UpdatedAt = l.ValidFrom.UTC(), l.IssuedAt.UTC(), l.UpdatedAt.UTC()
 	l.ValidUntil, l.StatusChangedAt = timeOf(validUntil), timeOf(changed)
@@ -218,27 +220,29 @@ func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, buil
 }
 
 func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("%w: batch size %d", store.ErrInvalid, n)
-	}
-	if p.IdempotencyKey != "" {
-		return nil, fmt.Errorf("%w: idempotency key in a batch", store.ErrInvalid)
+	if err := p.ValidateBatch(n); err != nil {
+		return nil, err
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Release()
-	first, err := allocSerials(ctx, conn, p.DepartmentCode, p.TypeCode, n)
-	if err != nil {
-		return nil, err
-	}
-	quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, n)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]store.Licence, n)
-	events := make([]store.AuditEvent, n)
+	todo, err := s.replayRows(ctx, conn, p, out)
+	if err != nil || len(todo) == 0 {
+		return out, err
+	}
+	m := len(todo)
+	first, err := allocSerials(ctx, conn, p.DepartmentCode, p.TypeCode, m)
+	if err != nil {
+		return nil, err
+	}
+	quotas, err := s.reserveQuota(ctx, conn, p.DepartmentCode, m)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]store.AuditEvent, m)
 	sl, err := takeSlots(ctx, conn, quotas)
 	if err != nil {
 		return nil, err
@@ -248,8 +252,8 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 			return err
 		}
 		now := s.clock()
-		for i := range n {
-			a := store.Allocation{Serial: first + int64(i), Version: 1, StatusListID: sl[i].list, StatusIndex: sl[i].index}
+		for j, i := range todo {
+			a := store.Allocation{Serial: first + int64(j), Version: 1, StatusListID: sl[j].list, StatusIndex: sl[j].index}
 			l, ev, err := build(i, a)
 			if err != nil {
 				return fmt.Errorf("build %d: %w", i, err)
@@ -258,12 +262,22 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 				return fmt.Errorf("licence %d: %w", i, err)
 			}
 			prepare(&l, now)
-			out[i], events[i] = l, ev
+			out[i], events[j] = l, ev
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"licences"}, licenceColumnList,
-			pgx.CopyFromSlice(n, func(i int) ([]any, error) { return licenceRow(&out[i]), nil }))
+			pgx.CopyFromSlice(m, func(j int) ([]any, error) { return licenceRow(&out[todo[j]]), nil }))
 		if err != nil {
 			return mapErr(err)
+		}
+		if len(p.RowKeys) > 0 {
+			_, err = tx.CopyFrom(ctx, pgx.Identifier{"idempotency_keys"}, []string{"department_code", "key", "request_hash", "licence_id", "created_at"},
+				pgx.CopyFromSlice(m, func(j int) ([]any, error) {
+					i := todo[j]
+					return []any{p.DepartmentCode, p.RowKeys[i], p.RowHashes[i], out[i].ID, now}, nil
+				}))
+			if err != nil {
+				return fmt.Errorf("record row keys: %w", mapErr(err))
+			}
 		}
 		_, err = s.appendAudit(ctx, tx, events...)
 		return err
@@ -272,6 +286,60 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 		return nil, err
 	}
 	return out, nil
+}
+
+// replayRows fills in out the licences of the batch's rows whose keys were
+// recorded before and returns the indices of the others, in order.
+func (s *Store) replayRows(ctx context.Context, q querier, p store.IssueParams, out []store.Licence) ([]int, error) {
+	todo := make([]int, 0, len(out))
+	if len(p.RowKeys) == 0 {
+		for i := range out {
+			todo = append(todo, i)
+		}
+		return todo, nil
+	}
+	rows, _ := q.Query(ctx, `SELECT k.key, k.request_hash, `+prefixed("l.", licenceColumnList)+`
+		FROM idempotency_keys k JOIN licences l ON l.id = k.licence_id
+		WHERE k.department_code = $1 AND k.key = ANY($2)`, p.DepartmentCode, p.RowKeys)
+	type seen struct {
+		hash []byte
+		l    store.Licence
+	}
+	found := map[string]seen{}
+	for rows.Next() {
+		var key string
+		var hash []byte
+		l, err := scanLicence(rows, &key, &hash)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("row keys: %w", err)
+		}
+		found[key] = seen{hash, l}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("row keys: %w", err)
+	}
+	for i, k := range p.RowKeys {
+		f, ok := found[k]
+		switch {
+		case !ok:
+			todo = append(todo, i)
+		case !bytes.Equal(f.hash, p.RowHashes[i]):
+			return nil, fmt.Errorf("row %d: %w", i, store.ErrIdempotencyMismatch)
+		default:
+			out[i] = f.l
+		}
+	}
+	return todo, nil
+}
+
+// prefixed returns the columns, each prefixed, comma separated.
+func prefixed(prefix string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = prefix + c
+	}
+	return strings.Join(out, ", ")
 }
 
 // ReissueLicence implements store.LicenceStore.

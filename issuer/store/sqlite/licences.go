@@ -163,23 +163,37 @@ func (s *Store) IssueLicence(ctx context.Context, p store.IssueParams, build fun
 
 // IssueBatch implements store.LicenceStore.
 func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("issue batch: %w: batch size %d", store.ErrInvalid, n)
-	}
-	if p.IdempotencyKey != "" {
-		return nil, fmt.Errorf("issue batch: %w: idempotency key in a batch", store.ErrInvalid)
+	if err := p.ValidateBatch(n); err != nil {
+		return nil, fmt.Errorf("issue batch: %w", err)
 	}
 	out := make([]store.Licence, n)
-	events := make([]store.AuditEvent, n)
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if err := checkKey(ctx, tx, p.DepartmentCode, p.KeyID); err != nil {
 			return err
 		}
-		first, err := allocSerials(ctx, tx, p.DepartmentCode, p.TypeCode, n)
+		todo := make([]int, 0, n)
+		for i := range n {
+			if len(p.RowKeys) > 0 {
+				l, ok, err := replay(ctx, tx, p.DepartmentCode, p.RowKeys[i], p.RowHashes[i])
+				if err != nil {
+					return fmt.Errorf("row %d: %w", i, err)
+				}
+				if ok {
+					out[i] = l
+					continue
+				}
+			}
+			todo = append(todo, i)
+		}
+		m := len(todo)
+		if m == 0 {
+			return nil
+		}
+		first, err := allocSerials(ctx, tx, p.DepartmentCode, p.TypeCode, m)
 		if err != nil {
 			return err
 		}
-		sl, err := s.allocSlots(ctx, tx, p.DepartmentCode, n)
+		sl, err := s.allocSlots(ctx, tx, p.DepartmentCode, m)
 		if err != nil {
 			return err
 		}
@@ -189,8 +203,9 @@ func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, buil
 		}
 		defer stmt.Close()
 		now := s.clock()
-		for i := range n {
-			a := store.Allocation{Serial: first + int64(i), Version: 1, StatusListID: sl[i].list, StatusIndex: sl[i].index}
+		events := make([]store.AuditEvent, m)
+		for j, i := range todo {
+			a := store.Allocation{Serial: first + int64(j), Version: 1, StatusListID: sl[j].list, StatusIndex: sl[j].index}
 			l, ev, err := build(i, a)
 			if err != nil {
 				return fmt.Errorf("build %d: %w", i, err)
@@ -202,7 +217,12 @@ func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, buil
 			if _, err := stmt.ExecContext(ctx, licenceRow(&l)...); err != nil {
 				return fmt.Errorf("licence %d: %w", i, mapErr(err))
 			}
-			out[i], events[i] = l, ev
+			if len(p.RowKeys) > 0 {
+				if err := s.recordIdempotency(ctx, tx, p.DepartmentCode, p.RowKeys[i], p.RowHashes[i], l.ID); err != nil {
+					return fmt.Errorf("licence %d: %w", i, err)
+				}
+			}
+			out[i], events[j] = l, ev
 		}
 		_, err = s.appendAudit(ctx, tx, events...)
 		return err

@@ -88,7 +88,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		readConns = 4
 	}
 
-	w, err := sql.Open("sqlite", dsn(cfg.Path, "_txlock=immediate", "_pragma=journal_mode(WAL)", "_pragma=secure_delete(1)"))
+	w, err := sql.Open("sqlite", dsn(cfg.Path, "_txlock=immediate", "_pragma=journal_mode(WAL)", "_pragma=secure_delete(1)", "_pragma=synchronous(FULL)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
@@ -194,6 +194,11 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", store.ErrDuplicate, err)
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+		// The file is locked beyond the busy timeout, or the disk fails.
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
 }

@@ -2,9 +2,12 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/emmansun/gmsm/sm3"
 
 	"elicence/issuer/store"
 )
@@ -292,6 +295,90 @@ func testIssueBatchAllOrNothing(t *testing.T, f *fixture) {
 	}
 	if n := f.auditLen(); n != before {
 		t.Errorf("failed batches appended %d audit entries", n-before)
+	}
+	f.verify()
+}
+
+// testIssueBatchRowKeys checks that a batch sent again with the same row
+// keys issues only the rows not issued before and returns the others'
+// licences, and that a changed row is refused.
+func testIssueBatchRowKeys(t *testing.T, f *fixture) {
+	s, ctx := f.s, f.ctx
+	keyed := func(n int, salt string) store.IssueParams {
+		p := store.IssueParams{DepartmentCode: deptA, TypeCode: typeBL}
+		for i := range n {
+			p.RowKeys = append(p.RowKeys, fmt.Sprintf("batch-1#%d", i+1))
+			h := sm3.Sum(fmt.Appendf(nil, "row %d%s", i+1, salt))
+			p.RowHashes = append(p.RowHashes, h[:])
+		}
+		return p
+	}
+	batch := func(p store.IssueParams, n int) ([]store.Licence, []int, error) {
+		var built []int
+		ls, err := s.IssueBatch(ctx, p, n, func(i int, a store.Allocation) (store.Licence, store.AuditEvent, error) {
+			built = append(built, i)
+			l := newLicence(deptA, typeBL, "H", a, f.nextTime())
+			return l, ev("licence.issue", l.ID), nil
+		})
+		return ls, built, err
+	}
+	before := f.auditLen()
+	first, built, err := batch(keyed(5, ""), 5)
+	if err != nil || len(first) != 5 || len(built) != 5 {
+		t.Fatalf("first batch: %d licences, %d built, %v", len(first), len(built), err)
+	}
+	// The same rows and two more, as a client resuming a longer upload
+	// would send them: only the two are built.
+	again, built, err := batch(keyed(7, ""), 7)
+	if err != nil {
+		t.Fatalf("batch sent again: %v", err)
+	}
+	if !slices.Equal(built, []int{5, 6}) {
+		t.Errorf("batch sent again built rows %v, want [5 6]", built)
+	}
+	ids := map[string]bool{}
+	for i, l := range again {
+		if i < 5 && !same(l, first[i]) {
+			t.Errorf("row %d replayed as %s, want %s", i, l.ID, first[i].ID)
+		}
+		if ids[l.ID] {
+			t.Errorf("licence %s returned twice", l.ID)
+		}
+		ids[l.ID] = true
+		if got := f.licence(deptA, l.ID); !same(got, l) {
+			t.Errorf("row %d: stored %+v, want %+v", i, got, l)
+		}
+	}
+	checkSlots(t, f, again)
+	if got := f.auditLen() - before; got != 7 {
+		t.Errorf("two batches appended %d audit entries, want 7", got)
+	}
+	// Sent once more, nothing is issued.
+	if _, built, err := batch(keyed(7, ""), 7); err != nil || len(built) != 0 {
+		t.Errorf("third send built %v, %v; want nothing", built, err)
+	}
+	// A row changed under its key fails the batch, and nothing is written.
+	p := keyed(8, "")
+	h := sm3.Sum([]byte("changed"))
+	p.RowHashes[2] = h[:]
+	n := f.auditLen()
+	if _, built, err := batch(p, 8); !errors.Is(err, store.ErrIdempotencyMismatch) || len(built) != 0 {
+		t.Errorf("changed row: built %v, err %v; want ErrIdempotencyMismatch and nothing built", built, err)
+	}
+	if f.auditLen() != n {
+		t.Errorf("a refused batch appended audit entries")
+	}
+	// Malformed keys are refused before anything happens.
+	for name, p := range map[string]store.IssueParams{
+		"fewer keys":    {DepartmentCode: deptA, TypeCode: typeBL, RowKeys: []string{"a"}, RowHashes: [][]byte{{1}}},
+		"repeated key":  {DepartmentCode: deptA, TypeCode: typeBL, RowKeys: []string{"a", "a"}, RowHashes: [][]byte{{1}, {2}}},
+		"empty key":     {DepartmentCode: deptA, TypeCode: typeBL, RowKeys: []string{"a", ""}, RowHashes: [][]byte{{1}, {2}}},
+		"no hash":       {DepartmentCode: deptA, TypeCode: typeBL, RowKeys: []string{"a", "b"}, RowHashes: [][]byte{{1}, nil}},
+		"key for batch": {DepartmentCode: deptA, TypeCode: typeBL, IdempotencyKey: "k", RequestHash: []byte{1}},
+	} {
+		if _, built, err := batch(p, 2); !errors.Is(err, store.ErrInvalid) || len(built) != 0 {
+			t.Errorf("%s: built %v, err %v; want ErrInvalid", name, built, err)
+		}
 	}
 	f.verify()
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StatusListRollover", testStatusListRollover},
 		{"IssueBatch", testIssueBatch},
 		{"IssueBatchAllOrNothing", testIssueBatchAllOrNothing},
+		{"IssueBatchRowKeys", testIssueBatchRowKeys},
 		{"ListLicences", testListLicences},
 		{"Audit", testAudit},
 		{"AuditTamperEdit", testAuditTamperEdit},
