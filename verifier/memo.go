@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultMemoEntries is the number of verified signatures a verifier
-// process remembers by default: about 6 MB, the displayed permits and
+// process remembers by default: a few megabytes, the displayed permits and
 // held credentials of a busy relying department.
 const DefaultMemoEntries = 65536
 
