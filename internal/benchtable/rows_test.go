@@ -13,7 +13,8 @@ func TestRows(t *testing.T) {
 	r := &results{m: map[string]map[string]float64{}, failed: map[string]string{}, logs: map[string]string{}, ncpu: 2}
 	sc := "BenchmarkSM2VerifyRaw   \t  100\t  50000 ns/op\n" +
 		"BenchmarkSM2VerifyRaw-2 \t  100\t  25000 ns/op\n" +
-		"BenchmarkVerifyHTTP/memo-repeat-2 \t 100\t 100000 req/s\t 40000 raw_verify/s\n"
+		"BenchmarkVerifyHTTP/memo-repeat-2 \t 100\t 100000 req/s\t 40000 raw_verify/s\n" +
+		"BenchmarkPNGRender-2 \t 100\t 2500000 ns/op\t 0.40 cpu-ms/op\t 20480 B/op\t 11 allocs/op\n"
 	r.parse(sc)
 	r.failed["^BenchmarkBulkIssue$"] = "pgtest: PostgreSQL not reachable"
 	var b bytes.Buffer
@@ -26,6 +27,7 @@ func TestRows(t *testing.T) {
 		"not measured: pgtest: PostgreSQL not reachable",
 		"| revocation across processes, p99 over 100 revocations | not measured yet |",
 		"openssl not installed",
+		"| QR PNG drawn from an encoded code | 0.400 ms CPU | 1 ms | 0.40× | ≤ 1 ms | yes |",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
