@@ -3,7 +3,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test vet fmt-check bench fuzz vectors crash soak
+.PHONY: run test vet fmt-check bench bench-quick bench-all fuzz vectors crash soak
 
 # make run ADDR=127.0.0.1:9090 listens there (it sets ELICENCE_SERVE_ADDR).
 # The first build takes about two minutes and prints nothing meanwhile.
@@ -21,7 +21,18 @@ fmt-check:
 	@out=$$(gofmt -l .); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Every performance figure beside its limit, in one Markdown table, measured
+# in one run (PostgreSQL figures need ELICENCE_TEST_POSTGRES or a local
+# server; see docs/performance.md). bench-quick takes under two minutes and
+# is for development: its figures are rough. Neither asserts timings.
 bench:
+	$(GO) run ./internal/benchtable -go $(GO) -out docs/performance-latest.md
+
+bench-quick:
+	$(GO) run ./internal/benchtable -go $(GO) -quick -out bench-quick.md
+
+# Every benchmark of every package, unsummarised.
+bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Each fuzz target for $(FUZZTIME); go test -fuzz takes one target at a time.

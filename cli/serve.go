@@ -118,7 +118,8 @@ func serveCommand() Command {
 				mounts := []issuerapi.Mount{{
 					Pattern: "/v1/verify",
 					Handler: verifierapi.NewHandler(verifierapi.Config{
-						Verify:   verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Skew: *skew, Department: *dept},
+						Verify: verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Skew: *skew, Department: *dept,
+							Memo: verifier.NewSignatureMemo(verifier.DefaultMemoEntries)},
 						Logger:   log,
 						Registry: reg,
 					}),

@@ -106,7 +106,8 @@ func verifierServeCommand() Command {
 				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 				h := verifierapi.New(verifierapi.Config{
 					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, RefreshTrust: cache.RefreshTrust, Now: e.Now,
-						MaxStaleness: *maxStale, Skew: *skew, Department: *dept},
+						MaxStaleness: *maxStale, Skew: *skew, Department: *dept,
+						Memo: verifier.NewSignatureMemo(verifier.DefaultMemoEntries)},
 					Logger: log, Registry: reg, Gatherer: reg, Ready: cache.Ready, Stats: cache.Stats,
 				})
 				// The counter page (/counter) and the public verification

@@ -4,42 +4,31 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"strconv"
 	"strings"
 )
 
 // PNG encodes text and draws it as a black-on-white PNG: each module is a square
 // of opts.ModulePixels pixels, inside a quiet zone of opts.Quiet modules. The image
-// is 1-bit, so scanners see only pure black and pure white.
+// is 1-bit grayscale, so scanners see only pure black and pure white. It is
+// written straight from the module bitmap (see Code.PNG), with no per-pixel image
+// in between.
 func PNG(text string, opts Options) ([]byte, error) {
 	c, opts, err := encode(text, opts)
 	if err != nil {
 		return nil, err
 	}
-	n := c.Size() + 2*opts.Quiet
-	px := opts.ModulePixels
-	img := image.NewPaletted(image.Rect(0, 0, n*px, n*px), color.Palette{color.White, color.Black})
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			if !c.dark(x, y, opts.Quiet) {
-				continue // index 0 is white
-			}
-			for dy := 0; dy < px; dy++ {
-				row := img.Pix[(y*px+dy)*img.Stride:]
-				for dx := 0; dx < px; dx++ {
-					row[x*px+dx] = 1
-				}
-			}
-		}
+	return c.png(opts)
+}
+
+// PNG draws the code as PNG does, with the options' module size and quiet zone
+// (its Level is ignored: the code already has one).
+func (c *Code) PNG(opts Options) ([]byte, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("qr options: %w", err)
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("encode qr png: %w", err)
-	}
-	return buf.Bytes(), nil
+	return c.png(opts)
 }
 
 // SVG encodes text and draws it as an SVG document. The viewBox is in modules,

@@ -45,12 +45,19 @@ func (k *trustedKey) verify(msg, sig []byte) bool {
 	if len(sig) != keys.SignatureSize {
 		return false
 	}
+	e := k.digest(msg)
+	var der [2 + 2*(2+1+32)]byte
+	return sm2.VerifyASN1(k.pub, e[:], derSignature(der[:0], sig))
+}
+
+// digest returns the SM2 digest e = SM3(ZA ‖ msg) of msg under the key.
+func (k *trustedKey) digest(msg []byte) [sm3.Size]byte {
 	h := sm3.New()
 	h.Write(k.za)
 	h.Write(msg)
 	var e [sm3.Size]byte
-	var der [2 + 2*(2+1+32)]byte
-	return sm2.VerifyASN1(k.pub, h.Sum(e[:0]), derSignature(der[:0], sig))
+	h.Sum(e[:0])
+	return e
 }
 
 // derSignature appends the ASN.1 DER form of a raw r‖s signature to dst.

@@ -102,6 +102,9 @@ func NewHandler(cfg Config) *Handler {
 		if cfg.Stats != nil {
 			cfg.Registry.MustRegister(&cacheCollector{stats: cfg.Stats, now: cfg.Verify.Now})
 		}
+		if cfg.Verify.Memo != nil {
+			cfg.Registry.MustRegister(memoCollector{cfg.Verify.Memo})
+		}
 	}
 	return h
 }
@@ -420,4 +423,26 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(fetchDesc, prometheus.CounterValue, float64(s.NotModified), "not_modified")
 	ch <- prometheus.MustNewConstMetric(fetchDesc, prometheus.CounterValue, float64(s.Errors), "error")
 	ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(s.Events))
+}
+
+// memoCollector exports the signature memo's counters at each scrape.
+type memoCollector struct{ m *verifier.SignatureMemo }
+
+var (
+	memoDesc = prometheus.NewDesc("elicence_verifier_signature_memo_total",
+		"Signature checks answered by the signature memo (hit) or by SM2 verification (miss).", []string{"result"}, nil)
+	memoEntriesDesc = prometheus.NewDesc("elicence_verifier_signature_memo_entries",
+		"Verified signatures the memo holds now.", nil, nil)
+)
+
+func (memoCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- memoDesc
+	ch <- memoEntriesDesc
+}
+
+func (c memoCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.m.Stats()
+	ch <- prometheus.MustNewConstMetric(memoDesc, prometheus.CounterValue, float64(s.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(memoDesc, prometheus.CounterValue, float64(s.Misses), "miss")
+	ch <- prometheus.MustNewConstMetric(memoEntriesDesc, prometheus.GaugeValue, float64(s.Entries))
 }

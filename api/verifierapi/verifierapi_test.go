@@ -62,7 +62,8 @@ func newService(t *testing.T, prepare func(*verifiertest.World)) *service {
 	t.Cleanup(c.Close)
 	s.cache = c
 	s.srv = httptest.NewServer(verifierapi.New(verifierapi.Config{
-		Verify: verifier.Config{Trust: c.Trust, Status: c.Status, Now: s.clock.Now, MaxStaleness: time.Hour, Department: "RELY1"},
+		Verify: verifier.Config{Trust: c.Trust, Status: c.Status, Now: s.clock.Now, MaxStaleness: time.Hour, Department: "RELY1",
+			Memo: verifier.NewSignatureMemo(0)},
 		Logger: slog.New(slog.DiscardHandler), Registry: s.reg, Gatherer: s.reg, Ready: c.Ready, Stats: c.Stats,
 	}))
 	t.Cleanup(s.srv.Close)
@@ -474,6 +475,9 @@ func TestHealthReadyMetrics(t *testing.T) {
 		`elicence_verifier_stream_connected 0`,
 		`elicence_verifier_trust_list_sequence 1`,
 		`elicence_http_requests_total{method="POST",route="/v1/verify",status="200"} 2`,
+		`elicence_verifier_signature_memo_total{result="hit"} 0`,
+		`elicence_verifier_signature_memo_total{result="miss"} 1`,
+		`elicence_verifier_signature_memo_entries 1`,
 	} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("metrics lack %s", m)
