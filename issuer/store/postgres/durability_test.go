@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
@@ -90,7 +91,7 @@ func TestFlushSurvivesImmediateStop(t *testing.T) {
 		c.Start()
 		var lost []string
 		for id, s := range want {
-			l, err := st.Licence(ctx, issuertest.Dept, id)
+			l, err := readAfterRestart(ctx, st, id)
 			switch {
 			case err != nil:
 				lost = append(lost, id+": "+err.Error())
@@ -104,5 +105,18 @@ func TestFlushSurvivesImmediateStop(t *testing.T) {
 		if _, err := st.VerifyChain(ctx); err != nil {
 			t.Fatalf("round %d: audit chain after recovery: %v", round, err)
 		}
+	}
+}
+
+// readAfterRestart reads licence id, trying again while the store is
+// unavailable: connections pooled before the restart fail once each
+// (unexpected EOF), which is an outage the caller sees as 503, not a loss.
+func readAfterRestart(ctx context.Context, st *postgres.Store, id string) (store.Licence, error) {
+	for attempt := 0; ; attempt++ {
+		l, err := st.Licence(ctx, issuertest.Dept, id)
+		if err == nil || !store.IsUnavailable(err) || attempt == 20 {
+			return l, err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
