@@ -3,16 +3,20 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test vet fmt-check bench fuzz vectors
+.PHONY: run test vet staticcheck fmt-check bench fuzz vectors
 
 run:
 	$(GO) run ./cmd/elicence serve
 
-test: fmt-check vet
+test: fmt-check vet staticcheck
 	$(GO) test -race -count=1 ./...
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck is a tool dependency in go.mod (go get -tool), so its version is pinned.
+staticcheck:
+	$(GO) tool staticcheck ./...
 
 fmt-check:
 	@out=$$(gofmt -l .); \

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/emmansun/gmsm/sm3"
 
@@ -242,10 +241,3 @@ func (s *Service) Tokens(ctx context.Context, p *Principal, dept string) ([]stor
 	return s.store.ListTokens(ctx, dept)
 }
 
-// timeOrZero returns t, or the zero time before the epoch.
-func timeOrZero(t time.Time) time.Time {
-	if t.Unix() <= 0 {
-		return time.Time{}
-	}
-	return t
-}

@@ -87,13 +87,11 @@ type bulkBatch struct {
 	errs     [][]FieldError // per row; nil when the row is valid
 	invalid  int
 
-	rows      []BulkRow
-	sign      time.Duration
-	total     time.Duration
-	failed    bool
-	ready     chan struct{}
-	internal  error
-	issuedNum int
+	rows   []BulkRow
+	sign   time.Duration
+	total  time.Duration
+	failed bool
+	ready  chan struct{}
 }
 
 // IssueBulk reads rows (NDJSON or CSV, see docs/openapi.yaml) from r and

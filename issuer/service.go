@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -277,9 +276,6 @@ func (s *Service) cacheSigner(k store.SigningKey) (*signer, error) {
 	}
 	return v.(*signer), nil
 }
-
-// publicKey returns the signer's public key.
-func (sg *signer) publicKey() *ecdsa.PublicKey { return &sg.key.PublicKey }
 
 // forgetKeys drops cached key state of dept, after a rotation or a key
 // state change: the active key, the decrypted signers, the status lists
