@@ -240,4 +240,3 @@ func (s *Service) Tokens(ctx context.Context, p *Principal, dept string) ([]stor
 	}
 	return s.store.ListTokens(ctx, dept)
 }
-
