@@ -27,6 +27,7 @@ const (
 	MaxAnnotatedCopyValidity  = 90 * 24 * time.Hour
 	DefaultEventPollInterval  = 200 * time.Millisecond
 	DefaultEventPingInterval  = 15 * time.Second
+	DefaultEventReplayWindow  = 10000
 	defaultKeyCacheRefresh    = 10 * time.Second
 	defaultTokenCacheLifetime = time.Second
 )
@@ -69,6 +70,10 @@ type Config struct {
 	// events; EventPingInterval how often idle event streams get a comment.
 	EventPollInterval time.Duration
 	EventPingInterval time.Duration
+	// EventReplayWindow is how many audit entries back from the head a
+	// Last-Event-ID may lie and still be replayed; a client further behind
+	// is told to refetch its lists instead (see Subscription.Gap).
+	EventReplayWindow int64
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -142,6 +147,9 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.WalletSessionTTL, DefaultWalletSessionTTL)
 	def(&cfg.EventPollInterval, DefaultEventPollInterval)
 	def(&cfg.EventPingInterval, DefaultEventPingInterval)
+	if cfg.EventReplayWindow <= 0 {
+		cfg.EventReplayWindow = DefaultEventReplayWindow
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.Now == nil {
 		cfg.Now = time.Now

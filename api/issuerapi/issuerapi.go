@@ -60,6 +60,11 @@ type Config struct {
 	// RateBurst the burst; a request beyond them is answered 429.
 	RateLimit float64
 	RateBurst int
+	// MaxStreams caps the event streams (GET /v1/events) open at once, in
+	// all and per client address; beyond them a new stream is answered
+	// 503 or 429 with Retry-After.
+	MaxStreams          int
+	MaxStreamsPerClient int
 	// Mounts are further handlers served alongside the API.
 	Mounts []Mount
 }
@@ -69,6 +74,7 @@ type API struct {
 	cfg     Config
 	svc     *issuer.Service
 	limiter *limiter
+	streams *streamSlots
 	qr      *qrCache
 }
 
@@ -124,7 +130,14 @@ func newAPI(cfg Config) *API {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = DefaultRateBurst
 	}
-	return &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), qr: newQRCache(512)}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.MaxStreamsPerClient <= 0 {
+		cfg.MaxStreamsPerClient = DefaultMaxStreamsPerClient
+	}
+	return &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		streams: newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient), qr: newQRCache(512)}
 }
 
 // Routes lists every endpoint of the API, relative to /v1.
