@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"elicence/internal/testenv"
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
-	"elicence/internal/testenv"
 	"elicence/issuer/store"
 )
 
