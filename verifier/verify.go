@@ -246,9 +246,14 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 			x.r.Annotation.RelyingDepartmentName = d.Name
 		}
 		switch {
+		case cfg.Department == "":
+			// A public verifier answers anyone: accepting the copy here
+			// would accept it on behalf of whoever asks.
+			return x.fail(CheckAnnotation, Failed, WrongRelyingDepartment,
+				fmt.Sprintf("annotated copy is for department %s; this verifier acts for no department, so it is not valid here (only %s's own verifier accepts it)", annotation.Relying, annotation.Relying))
 		case annotation.Relying != cfg.Department:
 			return x.fail(CheckAnnotation, Failed, WrongRelyingDepartment,
-				fmt.Sprintf("annotated copy is for department %s, not %s", annotation.Relying, orNone(cfg.Department)))
+				fmt.Sprintf("annotated copy is for department %s, not %s", annotation.Relying, cfg.Department))
 		case !now.Add(-cfg.Skew).Before(exp):
 			return x.fail(CheckAnnotation, Failed, AnnotationExpired, "annotated copy expired "+exp.Format(time.RFC3339))
 		}
@@ -287,13 +292,6 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		return x.fail(CheckStatus, Indeterminate, StatusUnknown, "status value "+v.String())
 	}
 	return x.r
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none configured)"
-	}
-	return s
 }
 
 func disclose(c *format.Credential, trust *Trust) *Licence {
