@@ -27,12 +27,12 @@ fmt-check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Each fuzz target for $(FUZZTIME); go test -fuzz takes one target at a time.
-# Minimising a new input is capped: the trust-list seed is 3 KB, and the
-# default minutes of minimisation would leave no time to fuzz.
+# Each fuzz target for $(FUZZTIME), in every package that has one (go test
+# -fuzz takes one target at a time). Minimising a new input is capped so
+# that the time goes to fuzzing.
 fuzz:
-	@set -e; for pkg in ./format ./verifier; do \
-		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 			echo "fuzz $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
 		done; \
