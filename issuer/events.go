@@ -60,9 +60,9 @@ type Subscription struct {
 	// events on C come after it.
 	Head int64
 	// Gap reports that the requested Last-Event-ID lies further back than
-	// the replay window (Config.EventReplayWindow): the events missed are
-	// not replayed, and the client must refetch the lists it holds. The
-	// stream then goes on from Head.
+	// the replay window (Config.EventReplayWindow), or beyond the audit
+	// log's head: the events missed are not replayed, and the client must
+	// refetch the lists it holds. The stream then goes on from Head.
 	Gap bool
 	// after and upTo bound the replay: after < Seq ≤ upTo.
 	after, upTo int64
@@ -103,7 +103,17 @@ func (s *Service) Subscribe(ctx context.Context, after int64) (*Subscription, er
 	h.subs[sub] = struct{}{}
 	h.mu.Unlock()
 	switch {
-	case after < 0 || after >= sub.Head:
+	case after < 0 || after == sub.Head:
+	case after > sub.Head:
+		// Ahead of this process: another process may have seen more of
+		// the log, but an ID beyond the log's real head comes from
+		// another history (a restored database): start over.
+		head, err := auditHead(ctx, s.store)
+		if err != nil {
+			sub.Close()
+			return nil, err
+		}
+		sub.Gap = after > head
 	case sub.Head-after > s.cfg.EventReplayWindow:
 		sub.Gap = true
 	default:

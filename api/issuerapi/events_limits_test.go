@@ -55,8 +55,10 @@ func TestEventsReplayWindow(t *testing.T) {
 			}
 		}
 
-		// Beyond it: a reset, and then nothing replayed.
-		for _, last := range []string{"0", ids[0]} {
+		// Beyond it, or beyond the head (another history): a reset, and
+		// then nothing replayed.
+		h, _ := strconv.ParseInt(head, 10, 64)
+		for _, last := range []string{"0", ids[0], strconv.FormatInt(h+1000, 10)} {
 			ch, cancel := e.openStream(t, last)
 			ev := nextEvent(t, ch)
 			if ev.event != "reset" || ev.id != head || !strings.Contains(ev.data, `"replay-window"`) {
