@@ -14,8 +14,7 @@ import (
 
 // bigPNG writes a 16-bit RGBA PNG of w×h pixels, streaming its rows so
 // that it never holds the decoded image: pixel(x, y) gives each pixel's
-// 8-bit gray level (nil: all transparent black, which compresses to
-// almost nothing, as a hostile upload would).
+// 8-bit gray level (nil: all transparent black).
 func bigPNG(tb testing.TB, w, h int, pixel func(x, y int) uint8) []byte {
 	tb.Helper()
 	var out bytes.Buffer
@@ -50,20 +49,42 @@ func bigPNG(tb testing.TB, w, h int, pixel func(x, y int) uint8) []byte {
 	return out.Bytes()
 }
 
-// TestLimits: a 323 KB-class 16-bit PNG that would take 288 MB decoded is
-// refused from its header; the largest 16-bit PNG accepted (64 MiB
-// decoded) holding a QR code is reduced before the search and read.
+// png16Header is the signature and header of a w×h 16-bit RGBA PNG: all
+// that Inspect and DecodeBytes read before refusing an image.
+func png16Header(w, h int) []byte {
+	b := []byte("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 16, 6
+	c := append([]byte("IHDR"), ihdr...)
+	b = binary.BigEndian.AppendUint32(b, 13)
+	b = append(b, c...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(c))
+}
+
+// TestLimits: a 16-bit PNG that would take 288 MB decoded (6000×6000, a
+// 340 KB file when blank) is refused from its header; the largest 16-bit
+// PNG accepted (64 MiB decoded) passes the header check; an image larger
+// than MaxSide holding a QR code is reduced before the search and read.
+// (api/verifierapi's TestImageUploadMemoryBound sends the real files.)
 func TestLimits(t *testing.T) {
-	hostile := bigPNG(t, 6000, 6000, nil)
-	t.Logf("hostile 6000×6000 16-bit PNG: %d bytes", len(hostile))
+	hostile := png16Header(6000, 6000)
 	if _, err := Inspect(hostile); !errors.Is(err, ErrImageTooLarge) {
 		t.Fatalf("Inspect(6000×6000 16-bit) = %v, want ErrImageTooLarge", err)
 	}
 	if _, err := DecodeBytes(hostile); !errors.Is(err, ErrImageTooLarge) {
 		t.Fatalf("DecodeBytes(6000×6000 16-bit) = %v, want ErrImageTooLarge", err)
 	}
-	// 8-bit gray of the same size passes the memory limit but not the
-	// pixel count; 4000×3000 (a phone photo) passes both.
+	const side = 2890 // 2890² × 8 bytes ≤ 64 MiB
+	if info, err := Inspect(png16Header(side, side)); err != nil || info.Width != side || info.Memory < int64(side*side*8) {
+		t.Fatalf("Inspect(%d² 16-bit) = %+v, %v", side, info, err)
+	}
+	if _, err := Inspect(png16Header(side+10, side+10)); !errors.Is(err, ErrImageTooLarge) {
+		t.Fatalf("Inspect(%d² 16-bit) = %v, want ErrImageTooLarge", side+10, err)
+	}
+	// 8-bit gray of 6000×6000 passes the memory limit but not the pixel
+	// count; 4000×3000 (a phone photo) passes both.
 	if _, err := Inspect(pngHeader(6000, 6000)); !errors.Is(err, ErrImageTooLarge) {
 		t.Fatalf("Inspect(6000×6000 gray) = %v, want ErrImageTooLarge", err)
 	}
@@ -80,26 +101,19 @@ func TestLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const side = 2890 // 2890² × 8 bytes ≤ 64 MiB
-	k := side / src.Bounds().Dx()
-	off := (side - k*src.Bounds().Dx()) / 2
-	big := bigPNG(t, side, side, func(x, y int) uint8 {
-		x, y = (x-off)/k, (y-off)/k
+	const w, h = MaxSide + 300, 900 // reduced by 2
+	k := h / src.Bounds().Dy()
+	offX, offY := (w-k*src.Bounds().Dx())/2, (h-k*src.Bounds().Dy())/2
+	big := bigPNG(t, w, h, func(x, y int) uint8 {
+		x, y = (x-offX)/k, (y-offY)/k
 		if x < 0 || y < 0 || x >= src.Bounds().Dx() || y >= src.Bounds().Dy() {
 			return 0xff
 		}
 		return color.GrayModel.Convert(src.At(x, y)).(color.Gray).Y
 	})
-	info, err := Inspect(big)
-	if err != nil {
-		t.Fatalf("Inspect(%d² 16-bit) = %v", side, err)
-	}
-	if info.Width != side || info.Memory < int64(side*side*8) {
-		t.Fatalf("info %+v", info)
-	}
 	got, err := DecodeBytes(big)
 	if err != nil || got != text {
-		t.Fatalf("DecodeBytes(%d² 16-bit with a QR code) = %q, %v", side, got, err)
+		t.Fatalf("DecodeBytes(%d×%d 16-bit with a QR code) = %q, %v", w, h, got, err)
 	}
 }
 
