@@ -3,7 +3,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test vet fmt-check bench bench-quick bench-all fuzz vectors crash soak
+.PHONY: run test vet staticcheck fmt-check bench bench-quick bench-all fuzz vectors crash soak
 
 # make run ADDR=127.0.0.1:9090 listens there (it sets ELICENCE_SERVE_ADDR).
 # The first build takes about two minutes and prints nothing meanwhile.
@@ -11,11 +11,17 @@ run:
 	@echo 'make run: building and starting elicence serve (the first build takes about two minutes)' >&2
 	$(if $(ADDR),ELICENCE_SERVE_ADDR='$(ADDR)' )$(GO) run ./cmd/elicence serve
 
-test: fmt-check vet
+test: fmt-check vet staticcheck
 	$(GO) test -race -count=1 ./...
+	@echo "memory bounds, measured without the race detector (it multiplies memory):"
+	$(GO) test -count=1 -run 'MemoryBound$$' ./api/...
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck is a tool dependency in go.mod (go get -tool), so its version is pinned.
+staticcheck:
+	$(GO) tool staticcheck ./...
 
 fmt-check:
 	@out=$$(gofmt -l .); \
@@ -35,12 +41,12 @@ bench-quick:
 bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Each fuzz target for $(FUZZTIME); go test -fuzz takes one target at a time.
-# Minimising a new input is capped: the trust-list seed is 3 KB, and the
-# default minutes of minimisation would leave no time to fuzz.
+# Each fuzz target for $(FUZZTIME), in every package that has one (go test
+# -fuzz takes one target at a time). Minimising a new input is capped so
+# that the time goes to fuzzing.
 fuzz:
-	@set -e; for pkg in ./format ./verifier; do \
-		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 			echo "fuzz $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
 		done; \

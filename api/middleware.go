@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"elicence/identifier"
 )
 
 type (
@@ -91,7 +93,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // Observe is middleware that gives each request an ID (X-Request-ID, taken
 // from the request when it is a short token), a logger carrying it, logs one
 // line per request (never the query string or headers, which may carry
-// secrets), records metrics by chi route pattern, and turns panics into 500s.
+// secrets; citizen IDs in the path are masked), records metrics by chi route pattern, and turns panics into 500s.
 func Observe(log *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +106,8 @@ func Observe(log *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 			ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), loggerKey{}, l)
 			r = r.WithContext(ctx)
 			w.Header().Set("X-Request-ID", id)
+			// Every answer is typed; browsers must not guess otherwise.
+			w.Header().Set("X-Content-Type-Options", "nosniff")
 			sw := &statusWriter{ResponseWriter: w}
 			defer func() {
 				if p := recover(); p != nil {
@@ -127,7 +131,7 @@ func Observe(log *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 					m.Requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
 					m.Latency.WithLabelValues(route, r.Method).Observe(d.Seconds())
 				}
-				l.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status,
+				l.Info("request", "method", r.Method, "route", route, "path", identifier.RedactCitizenIDs(r.URL.Path), "status", sw.status,
 					"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000)
 			}()
 			next.ServeHTTP(sw, r)

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"elicence/identifier"
 )
 
 // Kind is the kind of a client-visible error; it decides the HTTP status.
@@ -115,12 +117,17 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		e = &Error{Kind: KindInternal, Detail: "the server could not complete the request", Err: err}
 	}
 	info := kindInfo[e.Kind]
+	// A citizen ID typed into a path is echoed by instance and often by
+	// the detail ("no licence …"): mask it in both.
 	p := Problem{
 		Type: ProblemTypeBase + info.slug, Title: info.title, Status: info.status,
-		Detail: e.Detail, Errors: e.Fields, RequestID: RequestID(r.Context()),
+		Detail: identifier.RedactCitizenIDs(e.Detail), RequestID: RequestID(r.Context()),
+	}
+	for _, f := range e.Fields {
+		p.Errors = append(p.Errors, FieldError{Field: identifier.RedactCitizenIDs(f.Field), Reason: identifier.RedactCitizenIDs(f.Reason)})
 	}
 	if r != nil && r.URL != nil {
-		p.Instance = r.URL.Path
+		p.Instance = identifier.RedactCitizenIDs(r.URL.Path)
 	}
 	if e.Kind == KindInternal {
 		Logger(r.Context()).Error("internal error", "err", err)

@@ -46,6 +46,7 @@ type serviceFlags struct {
 	statusTTL, trustValidity  *time.Duration
 	presentationTTL, grace    *time.Duration
 	rateLimit                 *float64
+	maxStreams, streamsPerIP  *int
 }
 
 func addServiceFlags(fs *flag.FlagSet, env func(name, usage string) string) *serviceFlags {
@@ -58,6 +59,8 @@ func addServiceFlags(fs *flag.FlagSet, env func(name, usage string) string) *ser
 		presentationTTL: fs.Duration("presentation-ttl", issuer.DefaultPresentationTTL, env("presentation-ttl", "validity of dynamic presentation QR codes")),
 		grace:           fs.Duration("grace", 10*time.Second, env("grace", "time given to requests in flight at shutdown")),
 		rateLimit:       fs.Float64("rate-limit", issuerapi.DefaultRateLimit, env("rate-limit", "requests per second allowed per API token")),
+		maxStreams:      fs.Int("max-streams", issuerapi.DefaultMaxStreams, env("max-streams", "event streams (GET /v1/events) served at once; beyond, 503")),
+		streamsPerIP:    fs.Int("max-streams-per-client", issuerapi.DefaultMaxStreamsPerClient, env("max-streams-per-client", "event streams served at once to one client address; beyond, 429")),
 	}
 }
 
@@ -70,8 +73,9 @@ func (f *serviceFlags) logger(w io.Writer) (*slog.Logger, error) {
 }
 
 func (f *serviceFlags) check() error {
-	if *f.statusTTL < time.Second || *f.trustValidity < time.Minute || *f.presentationTTL < time.Second || *f.rateLimit <= 0 {
-		return Usagef("--status-ttl, --presentation-ttl (at least 1s), --trust-validity (at least 1m) and --rate-limit must be positive")
+	if *f.statusTTL < time.Second || *f.trustValidity < time.Minute || *f.presentationTTL < time.Second || *f.rateLimit <= 0 ||
+		*f.maxStreams <= 0 || *f.streamsPerIP <= 0 {
+		return Usagef("--status-ttl, --presentation-ttl (at least 1s), --trust-validity (at least 1m), --rate-limit, --max-streams and --max-streams-per-client must be positive")
 	}
 	if *f.presentationTTL > format.MaxPresentationLifetime {
 		return Usagef("--presentation-ttl %s: at most %s, the longest presentation verifiers accept", *f.presentationTTL, format.MaxPresentationLifetime)
@@ -86,6 +90,7 @@ func runIssuer(ctx context.Context, log *slog.Logger, f *serviceFlags, svc *issu
 	h := issuerapi.New(issuerapi.Config{
 		Service: svc, Logger: log, Registry: reg, Gatherer: reg, RateLimit: *f.rateLimit,
 		RateBurst: int(2 * *f.rateLimit), Mounts: mounts,
+		MaxStreams: *f.maxStreams, MaxStreamsPerClient: *f.streamsPerIP,
 	})
 	stop := context.AfterFunc(ctx, func() { svc.Close() })
 	defer stop()

@@ -39,7 +39,6 @@ func serveCommand() Command {
 				return usage + " [$" + serveEnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "]"
 			}
 			data := fs.String("data", DefaultDataDir, env("data", "data `directory`: embedded store, keys, root certificate"))
-			dept := fs.String("dept", issuer.DemoDepartment2Code, env("dept", "relying department `code` the built-in verifier acts for (annotated copies must name it)"))
 			skew := fs.Duration("skew", verifier.DefaultSkew, env("skew", "clock-skew tolerance of the built-in verifier for dynamic QR codes and annotated copies"))
 			sf := addServiceFlags(fs, env)
 			return func(ctx context.Context, e *Env, args []string) error {
@@ -113,12 +112,15 @@ func serveCommand() Command {
 
 				// ---- Other services mounted in the same process. ----
 				// The verifier reads trust and status straight from the
-				// issuer service, not over HTTP.
+				// issuer service, not over HTTP. It is public: it acts
+				// for no relying department, so it accepts no annotated
+				// copy on anyone's behalf (a department runs its own
+				// "elicence verifier serve --dept").
 				local := &localVerifierSource{svc: svc, root: &boot.Root.Key.PublicKey, now: e.Now}
 				mounts := []issuerapi.Mount{{
 					Pattern: "/v1/verify",
 					Handler: verifierapi.NewHandler(verifierapi.Config{
-						Verify: verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Skew: *skew, Department: *dept,
+						Verify: verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Skew: *skew,
 							Memo: verifier.NewSignatureMemo(verifier.DefaultMemoEntries)},
 						Logger:   log,
 						Registry: reg,
@@ -128,7 +130,7 @@ func serveCommand() Command {
 				mounts = append(mounts, issuerapi.Mount{Pattern: "/", Handler: http.RedirectHandler("/counter", http.StatusFound)})
 				// ---- End of mounted services. ----
 
-				printServeInfo(e, *data, passNote, boot, base, *dept)
+				printServeInfo(e, *data, passNote, boot, base)
 				log.Info("elicence serve listening", "addr", base, "data", *data, "public_url", publicURL)
 				if err := runIssuer(ctx, log, sf, svc, reg, mounts, ln); err != nil {
 					return err
@@ -140,7 +142,7 @@ func serveCommand() Command {
 	}
 }
 
-func printServeInfo(e *Env, data, passNote string, boot *issuer.BootstrapResult, base, dept string) {
+func printServeInfo(e *Env, data, passNote string, boot *issuer.BootstrapResult, base string) {
 	w := e.Stdout
 	fmt.Fprintf(w, "elicence serve: issuer, verifier and web pages in one process\n")
 	fmt.Fprintf(w, "  data        %s (embedded store %s)\n", data, filepath.Join(data, storeFile))
@@ -165,7 +167,7 @@ func printServeInfo(e *Env, data, passNote string, boot *issuer.BootstrapResult,
 	}
 	fmt.Fprintf(w, "  API         %s/v1/ (OpenAPI at %s/v1/openapi.yaml)\n", base, base)
 	fmt.Fprintf(w, "  trust list  %s/v1/trust-list, events %s/v1/events\n", base, base)
-	fmt.Fprintf(w, "  verify      POST %s/v1/verify (as relying department %s)\n", base, dept)
+	fmt.Fprintf(w, "  verify      POST %s/v1/verify (public: annotated copies are valid for no department here)\n", base)
 	fmt.Fprintf(w, "  pages       %s/counter  %s/wallet  %s/verify\n", base, base, base)
 	fmt.Fprintf(w, "  operations  %s/metrics  %s/healthz  %s/readyz\n", base, base, base)
 }

@@ -117,6 +117,7 @@ func TestServeWalkthrough(t *testing.T) {
 	if out, err := again.Output(); err != nil || string(out) != "201" {
 		t.Errorf("issuing after a restart: %s %v", out, err)
 	}
+	checkPublicVerifier(t, base, work)
 	stopServe(t, srv, logs)
 
 	audit := func() (string, int) {

@@ -124,7 +124,7 @@ func mustPayload(t *testing.T, b []byte) []byte {
 
 // FuzzTrustList: a trust list that parses re-encodes to the same bytes.
 func FuzzTrustList(f *testing.F) {
-	seedFiles(f, "trust*.cbor")
+	seedTrustLists(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, tl, err := format.ParseTrustList(b)
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/emmansun/gmsm/sm3"
 
@@ -259,12 +258,4 @@ func (s *Service) Tokens(ctx context.Context, p *Principal, dept string) ([]stor
 		return nil, err
 	}
 	return s.store.ListTokens(ctx, dept)
-}
-
-// timeOrZero returns t, or the zero time before the epoch.
-func timeOrZero(t time.Time) time.Time {
-	if t.Unix() <= 0 {
-		return time.Time{}
-	}
-	return t
 }

@@ -151,8 +151,6 @@ type bulkBatch struct {
 	failed      bool
 	unavailable bool // failed because the store was unavailable
 	ready       chan struct{}
-	internal    error
-	issuedNum   int
 }
 
 // IssueBulk reads rows (NDJSON or CSV, see docs/openapi.yaml) from r and

@@ -26,9 +26,13 @@ type Event struct {
 	StatusList []byte `json:"status_list"`
 }
 
+// replayPage is how many audit entries a replay reads at a time: the
+// memory one replaying stream holds.
+const replayPage = 100
+
 // eventBuffer is how many events a slow subscriber may fall behind before
 // its stream is ended (it reconnects with Last-Event-ID and catches up).
-const eventBuffer = 1024
+const eventBuffer = 256
 
 // eventHub polls the audit log, in one goroutine per service, and fans
 // status events out to subscribers. Because it reads the shared audit
@@ -52,9 +56,16 @@ type Subscription struct {
 	// C delivers live events.
 	C   chan Event
 	hub *eventHub
-	// Replay holds the events after the requested Last-Event-ID that
-	// happened before the subscription; send them first.
-	Replay []Event
+	// Head is the audit sequence number the subscription started at: live
+	// events on C come after it.
+	Head int64
+	// Gap reports that the requested Last-Event-ID lies further back than
+	// the replay window (Config.EventReplayWindow), or beyond the audit
+	// log's head: the events missed are not replayed, and the client must
+	// refetch the lists it holds. The stream then goes on from Head.
+	Gap bool
+	// after and upTo bound the replay: after < Seq ≤ upTo.
+	after, upTo int64
 }
 
 // Close ends the subscription.
@@ -74,7 +85,9 @@ func newEventHub(s *Service) *eventHub {
 
 // Subscribe starts a subscription. With after ≥ 0 (a Last-Event-ID), the
 // status events with a greater audit sequence number that precede the
-// subscription are replayed first.
+// subscription are to be replayed first with [Subscription.Replay], unless
+// after lies more than Config.EventReplayWindow audit entries behind the
+// head, in which case the subscription reports a Gap instead.
 func (s *Service) Subscribe(ctx context.Context, after int64) (*Subscription, error) {
 	h := s.events
 	if err := h.start(ctx); err != nil {
@@ -86,18 +99,60 @@ func (s *Service) Subscribe(ctx context.Context, after int64) (*Subscription, er
 		h.mu.Unlock()
 		return nil, problem(ErrUnavailable, "the service is shutting down")
 	}
-	upTo := h.last
+	sub.Head = h.last
 	h.subs[sub] = struct{}{}
 	h.mu.Unlock()
-	if after >= 0 && after < upTo {
-		evs, err := s.statusEvents(ctx, after, upTo)
+	switch {
+	case after < 0 || after == sub.Head:
+	case after > sub.Head:
+		// Ahead of this process: another process may have seen more of
+		// the log, but an ID beyond the log's real head comes from
+		// another history (a restored database): start over.
+		head, err := auditHead(ctx, s.store)
 		if err != nil {
 			sub.Close()
 			return nil, err
 		}
-		sub.Replay = evs
+		sub.Gap = after > head
+	case sub.Head-after > s.cfg.EventReplayWindow:
+		sub.Gap = true
+	default:
+		sub.after, sub.upTo = after, sub.Head
 	}
 	return sub, nil
+}
+
+// Replay calls fn, in order, for each status event the subscriber missed
+// (after its Last-Event-ID, up to Head). It reads the audit log a page at a
+// time, so that its memory is bounded by one page whatever the history;
+// an error from fn ends it.
+func (sub *Subscription) Replay(ctx context.Context, fn func(Event) error) error {
+	s := sub.hub.s
+	after, upTo := sub.after, sub.upTo
+	for after < upTo {
+		limit := int(min(upTo-after, replayPage))
+		entries, err := s.store.ListAudit(ctx, after, limit)
+		if err != nil {
+			return err
+		}
+		for len(entries) > 0 && entries[len(entries)-1].Seq > upTo {
+			entries = entries[:len(entries)-1]
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		evs, err := s.eventsOf(ctx, entries)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		after = entries[len(entries)-1].Seq
+	}
+	return nil
 }
 
 // start finds the audit log's head and starts the poller, once.
@@ -224,37 +279,12 @@ func (h *eventHub) close() {
 	}
 }
 
-// statusEvents returns the status events with after < Seq ≤ upTo.
-func (s *Service) statusEvents(ctx context.Context, after, upTo int64) ([]Event, error) {
-	var out []Event
-	for after < upTo {
-		entries, err := s.store.ListAudit(ctx, after, store.MaxPageSize)
-		if err != nil {
-			return nil, err
-		}
-		if len(entries) == 0 {
-			break
-		}
-		for len(entries) > 0 && entries[len(entries)-1].Seq > upTo {
-			entries = entries[:len(entries)-1]
-		}
-		evs, err := s.eventsOf(ctx, entries)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, evs...)
-		if len(entries) == 0 {
-			break
-		}
-		after = entries[len(entries)-1].Seq
-	}
-	return out, nil
-}
-
 // eventsOf turns the status changes among audit entries into events, each
 // with its list freshly signed.
 func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]Event, error) {
 	var out []Event
+	// One page of changes often touches few lists: sign and read each once.
+	lists := map[string]*Published{}
 	for _, e := range entries {
 		switch e.Action {
 		case ActionSuspend, ActionReinstate, ActionRevoke, ActionReissue:
@@ -266,20 +296,26 @@ func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]E
 			s.log.Warn("event stream: status change without list in audit entry", "seq", e.Seq)
 			continue
 		}
-		pub, err := s.StatusList(ctx, d.List)
-		var pb *Problem
-		if errors.As(err, &pb) {
-			s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
-			continue
-		}
-		if err != nil {
-			return nil, err
+		pub := lists[d.List]
+		if pub == nil {
+			var err error
+			pub, err = s.StatusList(ctx, d.List)
+			var pb *Problem
+			if errors.As(err, &pb) {
+				s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			lists[d.List] = pub
 		}
 		out = append(out, Event{Seq: e.Seq, Issuer: d.Issuer, List: d.List, Index: d.Index, Status: d.Status, StatusList: pub.Body})
 		if d.NewStatus != "" && d.NewList != "" && d.NewIndex != nil {
 			// A suspended licence re-issued: its new version's entry is
 			// suspended too.
 			npub, err := s.StatusList(ctx, d.NewList)
+			var pb *Problem
 			if errors.As(err, &pb) {
 				s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
 				continue

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +28,7 @@ const (
 	MaxAnnotatedCopyValidity  = format.MaxAnnotatedCopyLifetime // verifiers refuse longer
 	DefaultEventPollInterval  = 200 * time.Millisecond
 	DefaultEventPingInterval  = 15 * time.Second
+	DefaultEventReplayWindow  = 10000
 	defaultKeyCacheRefresh    = 10 * time.Second
 	defaultTokenCacheLifetime = time.Second
 )
@@ -71,6 +71,10 @@ type Config struct {
 	// events; EventPingInterval how often idle event streams get a comment.
 	EventPollInterval time.Duration
 	EventPingInterval time.Duration
+	// EventReplayWindow is how many audit entries back from the head a
+	// Last-Event-ID may lie and still be replayed; a client further behind
+	// is told to refetch its lists instead (see Subscription.Gap).
+	EventReplayWindow int64
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -143,6 +147,9 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.WalletSessionTTL, DefaultWalletSessionTTL)
 	def(&cfg.EventPollInterval, DefaultEventPollInterval)
 	def(&cfg.EventPingInterval, DefaultEventPingInterval)
+	if cfg.EventReplayWindow <= 0 {
+		cfg.EventReplayWindow = DefaultEventReplayWindow
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -336,9 +343,6 @@ func (s *Service) cacheSigner(k store.SigningKey) (*signer, error) {
 	}
 	return v.(*signer), nil
 }
-
-// publicKey returns the signer's public key.
-func (sg *signer) publicKey() *ecdsa.PublicKey { return &sg.key.PublicKey }
 
 // forgetKeys drops cached key state of dept, after a rotation or a key
 // state change: the active key, the decrypted signers, the status lists

@@ -191,7 +191,7 @@ func (s *fetchState) due(now time.Time, held bool) bool {
 }
 
 type counters struct {
-	fetches, notModified, errors, refused, events atomic.Uint64
+	fetches, notModified, errors, refused, events, resets atomic.Uint64
 }
 
 // New starts a cache: it validates cfg, starts the background refresh loop
@@ -911,8 +911,9 @@ type CacheStats struct {
 	Streams, StreamsConnected int
 	// Fetches counts fetch attempts; NotModified the 304 answers; Errors
 	// the failed fetches; Refused the objects that did not verify or went
-	// back in time; Events the stream events applied.
-	Fetches, NotModified, Errors, Refused, Events uint64
+	// back in time; Events the stream events applied; Resets the reset
+	// events received (changes missed, everything refetched).
+	Fetches, NotModified, Errors, Refused, Events, Resets uint64
 }
 
 // ListStats describes one held status list.
@@ -944,6 +945,6 @@ func (c *Cache) Stats() CacheStats {
 		}
 	}
 	s.Fetches, s.NotModified, s.Errors = c.stats.fetches.Load(), c.stats.notModified.Load(), c.stats.errors.Load()
-	s.Refused, s.Events = c.stats.refused.Load(), c.stats.events.Load()
+	s.Refused, s.Events, s.Resets = c.stats.refused.Load(), c.stats.events.Load(), c.stats.resets.Load()
 	return s
 }

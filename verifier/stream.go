@@ -29,6 +29,16 @@ import (
 // that no fetch is needed: the subscriber verifies it like a fetched list
 // and installs it unless it is older than the one held. The issuer sends a
 // ": ping" comment every 15 s and replays the events after Last-Event-ID.
+// A Last-Event-ID too far back to replay gets instead
+//
+//	id: 9000
+//	event: reset
+//	data: {"reason":"replay-window"}
+//
+// on which the subscriber refetches the trust list and every status list it
+// holds (conditionally), since it may have missed any change; the stream
+// goes on from the reset's id. The event carries nothing to trust: it only
+// makes the subscriber fetch sooner.
 //
 // When the stream drops, the subscriber reconnects with backoff and
 // Last-Event-ID; meanwhile the cache keeps polling status lists by their
@@ -156,11 +166,16 @@ func (s *subscriber) read(ctx context.Context, body io.Reader, alive func()) err
 				s.lastID = id
 				s.mu.Unlock()
 			}
-			if data.Len() > 0 && event == "status" {
+			switch {
+			case data.Len() > 0 && event == "status":
 				if err := s.c.applyEvent(ctx, data.Bytes()); err != nil {
 					s.c.stats.refused.Add(1)
 					s.c.log.Warn("status event refused", "stream", s.url, "id", id, "err", err)
 				}
+			case event == "reset":
+				s.c.stats.resets.Add(1)
+				s.c.log.Info("event stream reset: changes missed; refetching the trust list and every status list", "stream", s.url, "id", id)
+				s.c.refetchAll()
 			}
 			event, hasID = "", false
 			data.Reset()
@@ -259,6 +274,18 @@ func (c *Cache) applyEvent(ctx context.Context, data []byte) error {
 // loop fetches each again (conditionally) right away.
 func (c *Cache) refreshAllSoon() {
 	c.mu.Lock()
+	for _, e := range c.status {
+		e.next = time.Time{}
+	}
+	c.mu.Unlock()
+	c.kick()
+}
+
+// refetchAll marks the trust list and every held status list due, after a
+// reset event said that changes were missed.
+func (c *Cache) refetchAll() {
+	c.mu.Lock()
+	c.trust.next = time.Time{}
 	for _, e := range c.status {
 		e.next = time.Time{}
 	}

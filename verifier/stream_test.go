@@ -168,3 +168,31 @@ func TestStreamDownFallsBackToPolling(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestStreamResetRefetches: a "reset" event (the issuer could not replay
+// what was missed) makes the subscriber refetch the trust list and every
+// held status list, so a change it never got an event for is seen.
+func TestStreamResetRefetches(t *testing.T) {
+	e := newEnv(t)
+	text := e.qr(t, 14)
+	want(t, e.verify(text), Passed, "")
+	// A change without an event reaching this cache: the held list is
+	// still fresh, so nothing fetches it yet.
+	e.iss.SetStatus(e.d, "L1", 14, format.StatusRevoked)
+	want(t, e.verify(text), Passed, "")
+	trustGets := e.iss.TrustGets.Load()
+
+	s := &subscriber{c: e.cache}
+	stream := "id: 9000\nevent: reset\ndata: {\"reason\":\"replay-window\"}\n\n"
+	if err := s.read(context.Background(), strings.NewReader(stream), func() {}); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("err %v, want closed by the server", err)
+	}
+	if s.lastEventID() != "9000" {
+		t.Fatalf("last event id %q, want 9000 (the stream resumes from the reset)", s.lastEventID())
+	}
+	eventually(t, 5*time.Second, "revocation refetched after the reset", func() bool { return e.verify(text).SubIndication == Revoked })
+	eventually(t, 5*time.Second, "trust list refetched after the reset", func() bool { return e.iss.TrustGets.Load() > trustGets })
+	if got := e.cache.Stats().Resets; got != 1 {
+		t.Fatalf("%d resets counted, want 1", got)
+	}
+}

@@ -292,9 +292,14 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 			x.r.Annotation.RelyingDepartmentName = d.Name
 		}
 		switch {
+		case cfg.Department == "":
+			// A public verifier answers anyone: accepting the copy here
+			// would accept it on behalf of whoever asks.
+			return x.fail(CheckAnnotation, Failed, WrongRelyingDepartment,
+				fmt.Sprintf("annotated copy is for department %s; this verifier acts for no department, so it is not valid here (only %s's own verifier accepts it)", annotation.Relying, annotation.Relying))
 		case annotation.Relying != cfg.Department:
 			return x.fail(CheckAnnotation, Failed, WrongRelyingDepartment,
-				fmt.Sprintf("annotated copy is for department %s, not %s", annotation.Relying, orNone(cfg.Department)))
+				fmt.Sprintf("annotated copy is for department %s, not %s", annotation.Relying, cfg.Department))
 		case exp.Sub(at) > format.MaxAnnotatedCopyLifetime:
 			return x.fail(CheckAnnotation, Failed, LifetimeTooLong,
 				fmt.Sprintf("annotated copy valid for %s, more than the %s an issuer may give", exp.Sub(at), format.MaxAnnotatedCopyLifetime))
@@ -412,13 +417,6 @@ func checkKeyState(ctx context.Context, x *run, cfg Config, key *trustedKey, kin
 		return nil
 	}
 	return x.fail(CheckKeyState, Failed, KeyCompromised, "key in unknown state "+e.State.String())
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none configured)"
-	}
-	return s
 }
 
 func disclose(c *format.Credential, trust *Trust) *Licence {

@@ -63,6 +63,11 @@ type Config struct {
 	RateBurst int
 	// Now is the rate limiter's clock; the service's clock when nil.
 	Now func() time.Time
+	// MaxStreams caps the event streams (GET /v1/events) open at once, in
+	// all and per client address; beyond them a new stream is answered
+	// 503 or 429 with Retry-After.
+	MaxStreams          int
+	MaxStreamsPerClient int
 	// Mounts are further handlers served alongside the API.
 	Mounts []Mount
 }
@@ -72,6 +77,7 @@ type API struct {
 	cfg     Config
 	svc     *issuer.Service
 	limiter *limiter
+	streams *streamSlots
 	qr      *qrCache
 }
 
@@ -85,7 +91,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Registry != nil {
 		m = api.NewMetrics(cfg.Registry)
 	}
-	r.Use(api.Observe(cfg.Logger, m))
+	r.Use(api.Observe(cfg.Logger, m), api.CheckText)
 	r.NotFound(api.NotFound)
 	r.MethodNotAllowed(api.MethodNotAllowed)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +139,14 @@ func newAPI(cfg Config) *API {
 			cfg.Now = cfg.Service.Now
 		}
 	}
-	return &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), qr: newQRCache(512)}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.MaxStreamsPerClient <= 0 {
+		cfg.MaxStreamsPerClient = DefaultMaxStreamsPerClient
+	}
+	return &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		streams: newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient), qr: newQRCache(512)}
 }
 
 // Routes lists every endpoint of the API, relative to /v1.

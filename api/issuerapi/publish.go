@@ -105,7 +105,10 @@ func (a *API) departments(w http.ResponseWriter, r *http.Request) {
 }
 
 // events streams status changes as Server-Sent Events. It needs no token:
-// every event is public (a status-list entry and the signed list).
+// every event is public (a status-list entry and the signed list). Streams
+// are capped per client address and in all (see Config.MaxStreams); a
+// replay is sent a page at a time, and a Last-Event-ID older than the
+// replay window gets a "reset" event (refetch your lists) instead.
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	after := int64(-1)
 	if s := r.Header.Get("Last-Event-ID"); s != "" {
@@ -121,6 +124,12 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, api.Errorf(api.KindInternal, "streaming unsupported"))
 		return
 	}
+	release, err := a.streams.acquire(clientAddr(r))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	defer release()
 	sub, err := a.svc.Subscribe(r.Context(), after)
 	if err != nil {
 		a.writeError(w, r, err)
@@ -147,10 +156,29 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		_, err := w.Write([]byte("id: " + strconv.FormatInt(ev.Seq, 10) + "\nevent: status\ndata: " + string(data) + "\n\n"))
 		return err
 	}
-	for _, ev := range sub.Replay {
-		if err := send(ev); err != nil {
+	if sub.Gap {
+		// Too far behind to replay: the client refetches its lists, and
+		// the stream goes on from the head (the reset's id).
+		data, _ := json.Marshal(map[string]string{"reason": "replay-window"})
+		if _, err := w.Write([]byte("id: " + strconv.FormatInt(sub.Head, 10) + "\nevent: reset\ndata: " + string(data) + "\n\n")); err != nil {
 			return
 		}
+	}
+	sent := 0
+	err = sub.Replay(r.Context(), func(ev issuer.Event) error {
+		if err := send(ev); err != nil {
+			return err
+		}
+		if sent++; sent%100 == 0 {
+			flusher.Flush()
+		}
+		return nil
+	})
+	if err != nil {
+		// The status line is sent: end the stream; the client reconnects
+		// with the last id it received and the replay resumes there.
+		api.Logger(r.Context()).Warn("event stream: replay", "err", err)
+		return
 	}
 	flusher.Flush()
 	ping := time.NewTicker(a.svc.EventPingInterval())

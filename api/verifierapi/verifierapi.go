@@ -28,6 +28,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 
 	"elicence/api"
 	"elicence/docs"
@@ -40,6 +41,12 @@ import (
 const (
 	// DefaultMaxImage is the largest image accepted, in bytes.
 	DefaultMaxImage = 5 << 20
+	// DefaultDecodeMemory is the default of Config.DecodeMemory: room for
+	// three of the largest images qr accepts (qr.MaxDecodedBytes each, plus
+	// the search), or many phone photos.
+	DefaultDecodeMemory = 256 << 20
+	// decodeWait is how long an image waits for a decoder or memory.
+	decodeWait = 2 * time.Second
 	// maxJSON bounds a JSON request: the longest QR text and some room.
 	maxJSON = 16 << 10
 )
@@ -66,15 +73,24 @@ type Config struct {
 	Stats func() verifier.CacheStats
 	// MaxImage is the largest image upload in bytes; DefaultMaxImage when 0.
 	MaxImage int64
-	// MaxDecoders bounds the images decoded at once; GOMAXPROCS when 0.
+	// MaxDecoders bounds the images decoded at once; GOMAXPROCS, at most
+	// 4, when 0. Four times as many uploads may be read and wait for a
+	// decoder; beyond them an upload is answered 503 with Retry-After.
 	MaxDecoders int
+	// DecodeMemory bounds the memory all decodes at once may take, as
+	// estimated from each image's header (qr.Inspect);
+	// DefaultDecodeMemory when 0. An image waits for its share at most
+	// decodeWait, then is answered 503 with Retry-After.
+	DecodeMemory int64
 }
 
 // Handler serves POST /v1/verify.
 type Handler struct {
-	cfg      Config
-	decoders chan struct{}
-	verified *prometheus.CounterVec
+	cfg       Config
+	uploads   chan struct{}
+	decoders  chan struct{}
+	decodeMem *semaphore.Weighted
+	verified  *prometheus.CounterVec
 }
 
 // NewHandler returns the handler of POST /v1/verify, to be mounted at that
@@ -87,12 +103,16 @@ func NewHandler(cfg Config) *Handler {
 		cfg.MaxImage = DefaultMaxImage
 	}
 	if cfg.MaxDecoders <= 0 {
-		cfg.MaxDecoders = runtime.GOMAXPROCS(0)
+		cfg.MaxDecoders = min(runtime.GOMAXPROCS(0), 4)
+	}
+	if cfg.DecodeMemory <= 0 {
+		cfg.DecodeMemory = DefaultDecodeMemory
 	}
 	if cfg.Verify.Now == nil {
 		cfg.Verify.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, decoders: make(chan struct{}, cfg.MaxDecoders)}
+	h := &Handler{cfg: cfg, uploads: make(chan struct{}, 4*cfg.MaxDecoders),
+		decoders: make(chan struct{}, cfg.MaxDecoders), decodeMem: semaphore.NewWeighted(cfg.DecodeMemory)}
 	h.verified = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "elicence_verifications_total",
 		Help: "Verifications by indication and sub-indication.",
@@ -240,6 +260,13 @@ func (h *Handler) readText(w http.ResponseWriter, r *http.Request) (string, erro
 		}
 		return text, nil
 	case mt == "multipart/form-data":
+		// Bound the uploads held in memory before reading one.
+		select {
+		case h.uploads <- struct{}{}:
+			defer func() { <-h.uploads }()
+		default:
+			return "", busy("too many images being uploaded and decoded; retry shortly")
+		}
 		img, err := h.readImage(w, r, params["boundary"])
 		if err != nil {
 			return "", err
@@ -344,31 +371,54 @@ func (h *Handler) readImage(w http.ResponseWriter, r *http.Request, boundary str
 	return img, nil
 }
 
-// decodeImage reads the QR code of an image, a few images at a time.
+// busy is the answer when no decoder or upload slot is free.
+func busy(detail string) error {
+	return &api.Error{Kind: api.KindUnavailable, Detail: detail, RetryAfter: time.Second}
+}
+
+// decodeImage reads the QR code of an image, a few images at a time: it
+// checks the header (qr.Inspect), then waits at most decodeWait for a
+// decoder and for the memory the image needs.
 func (h *Handler) decodeImage(ctx context.Context, img []byte) (string, error) {
-	select {
-	case h.decoders <- struct{}{}:
-		defer func() { <-h.decoders }()
-	case <-ctx.Done():
-		return "", &api.Error{Kind: api.KindUnavailable, Detail: "too many images being decoded", RetryAfter: time.Second, Err: ctx.Err()}
-	}
-	text, err := qr.DecodeBytes(img)
-	field := func(reason string) error {
+	field := func(reason string, err error) error {
 		return &api.Error{Kind: api.KindValidation, Detail: "no usable QR code in the image",
 			Fields: []api.FieldError{{Field: "image", Reason: reason}}, Err: err}
 	}
-	switch {
-	case err == nil:
-	case errors.Is(err, qr.ErrImageTooLarge):
-		return "", &api.Error{Kind: api.KindTooLarge, Detail: fmt.Sprintf("image has more than %d pixels", qr.MaxPixels), Err: err}
-	case errors.Is(err, qr.ErrNoCode):
-		return "", field("no QR code found")
-	case errors.Is(err, qr.ErrUnreadable):
-		return "", field("QR code found but unreadable: hold it flat, closer and in focus")
-	case errors.Is(err, qr.ErrUnsupportedFormat):
-		return "", field("not a PNG or JPEG image")
-	default:
-		return "", field("not a readable PNG or JPEG image")
+	classify := func(err error) error {
+		switch {
+		case errors.Is(err, qr.ErrImageTooLarge):
+			return &api.Error{Kind: api.KindTooLarge, Err: err, Detail: fmt.Sprintf(
+				"image too large to decode: at most %d pixels and %d MiB of decoded pixels (a 16-bit colour PNG at most 8 megapixels); a photo of a QR code needs far less",
+				qr.MaxPixels, qr.MaxDecodedBytes>>20)}
+		case errors.Is(err, qr.ErrNoCode):
+			return field("no QR code found", err)
+		case errors.Is(err, qr.ErrUnreadable):
+			return field("QR code found but unreadable: hold it flat, closer and in focus", err)
+		case errors.Is(err, qr.ErrUnsupportedFormat):
+			return field("not a PNG or JPEG image", err)
+		}
+		return field("not a readable PNG or JPEG image", err)
+	}
+	info, err := qr.Inspect(img)
+	if err != nil {
+		return "", classify(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, decodeWait)
+	defer cancel()
+	select {
+	case h.decoders <- struct{}{}:
+		defer func() { <-h.decoders }()
+	case <-wctx.Done():
+		return "", busy("too many images being decoded; retry shortly")
+	}
+	need := min(info.Memory, h.cfg.DecodeMemory)
+	if err := h.decodeMem.Acquire(wctx, need); err != nil {
+		return "", busy("too many images being decoded; retry shortly")
+	}
+	defer h.decodeMem.Release(need)
+	text, err := qr.DecodeBytes(img)
+	if err != nil {
+		return "", classify(err)
 	}
 	text = CleanText(text)
 	if len(text) > format.MaxQRText {

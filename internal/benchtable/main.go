@@ -181,9 +181,9 @@ func (r *results) why(pattern string) string {
 }
 
 type osslResult struct {
-	sign, verify         float64
-	signAll, verifyAll   float64
-	missing, missingNote string
+	sign, verify       float64
+	signAll, verifyAll float64
+	missing            string
 }
 
 var osslLine = regexp.MustCompile(`SM2 \(CurveSM2\)\s+\S+s\s+\S+s\s+([0-9.]+)\s+([0-9.]+)`)

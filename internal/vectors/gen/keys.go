@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto"
-	"crypto/ecdsa"
 	"fmt"
 	"io"
 	"os"
@@ -106,8 +105,6 @@ type vectorKey struct {
 // nonce from the key and message (RFC 6979 with SM3), so that re-running the
 // generator gives identical bytes.
 func (k *vectorKey) signer() crypto.Signer { return detSigner{k.key} }
-
-func (k *vectorKey) pub() *ecdsa.PublicKey { return &k.key.PublicKey }
 
 type detSigner struct{ k *sm2.PrivateKey }
 

@@ -180,12 +180,6 @@ func mapErr(err error) error {
 	return err
 }
 
-// isUnique reports whether err violates the named unique constraint.
-func isUnique(err error, constraint string) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
-}
-
 // nullTime maps the zero time to NULL.
 func nullTime(t time.Time) any {
 	if t.IsZero() {

@@ -6,12 +6,21 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"elicence/issuer/store"
 )
 
 const version = 1
+
+// The times a cursor may carry: licences are issued after 1970 and before
+// year 10000, which both stores can hold.
+var (
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
 
 // Encode returns the cursor that continues after the licence issued at t
 // with the identifier id.
@@ -31,5 +40,15 @@ func Decode(c string) (time.Time, string, error) {
 		return time.Time{}, "", fmt.Errorf("%w: malformed cursor", store.ErrInvalid)
 	}
 	t := time.UnixMicro(int64(binary.BigEndian.Uint64(b[1:9]))).UTC()
-	return t, string(b[9:]), nil
+	// Encode only ever writes issue times and licence identifiers; refuse
+	// what a database would fail on (a time out of its range, text that
+	// is not UTF-8 or holds NUL) as malformed.
+	if t.Before(minTime) || t.After(maxTime) {
+		return time.Time{}, "", fmt.Errorf("%w: malformed cursor: time out of range", store.ErrInvalid)
+	}
+	id := string(b[9:])
+	if !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
+		return time.Time{}, "", fmt.Errorf("%w: malformed cursor: identifier is not text", store.ErrInvalid)
+	}
+	return t, id, nil
 }

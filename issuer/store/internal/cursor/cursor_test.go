@@ -2,6 +2,7 @@ package cursor
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -18,7 +19,9 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	for _, c := range []string{"", "!!!", "AQ", Encode(time.Unix(0, 0), "")} {
+	for _, c := range []string{"", "!!!", "AQ", Encode(time.Unix(0, 0), ""),
+		Encode(time.UnixMicro(math.MaxInt64), "x"), Encode(time.UnixMicro(math.MinInt64), "x"), Encode(time.Unix(-1, 0), "x"),
+		Encode(time.Unix(1, 0), "a\x00b"), Encode(time.Unix(1, 0), "\xff")} {
 		if _, _, err := Decode(c); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("Decode(%q) error = %v, want ErrInvalid", c, err)
 		}

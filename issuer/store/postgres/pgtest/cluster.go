@@ -90,9 +90,7 @@ func NewCluster(tb testing.TB, settings ...string) *Cluster {
 		"shared_buffers = 32MB",
 		"logging_collector = off",
 	}
-	for _, s := range settings {
-		conf = append(conf, s)
-	}
+	conf = append(conf, settings...)
 	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		tb.Fatal(err)
