@@ -48,6 +48,8 @@ func seedTrustLists(f *testing.F) {
 	rk, ck := k, k
 	rk.ID, rk.State, rk.Since = []byte("retired1"), format.KeyRetired, tl.IssuedAt
 	ck.ID, ck.State, ck.Since = []byte("comprom1"), format.KeyCompromised, tl.IssuedAt
+	// A trust list names each public key once (format.ErrDuplicateKey).
+	rk.PublicKey, ck.PublicKey = append([]byte{}, k.PublicKey[:3]...), append([]byte{}, k.PublicKey[:2]...)
 	sd := d
 	sd.Keys = []format.TrustedKey{k, rk, ck}
 	states.Departments = []format.Department{sd}
@@ -62,6 +64,9 @@ func seedTrustLists(f *testing.F) {
 	two := base
 	d2 := d
 	d2.Code, d2.StatusURL = d.Code+"2", ""
+	k2 := k
+	k2.ID, k2.PublicKey = []byte("otherkey"), append([]byte{}, k.PublicKey[:3]...)
+	d2.Keys = []format.TrustedKey{k2}
 	two.Departments = []format.Department{d, d2}
 	add(two)
 }

@@ -104,14 +104,19 @@ func (m *SignatureMemo) addLocked(k [sm3.Size]byte) {
 }
 
 // memoKey is what a SignatureMemo holds for the signature sig over the
-// SM2 digest e by the key k: SM3 of a domain label, the key's
-// SubjectPublicKeyInfo DER (length-prefixed), e and sig.
+// SM2 digest e by the key k: SM3 of a domain label, the uncompressed
+// public key point, e and sig.
 func (k *trustedKey) memoKey(e, sig []byte) [sm3.Size]byte {
 	h := sm3.New()
 	h.Write([]byte("elicence signature memo v1\x00"))
-	spki := k.entry.PublicKey
-	h.Write([]byte{byte(len(spki) >> 8), byte(len(spki))})
-	h.Write(spki)
+	var point [64]byte
+	// The coordinates are only read, to name the key; PublicKey.Bytes does
+	// not support the SM2 curve.
+	//lint:ignore SA1019 reading an SM2 point, which crypto/ecdsa cannot encode
+	k.pub.X.FillBytes(point[:32])
+	//lint:ignore SA1019 as above
+	k.pub.Y.FillBytes(point[32:])
+	h.Write(point[:])
 	h.Write(e)
 	h.Write(sig)
 	var out [sm3.Size]byte
