@@ -3,7 +3,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test vet staticcheck fmt-check bench bench-quick bench-all fuzz vectors crash soak
+.PHONY: run test cgo-check vet staticcheck fmt-check bench bench-quick bench-all fuzz vectors crash soak
 
 # make run ADDR=127.0.0.1:9090 listens there (it sets ELICENCE_SERVE_ADDR).
 # The first build takes about two minutes and prints nothing meanwhile.
@@ -11,10 +11,16 @@ run:
 	@echo 'make run: building and starting elicence serve (the first build takes about two minutes)' >&2
 	$(if $(ADDR),ELICENCE_SERVE_ADDR='$(ADDR)' )$(GO) run ./cmd/elicence serve
 
-test: fmt-check vet staticcheck
+test: cgo-check fmt-check vet staticcheck
 	$(GO) test -race -count=1 ./...
 	@echo "memory bounds, measured without the race detector (it multiplies memory):"
 	$(GO) test -count=1 -run 'MemoryBound$$' ./api/...
+
+# The race detector needs cgo, so a C compiler: without one, go test -race
+# says "-race requires cgo; enable cgo", which points the wrong way.
+cgo-check:
+	@command -v "$$($(GO) env CC)" >/dev/null 2>&1 || { \
+		echo "make test needs a C compiler for the race detector: install gcc (Debian: apt-get install gcc libc6-dev)"; exit 1; }
 
 vet:
 	$(GO) vet ./...
