@@ -65,6 +65,9 @@ type Config struct {
 	Now func() time.Time
 	// Mounts are further handlers served alongside the API.
 	Mounts []Mount
+	// OIDC configures the wallet's sign-in through the identity provider;
+	// nil or without an issuer URL, the wallet has one-time links only.
+	OIDC *OIDCConfig
 }
 
 // API is the issuer's HTTP API.
@@ -73,6 +76,7 @@ type API struct {
 	svc     *issuer.Service
 	limiter *limiter
 	qr      *qrCache
+	oidc    *oidcLogin // nil without a provider
 }
 
 // New returns the issuer's HTTP handler: the API, health, readiness and
@@ -133,7 +137,11 @@ func newAPI(cfg Config) *API {
 			cfg.Now = cfg.Service.Now
 		}
 	}
-	return &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), qr: newQRCache(512)}
+	a := &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), qr: newQRCache(512)}
+	if cfg.OIDC.Enabled() {
+		a.oidc = newOIDCLogin(*cfg.OIDC, cfg.Service, cfg.Now)
+	}
+	return a
 }
 
 // Routes lists every endpoint of the API, relative to /v1.
@@ -156,7 +164,8 @@ func (a *API) Routes() chi.Router {
 	r.With(a.authenticate).Post("/holder-links", a.createHolderLink)
 	r.With(a.authenticate).Get("/audit", a.audit)
 
-	// The holder's wallet, with a session from a one-time link.
+	// The holder's wallet, with a session from a one-time link or the
+	// identity provider.
 	r.Mount("/wallet", wallet{a}.Routes())
 
 	// The operator's administration, with an operator token.

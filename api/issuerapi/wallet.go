@@ -11,13 +11,19 @@ import (
 )
 
 // wallet is the /v1/wallet resource: a holder's own licences, reached with
-// a session obtained from a one-time link.
+// a session obtained from a one-time link (a department's, or the one the
+// identity provider's sign-in hands over).
 type wallet struct{ a *API }
 
 // Routes lists the wallet endpoints.
 func (rs wallet) Routes() chi.Router {
 	r := chi.NewRouter()
+	r.Get("/sign-in", rs.signInOptions)
+	r.Get("/oidc/login", rs.oidcLogin)
+	r.Get("/oidc/callback", rs.oidcCallback)
 	r.Post("/session", rs.session)
+	r.Post("/session/refresh", rs.refresh)
+	r.Delete("/session", rs.signOut)
 	r.Group(func(r chi.Router) {
 		r.Use(rs.holder)
 		r.Get("/licences", rs.list)
@@ -32,7 +38,7 @@ type holderKey struct{}
 // holder requires a wallet session and rate-limits it.
 func (rs wallet) holder(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, err := rs.a.svc.WalletHolder(bearer(r))
+		h, err := rs.a.svc.WalletHolder(r.Context(), bearer(r))
 		if err != nil {
 			rs.a.writeError(w, r, err)
 			return
@@ -64,6 +70,56 @@ func (rs wallet) session(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	api.WriteJSON(w, http.StatusOK, s)
+}
+
+// signInOptions tells the wallet page which sign-ins the issuer offers.
+func (rs wallet) signInOptions(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{"oidc": rs.a.oidc != nil}
+	if rs.a.oidc != nil {
+		out["oidc_login_url"] = "/v1/wallet/oidc/login"
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+func (rs wallet) oidcLogin(w http.ResponseWriter, r *http.Request) {
+	if rs.a.oidc == nil {
+		api.NotFound(w, r)
+		return
+	}
+	rs.a.oidc.login(w, r)
+}
+
+func (rs wallet) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	if rs.a.oidc == nil {
+		api.NotFound(w, r)
+		return
+	}
+	rs.a.oidc.callback(w, r)
+}
+
+// refresh exchanges the session's secret for a new one with a new expiry.
+func (rs wallet) refresh(w http.ResponseWriter, r *http.Request) {
+	if err := emptyBody(w, r, rs.a.cfg.MaxBody); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	s, err := rs.a.svc.RefreshWalletSession(r.Context(), bearer(r))
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, s)
+}
+
+// signOut ends the session.
+func (rs wallet) signOut(w http.ResponseWriter, r *http.Request) {
+	if err := rs.a.svc.SignOutWallet(r.Context(), bearer(r)); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 type walletLicenceJSON struct {
