@@ -89,7 +89,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Registry != nil {
 		m = api.NewMetrics(cfg.Registry)
 	}
-	r.Use(api.Observe(cfg.Logger, m))
+	r.Use(api.Observe(a.cfg.Logger, m))
 	r.NotFound(api.NotFound)
 	r.MethodNotAllowed(api.MethodNotAllowed)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
