@@ -163,4 +163,3 @@ func callback(t *testing.T, api, query string) string {
 	}
 	return loc.Fragment
 }
-
