@@ -173,7 +173,9 @@ func TestWrap(t *testing.T) {
 var (
 	i18nKey   = regexp.MustCompile(`(?m)^\s+'([\w.]+)':`)
 	usedKey   = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="[\w-]+:([\w.]+)"|\bt\('([\w.]+)'`)
-	i18nBlock = regexp.MustCompile(`(?s)\n  (zh|en): \{(.*?)\n  \},`)
+	// A language's block in messages, or a block added to it later with
+	// Object.assign(messages.zh, {...}).
+	i18nBlock = regexp.MustCompile(`(?s)\n(?:  (zh|en): \{|Object\.assign\(messages\.(zh|en), \{)(.*?)\n(?:  \},|\}\);)`)
 )
 
 // TestMessages checks that both languages have the same messages and that
@@ -185,8 +187,8 @@ func TestMessages(t *testing.T) {
 	}
 	keys := map[string][]string{}
 	for _, m := range i18nBlock.FindAllStringSubmatch(string(src), -1) {
-		for _, k := range i18nKey.FindAllStringSubmatch(m[2], -1) {
-			keys[m[1]] = append(keys[m[1]], k[1])
+		for _, k := range i18nKey.FindAllStringSubmatch(m[3], -1) {
+			keys[m[1]+m[2]] = append(keys[m[1]+m[2]], k[1])
 		}
 	}
 	zh, en := keys["zh"], keys["en"]

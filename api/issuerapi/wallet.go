@@ -3,11 +3,13 @@ package issuerapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"elicence/api"
 	"elicence/issuer"
+	"elicence/issuer/store"
 )
 
 // wallet is the /v1/wallet resource: a holder's own licences, reached with
@@ -133,7 +135,11 @@ type walletLicenceJSON struct {
 	ValidFrom  string  `json:"valid_from"`
 	ValidUntil *string `json:"valid_until"`
 	Status     string  `json:"status"`
-	QRText     string  `json:"qr_text"`
+	// StatusReason and StatusChangedAt say why and when a licence was
+	// revoked or suspended.
+	StatusReason    string  `json:"status_reason,omitempty"`
+	StatusChangedAt *string `json:"status_changed_at,omitempty"`
+	QRText          string  `json:"qr_text"`
 }
 
 func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
@@ -161,6 +167,13 @@ func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
 			Status: l.Status.String(), QRText: qrText(l),
 		}
 		j.ValidFrom, j.ValidUntil = validityDates(l)
+		if l.Status != store.StatusValid {
+			j.StatusReason = l.StatusReason
+			if !l.StatusChangedAt.IsZero() {
+				at := l.StatusChangedAt.UTC().Format(time.RFC3339)
+				j.StatusChangedAt = &at
+			}
+		}
 		out[i] = j
 	}
 	w.Header().Set("Cache-Control", "no-store")
