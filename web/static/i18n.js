@@ -351,6 +351,7 @@ export function init() {
 // annotated copy's limits and errors), kept in their own block.
 Object.assign(messages.zh, {
   'wallet.signinHeading': '登录亮证',
+  'wallet.staticOffline': '离线 · 静态码',
   'wallet.signinChoose': '请登录后出示证照。',
   'wallet.signinOIDC': '使用统一身份认证登录',
   'wallet.signinOIDCHint': '登录后显示各部门签发给您的全部证照。',
@@ -406,6 +407,7 @@ Object.assign(messages.zh, {
 });
 Object.assign(messages.en, {
   'wallet.signinHeading': 'Sign in to the wallet',
+  'wallet.staticOffline': 'Offline · static code',
   'wallet.signinChoose': 'Sign in to show your licences.',
   'wallet.signinOIDC': 'Sign in with the government ID service',
   'wallet.signinOIDCHint': 'Shows the licences every department issued to you.',

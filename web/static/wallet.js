@@ -263,7 +263,8 @@ function showStatic() {
   mode = 'static';
   qr.draw(qrBox, chosen.qr_text, label());
   qrBox.dataset.kind = 'static';
-  qrKind.textContent = t('wallet.static');
+  qrKind.dataset.kind = 'static';
+  qrKind.textContent = t('wallet.staticOffline');
   qrHint.textContent = '';
   countdown.hidden = true;
   offlineBanner.hidden = false;
@@ -275,6 +276,7 @@ function showDynamic(p) {
   offlineBanner.hidden = true;
   qr.draw(qrBox, p.qr_text, label());
   qrBox.dataset.kind = 'dynamic';
+  qrKind.dataset.kind = 'dynamic';
   qrBox.dataset.expiresAt = p.expires_at || '';
   qrKind.textContent = t('wallet.dynamic');
   qrHint.textContent = t('wallet.dynamicHint');
@@ -546,7 +548,7 @@ i18n.onChange(() => {
     fillCard(showView.querySelector('.licence-card'), chosen);
     if (!usable(chosen)) showState(chosen);
     if (mode) {
-      qrKind.textContent = t(mode === 'static' ? 'wallet.static' : 'wallet.dynamic');
+      qrKind.textContent = t(mode === 'static' ? 'wallet.staticOffline' : 'wallet.dynamic');
       qrHint.textContent = mode === 'dynamic' ? t('wallet.dynamicHint') : '';
       qrBox.querySelector('svg')?.setAttribute('aria-label', label());
       tick();
