@@ -171,8 +171,8 @@ func TestWrap(t *testing.T) {
 }
 
 var (
-	i18nKey   = regexp.MustCompile(`(?m)^\s+'([\w.]+)':`)
-	usedKey   = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="[\w-]+:([\w.]+)"|\bt\('([\w.]+)'`)
+	i18nKey = regexp.MustCompile(`(?m)^\s+'([\w.]+)':`)
+	usedKey = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="[\w-]+:([\w.]+)"|\bt\('([\w.]+)'`)
 	// A language's block in messages, or a block added to it later with
 	// Object.assign(messages.zh, {...}).
 	i18nBlock = regexp.MustCompile(`(?s)\n(?:  (zh|en): \{|Object\.assign\(messages\.(zh|en), \{)(.*?)\n(?:  \},|\}\);)`)
