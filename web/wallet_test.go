@@ -111,7 +111,6 @@ func TestWalletOffline(t *testing.T) {
 		waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
 	)
 	aboveFold(t, b)
-	b.do(t, "screenshot", 10*time.Second, screenshot(t, shots, "wallet-390x844.png"))
 	checkOffline := func(what string) {
 		t.Helper()
 		b.do(t, what, 20*time.Second,
