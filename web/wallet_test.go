@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ import (
 	"elicence/issuer/store/postgres"
 	"elicence/issuer/store/postgres/pgtest"
 	"elicence/keys"
+	"elicence/web"
 )
 
 // TestWalletOffline proves, at 390×844 on a phone: the wallet installs its
@@ -215,6 +218,33 @@ func TestWalletOIDC(t *testing.T) {
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, biz.ID))),
 		waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
 	)
+	// The annotated copy's form states its limits and words each error.
+	b.do(t, "open the annotated copy form", 20*time.Second, chromedp.Click(chromedp.CSS("#annotate summary")))
+	b.do(t, "annotated copy beyond 90 days", 20*time.Second,
+		waitFor(`document.querySelectorAll('#relying option').length > 1`, 10*time.Second),
+		chromedp.SetValue(chromedp.CSS("#relying"), sys.relyingDept),
+		chromedp.SendKeys(chromedp.CSS("#purpose"), "办理企业银行开户"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('expiry').value = (() => { const d = new Date(Date.now() + 120 * 86400000); return d.toISOString().slice(0, 10); })()`),
+		chromedp.Click(chromedp.CSS("#annotate-form button[type=submit]")),
+		waitFor(`document.getElementById('annotate-error').textContent !== ''`, 5*time.Second),
+	)
+	if got := eval[string](t, b, `document.getElementById('annotate-error').textContent`); got != "有效期最长 90 天，请选择更早的日期。" {
+		t.Errorf("120 days: %q", got)
+	}
+	if got := eval[string](t, b, `document.getElementById('annotate-limits').textContent`); !strings.Contains(got, "最长 90 天") {
+		t.Errorf("the form does not state its limits: %q", got)
+	}
+	// A department the server does not know: its own words, no English.
+	b.do(t, "annotated copy for an unknown department", 20*time.Second,
+		chromedp.Evaluate[chromedp.Void](`(() => { const o = document.createElement('option'); o.value = 'NOSUCHDEPT'; o.textContent = 'x'; document.getElementById('relying').append(o); document.getElementById('relying').value = 'NOSUCHDEPT'; document.getElementById('expiry').value = document.getElementById('expiry').min; document.getElementById('annotate-error').textContent = ''; })()`),
+		chromedp.Click(chromedp.CSS("#annotate-form button[type=submit]")),
+		waitFor(`document.getElementById('annotate-error').textContent !== ''`, 5*time.Second),
+	)
+	if got := eval[string](t, b, `document.getElementById('annotate-error').textContent`); !strings.Contains(got, "所选用证部门不在信任列表中") || regexp.MustCompile(`[a-z]{4,}`).MatchString(got) {
+		t.Errorf("unknown department: %q", got)
+	}
+	b.do(t, "close the form", 5*time.Second, chromedp.Click(chromedp.CSS("#annotate summary")))
+
 	// Signing out ends the session on the server and on the phone.
 	sess := eval[string](t, b, `JSON.parse(localStorage.getItem('elicence.wallet.session')).session`)
 	b.do(t, "sign out", 10*time.Second,
@@ -409,3 +439,45 @@ func TestWalletSessionPostgres(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+// TestServiceWorker checks what the wallet's service worker keeps: the
+// wallet page and every asset by versioned and plain URL, under a cache
+// name that names this build; it is served only with the wallet.
+func TestServiceWorker(t *testing.T) {
+	get := func(h http.Handler, path string) (int, string, http.Header) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code, rec.Body.String(), rec.Header()
+	}
+	h := web.AllPages().Wrap(http.NotFoundHandler())
+	code, body, hdr := get(h, "/wallet-sw.js")
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/javascript") || hdr.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("/wallet-sw.js: %d %v", code, hdr)
+	}
+	m := regexp.MustCompile(`const PRECACHE = (\[.*\]);`).FindStringSubmatch(body)
+	if m == nil || !regexp.MustCompile(`const CACHE = 'elicence-wallet-[0-9a-f]{16}';`).MatchString(body) {
+		t.Fatalf("service worker lacks its cache list:\n%.300s", body)
+	}
+	var urls []string
+	if err := json.Unmarshal([]byte(m[1]), &urls); err != nil {
+		t.Fatal(err)
+	}
+	_, page, _ := get(h, "/wallet")
+	want := []string{"/wallet", "/static/wallet.js", "/static/i18n.js", "/static/api.js", "/static/qrcode.js", "/static/time.js"}
+	for _, ref := range regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1) {
+		want = append(want, strings.ReplaceAll(ref[1], "&amp;", "&"))
+	}
+	for _, w := range want {
+		if !slices.Contains(urls, w) {
+			t.Errorf("the service worker does not keep %s", w)
+		}
+	}
+	for _, u := range urls {
+		if c, _, _ := get(h, u); c != 200 {
+			t.Errorf("kept URL %s answers %d", u, c)
+		}
+	}
+	if c, _, _ := get(web.VerifierPages().Wrap(http.NotFoundHandler()), "/wallet-sw.js"); c != 404 {
+		t.Errorf("a verifier serves the wallet's service worker: %d", c)
+	}
+}
