@@ -156,6 +156,8 @@ func aboveFold(t *testing.T, b *browser) {
 	t.Helper()
 	if r := eval[[]float64](t, b, `(() => { const r = document.getElementById('qr').getBoundingClientRect(); return [r.top, r.bottom, innerHeight, r.width]; })()`); r[0] < 0 || r[1] > r[2] || r[3] < 200 {
 		t.Errorf("the QR code spans %v–%v px of a %v px viewport, %v px wide: want it whole above the fold", r[0], r[1], r[2], r[3])
+	} else {
+		t.Logf("the QR code spans %.0f–%.0f px of a %.0f px viewport, %.0f px wide", r[0], r[1], r[2], r[3])
 	}
 }
 
