@@ -33,7 +33,7 @@ import (
 // service worker and keeps the licences on the phone; reloaded with no
 // network it shows the licence last shown with its static QR above the
 // fold and says the code is offline, not the browser's error page, and
-// still does so with no server at all; a revoked licence shows its state
+// still does so with no server at all; a revoked (and a suspended) licence shows its state
 // in Chinese and English in its own colour, offers no code and no
 // annotated copy, and the page does not scroll sideways. With
 // UPDATE_SCREENSHOTS=1 it writes the wallet's screenshots.
@@ -53,6 +53,12 @@ func TestWalletOffline(t *testing.T) {
 		"fields":     map[string]string{"pn": "JY13501020012345", "ba": "福州市鼓楼区五四路 100 号一层"},
 	})
 	sys.revoke(t, food.ID, "penalty")
+	paused := sys.issue(t, map[string]any{
+		"type": sys.foodType, "holder_name": "福州榕城数字科技有限公司", "holder_id": holder,
+		"valid_from": "2024-03-01",
+		"fields":     map[string]string{"pn": "JY13501020012346", "ba": "福州市鼓楼区五四路 100 号二层"},
+	})
+	sys.call(t, "POST", "/v1/licences/"+paused.ID+"/suspend", sys.token, map[string]string{"reason": "investigation"}, nil, http.StatusOK)
 
 	b := newBrowser(t)
 	b.do(t, "sign in with the holder link", 20*time.Second,
@@ -106,6 +112,19 @@ func TestWalletOffline(t *testing.T) {
 	if badge := eval[string](t, b, fmt.Sprintf(`document.querySelector('#cards .licence-card[data-id=%q] .badge').textContent`, food.ID)); badge != "已吊销" {
 		t.Errorf("the revoked card's badge says %q", badge)
 	}
+	// The suspended one: its own word and colour, nothing to show either.
+	b.do(t, "open the suspended licence", 10*time.Second,
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, paused.ID))),
+		waitFor(`!document.getElementById('state-panel').hidden`, 5*time.Second),
+		noSidewaysScroll(),
+	)
+	sus := eval[map[string]any](t, b, `({word: document.getElementById('state-word').textContent,
+		qr: !document.getElementById('show-qr').hidden, annotate: !document.getElementById('annotate').hidden,
+		bg: getComputedStyle(document.querySelector('#show-view .licence-card')).backgroundImage})`)
+	if sus["word"] != "已暂停使用（核查中）" || sus["qr"] != false || sus["annotate"] != false || sus["bg"] == state["bg"] || sus["bg"] == valid {
+		t.Errorf("suspended licence shows %v; want 已暂停使用（核查中） in its own colour, no QR, no 生成加注件", sus)
+	}
+	b.do(t, "back", 5*time.Second, chromedp.Click(chromedp.CSS("#back")), chromedp.WaitVisible(chromedp.CSS("#cards")))
 	b.do(t, "screenshot the list", 10*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), screenshot(t, shots, "wallet-list-390x844.png"))
 
 	// The valid licence, then the network goes away and the page reloads.
@@ -139,7 +158,7 @@ func TestWalletOffline(t *testing.T) {
 	b.do(t, "screenshot offline", 10*time.Second, screenshot(t, shots, "wallet-offline-390x844.png"))
 	b.do(t, "the list offline", 10*time.Second,
 		chromedp.Click(chromedp.CSS("#back")),
-		waitFor(`!document.getElementById('offline-note').hidden && document.querySelectorAll('#cards .licence-card').length === 2`, 5*time.Second),
+		waitFor(`!document.getElementById('offline-note').hidden && document.querySelectorAll('#cards .licence-card').length === 3`, 5*time.Second),
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, biz.ID))),
 		waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LC1:')`, 5*time.Second),
 	)
