@@ -261,3 +261,34 @@ func TestPresentationTTLBeyondVerifierCap(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCFlags: an incomplete identity provider configuration is a usage
+// error naming what is missing, before the service starts.
+func TestOIDCFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--oidc-client-id", "x"}, "need --oidc-issuer"},
+		{[]string{"--oidc-issuer", "https://idp.example/"}, "--oidc-issuer needs --oidc-client-secret-file"},
+		{[]string{"--oidc-issuer", "https://idp.example/", "--oidc-client-secret-file", filepath.Join(dir, "missing")}, "--oidc-client-secret-file"},
+		{[]string{"--oidc-issuer", "https://idp.example/", "--oidc-client-secret-file", secret}, "needs a client ID, a redirect URL"},
+		{[]string{"--oidc-issuer", "idp.example", "--oidc-client-secret-file", secret, "--oidc-client-id", "c", "--oidc-redirect-url", "https://i.example/v1/wallet/oidc/callback"}, "is not an absolute http(s) URL"},
+	} {
+		for _, cmd := range [][]string{{"serve", "--data", dir}, {"issuer", "serve", "--db", filepath.Join(dir, "x.db")}} {
+			r := elicence(t, time.Now(), append(append([]string{}, cmd...), c.args...)...)
+			if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("%v %v: exit %d, want usage with %q\n%s", cmd, c.args, r.code, c.want, r.stderr)
+			}
+			if strings.Contains(r.stderr, "s3cret") {
+				t.Errorf("%v %v: the client secret is in the message", cmd, c.args)
+			}
+		}
+	}
+}

@@ -47,6 +47,8 @@ type serviceFlags struct {
 	presentationTTL, grace    *time.Duration
 	rateLimit                 *float64
 	maxStreams, streamsPerIP  *int
+	// The wallet's sign-in through the identity provider.
+	oidcIssuer, oidcClientID, oidcSecretFile, oidcRedirect, oidcHolderClaim *string
 }
 
 func addServiceFlags(fs *flag.FlagSet, env func(name, usage string) string) *serviceFlags {
@@ -61,7 +63,38 @@ func addServiceFlags(fs *flag.FlagSet, env func(name, usage string) string) *ser
 		rateLimit:       fs.Float64("rate-limit", issuerapi.DefaultRateLimit, env("rate-limit", "requests per second allowed per API token")),
 		maxStreams:      fs.Int("max-streams", issuerapi.DefaultMaxStreams, env("max-streams", "event streams (GET /v1/events) served at once; beyond, 503")),
 		streamsPerIP:    fs.Int("max-streams-per-client", issuerapi.DefaultMaxStreamsPerClient, env("max-streams-per-client", "event streams served at once to one client address; beyond, 429")),
+		oidcIssuer:      fs.String("oidc-issuer", "", env("oidc-issuer", "OpenID Connect provider `URL` for the wallet's sign-in (none: department links only)")),
+		oidcClientID:    fs.String("oidc-client-id", "", env("oidc-client-id", "client `ID` at the OpenID Connect provider")),
+		oidcSecretFile:  fs.String("oidc-client-secret-file", "", env("oidc-client-secret-file", "`file` holding the client secret at the OpenID Connect provider")),
+		oidcRedirect:    fs.String("oidc-redirect-url", "", env("oidc-redirect-url", "this service's /v1/wallet/oidc/callback `URL` as registered at the provider")),
+		oidcHolderClaim: fs.String("oidc-holder-claim", issuerapi.DefaultHolderClaim, env("oidc-holder-claim", "ID token `claim` with the holder's citizen ID number or credit code")),
 	}
+}
+
+// oidc returns the wallet's OpenID Connect configuration, nil without
+// --oidc-issuer; it reads the client secret file.
+func (f *serviceFlags) oidc() (*issuerapi.OIDCConfig, error) {
+	if *f.oidcIssuer == "" {
+		if *f.oidcClientID != "" || *f.oidcSecretFile != "" || *f.oidcRedirect != "" {
+			return nil, Usagef("--oidc-client-id, --oidc-client-secret-file and --oidc-redirect-url need --oidc-issuer")
+		}
+		return nil, nil
+	}
+	if *f.oidcSecretFile == "" {
+		return nil, Usagef("--oidc-issuer needs --oidc-client-secret-file")
+	}
+	b, err := os.ReadFile(*f.oidcSecretFile)
+	if err != nil {
+		return nil, Usagef("--oidc-client-secret-file: %v", err)
+	}
+	c := &issuerapi.OIDCConfig{
+		IssuerURL: *f.oidcIssuer, ClientID: *f.oidcClientID, ClientSecret: strings.TrimSpace(string(b)),
+		RedirectURL: *f.oidcRedirect, HolderClaim: *f.oidcHolderClaim,
+	}
+	if err := c.Validate(); err != nil {
+		return nil, Usagef("%v (set --oidc-client-id, --oidc-client-secret-file and --oidc-redirect-url)", err)
+	}
+	return c, nil
 }
 
 func (f *serviceFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -73,6 +106,9 @@ func (f *serviceFlags) logger(w io.Writer) (*slog.Logger, error) {
 }
 
 func (f *serviceFlags) check() error {
+	if _, err := f.oidc(); err != nil {
+		return err
+	}
 	if *f.statusTTL < time.Second || *f.trustValidity < time.Minute || *f.presentationTTL < time.Second || *f.rateLimit <= 0 ||
 		*f.maxStreams <= 0 || *f.streamsPerIP <= 0 {
 		return Usagef("--status-ttl, --presentation-ttl (at least 1s), --trust-validity (at least 1m), --rate-limit, --max-streams and --max-streams-per-client must be positive")
@@ -87,14 +123,18 @@ func (f *serviceFlags) check() error {
 // ends, then shuts down gracefully: event streams end first, so that
 // requests in flight can finish.
 func runIssuer(ctx context.Context, log *slog.Logger, f *serviceFlags, svc *issuer.Service, reg *prometheus.Registry, mounts []issuerapi.Mount, ln net.Listener) error {
+	oidc, err := f.oidc()
+	if err != nil {
+		return err
+	}
 	h := issuerapi.New(issuerapi.Config{
 		Service: svc, Logger: log, Registry: reg, Gatherer: reg, RateLimit: *f.rateLimit,
-		RateBurst: int(2 * *f.rateLimit), Mounts: mounts,
+		RateBurst: int(2 * *f.rateLimit), Mounts: mounts, OIDC: oidc,
 		MaxStreams: *f.maxStreams, MaxStreamsPerClient: *f.streamsPerIP,
 	})
 	stop := context.AfterFunc(ctx, func() { svc.Close() })
 	defer stop()
-	err := api.Serve(ctx, ln, h, *f.grace)
+	err = api.Serve(ctx, ln, h, *f.grace)
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -24,7 +24,8 @@ const (
 	DefaultTrustListValidity  = 7 * 24 * time.Hour
 	DefaultPresentationTTL    = 60 * time.Second
 	DefaultHolderLinkTTL      = 15 * time.Minute
-	DefaultWalletSessionTTL   = 12 * time.Hour
+	DefaultWalletSessionTTL   = 30 * 24 * time.Hour
+	DefaultIdentityLinkTTL    = 2 * time.Minute
 	MaxAnnotatedCopyValidity  = format.MaxAnnotatedCopyLifetime // verifiers refuse longer
 	DefaultEventPollInterval  = 200 * time.Millisecond
 	DefaultEventPingInterval  = 15 * time.Second
@@ -65,8 +66,13 @@ type Config struct {
 	PresentationTTL time.Duration
 	// HolderLinkTTL is the validity of a one-time wallet login link.
 	HolderLinkTTL time.Duration
-	// WalletSessionTTL is the validity of a wallet session.
+	// WalletSessionTTL is the validity of a wallet session from its start
+	// or its last refresh: a wallet in use refreshes itself, so it stays
+	// signed in on the holder's phone until signed out or unused this long.
 	WalletSessionTTL time.Duration
+	// IdentityLinkTTL is the validity of the one-time link an identity
+	// provider sign-in hands the wallet page.
+	IdentityLinkTTL time.Duration
 	// EventPollInterval is how often the audit log is polled for status
 	// events; EventPingInterval how often idle event streams get a comment.
 	EventPollInterval time.Duration
@@ -105,7 +111,6 @@ type Service struct {
 	trustSeq    uint64
 	flight      singleflight.Group
 
-	wallet *walletState
 	events *eventHub
 }
 
@@ -145,6 +150,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	def(&cfg.HolderLinkTTL, DefaultHolderLinkTTL)
 	def(&cfg.WalletSessionTTL, DefaultWalletSessionTTL)
+	def(&cfg.IdentityLinkTTL, DefaultIdentityLinkTTL)
 	def(&cfg.EventPollInterval, DefaultEventPollInterval)
 	def(&cfg.EventPingInterval, DefaultEventPingInterval)
 	if cfg.EventReplayWindow <= 0 {
@@ -166,7 +172,6 @@ func New(cfg Config) (*Service, error) {
 		tokens: map[string]cachedToken{}, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{},
 	}
 	s.metrics = newMetrics(cfg.Registry)
-	s.wallet = newWalletState()
 	s.events = newEventHub(s)
 	return s, nil
 }

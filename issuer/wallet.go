@@ -10,48 +10,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"elicence/format"
 	"elicence/identifier"
 	"elicence/issuer/store"
 )
-
-// walletState holds one-time login links and wallet sessions. They live in
-// the memory of one process, keyed by the SM3 hash of their secret: a
-// link works on the process that made it, and a restart logs holders out.
-// Behind a load balancer, route /v1/holder-links and /v1/wallet to one
-// process (or keep sessions sticky).
-type walletState struct {
-	mu       sync.Mutex
-	links    map[string]walletGrant // by hash of the login token
-	sessions map[string]walletGrant // by hash of the session token
-}
-
-// walletGrant is a link or a session: the holder, what it reaches and what
-// opened it, and when it expires.
-type walletGrant struct {
-	holder  Holder
-	expires time.Time
-}
-
-func newWalletState() *walletState {
-	return &walletState{links: map[string]walletGrant{}, sessions: map[string]walletGrant{}}
-}
-
-func (w *walletState) sweep(now time.Time) {
-	for k, g := range w.links {
-		if !now.Before(g.expires) {
-			delete(w.links, k)
-		}
-	}
-	for k, g := range w.sessions {
-		if !now.Before(g.expires) {
-			delete(w.sessions, k)
-		}
-	}
-}
 
 func randomSecret() string {
 	b := make([]byte, 32)
@@ -72,6 +36,9 @@ func randomID(prefix string) string {
 const (
 	ActionHolderLink    = "holder_link.create"
 	ActionWalletSession = "wallet.session"
+	ActionWalletRefresh = "wallet.refresh"
+	ActionWalletSignOut = "wallet.signout"
+	ActionIdentityLink  = "wallet.identity_link"
 	ActionPresentation  = "licence.presentation"
 	ActionAnnotatedCopy = "licence.annotated_copy"
 )
@@ -80,6 +47,9 @@ const (
 const (
 	// WalletViaLink is a one-time link made by a department.
 	WalletViaLink = "link"
+	// WalletViaOIDC is a sign-in through the identity provider (OpenID
+	// Connect), which proves the holder without any department.
+	WalletViaOIDC = "oidc"
 )
 
 // WalletScope is what a wallet session reaches, fixed when it opens and
@@ -95,16 +65,38 @@ type WalletScope struct {
 	// Departments are the issuing departments whose licences the session
 	// reaches.
 	Departments []string
-	// Via says how the holder was identified: WalletViaLink.
+	// AllDepartments reaches the holder's licences of every department; only
+	// a sign-in through the identity provider (WalletViaOIDC) sets it.
+	AllDepartments bool
+	// Via says how the holder was identified: WalletViaLink or
+	// WalletViaOIDC.
 	Via string
 	// LinkID names the one-time link that opened the session; LinkDepartment
-	// and LinkToken are the department and the API token that made it.
+	// and LinkToken are the department and the API token that made it
+	// (empty for an identity provider's sign-in).
 	LinkID, LinkDepartment, LinkToken string
+	// Subject names the identity provider's user: its issuer URL, "#" and
+	// the subject claim.
+	Subject string
 }
 
 // Reaches reports whether the scope reaches licences issued by dept.
 func (sc WalletScope) Reaches(dept string) bool {
-	return dept != "" && slices.Contains(sc.Departments, dept)
+	return dept != "" && (sc.AllDepartments || slices.Contains(sc.Departments, dept))
+}
+
+func (sc WalletScope) grant(h Holder) store.WalletGrant {
+	return store.WalletGrant{
+		HolderCode: h.Code, HolderName: h.Name, Departments: slices.Clone(sc.Departments), AllDepartments: sc.AllDepartments,
+		Via: sc.Via, LinkID: sc.LinkID, LinkDepartment: sc.LinkDepartment, LinkToken: sc.LinkToken, Subject: sc.Subject,
+	}
+}
+
+func holderOfGrant(id string, g store.WalletGrant) Holder {
+	return Holder{Code: g.HolderCode, Name: g.HolderName, SessionID: id, Scope: WalletScope{
+		Departments: slices.Clone(g.Departments), AllDepartments: g.AllDepartments, Via: g.Via,
+		LinkID: g.LinkID, LinkDepartment: g.LinkDepartment, LinkToken: g.LinkToken, Subject: g.Subject,
+	}}
 }
 
 // HolderLink is a one-time wallet login link.
@@ -146,14 +138,10 @@ func (s *Service) CreateHolderLink(ctx context.Context, p *Principal, holderID s
 	detail, _ := json.Marshal(map[string]any{
 		"issuer": p.Department, "link": h.Scope.LinkID, "holder": maskedHolderOf(ls[0]), "expires": exp.UTC(),
 	})
-	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: p.TokenID, Action: ActionHolderLink, Subject: p.Department, Detail: detail}); err != nil {
+	link := store.WalletLink{ID: h.Scope.LinkID, SecretHash: HashToken(token), Grant: h.Scope.grant(h), ExpiresAt: exp}
+	if _, err := s.store.CreateWalletLink(ctx, link, store.AuditEvent{Actor: p.TokenID, Action: ActionHolderLink, Subject: p.Department, Detail: detail}); err != nil {
 		return HolderLink{}, err
 	}
-	w := s.wallet
-	w.mu.Lock()
-	w.sweep(now)
-	w.links[hex.EncodeToString(HashToken(token))] = walletGrant{holder: h, expires: exp}
-	w.mu.Unlock()
 	return HolderLink{URL: "/wallet#login=" + token, ExpiresAt: exp.UTC()}, nil
 }
 
@@ -168,40 +156,140 @@ type WalletSession struct {
 	HolderName string    `json:"holder_name"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	// Departments are the issuing departments whose licences the session
-	// reaches.
-	Departments []string `json:"departments"`
+	// reaches; AllDepartments says it reaches every department's.
+	Departments    []string `json:"departments"`
+	AllDepartments bool     `json:"all_departments"`
+	// Via says how the holder was identified: "link" or "oidc".
+	Via string `json:"via"`
 }
 
 // StartWalletSession exchanges a one-time login token for a session; a
-// token works once. The session has the scope of its link, and its start
-// is audited (ActionWalletSession, actor WalletActor of the session).
+// token works once, on any issuer process. The session has the scope of
+// its link, and its start is audited (ActionWalletSession, actor
+// WalletActor of the session).
 func (s *Service) StartWalletSession(ctx context.Context, loginToken string) (WalletSession, error) {
 	now := s.now()
 	if loginToken == "" || len(loginToken) > MaxTokenLength {
 		return WalletSession{}, problem(ErrUnauthenticated, "invalid or used login token")
 	}
-	w := s.wallet
-	w.mu.Lock()
-	w.sweep(now)
-	key := hex.EncodeToString(HashToken(loginToken))
-	g, ok := w.links[key]
-	delete(w.links, key)
-	w.mu.Unlock()
-	if !ok {
+	secret := randomSecret()
+	id := randomID("ws_")
+	exp := now.Add(s.cfg.WalletSessionTTL)
+	ws, err := s.store.RedeemWalletLink(ctx, HashToken(loginToken), now, func(l store.WalletLink) (store.WalletSession, store.AuditEvent, error) {
+		h := holderOfGrant(id, l.Grant)
+		subject := h.Scope.LinkDepartment
+		if subject == "" {
+			subject = h.Scope.Via
+		}
+		detail, _ := json.Marshal(h.auditDetail(map[string]any{"issuer": h.Scope.LinkDepartment, "expires": exp.UTC()}))
+		return store.WalletSession{ID: id, SecretHash: HashToken(secret), Grant: l.Grant, ExpiresAt: exp},
+			store.AuditEvent{Actor: h.actor(), Action: ActionWalletSession, Subject: subject, Detail: detail}, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
 		return WalletSession{}, problem(ErrUnauthenticated, "invalid, expired or used login token")
 	}
-	session := randomSecret()
-	g.expires = now.Add(s.cfg.WalletSessionTTL)
-	g.holder.SessionID = randomID("ws_")
-	h := &g.holder
-	detail, _ := json.Marshal(h.auditDetail(map[string]any{"issuer": h.Scope.LinkDepartment, "expires": g.expires.UTC()}))
-	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: h.actor(), Action: ActionWalletSession, Subject: h.Scope.LinkDepartment, Detail: detail}); err != nil {
+	if err != nil {
 		return WalletSession{}, err
 	}
-	w.mu.Lock()
-	w.sessions[hex.EncodeToString(HashToken(session))] = g
-	w.mu.Unlock()
-	return WalletSession{Session: session, HolderName: h.Name, ExpiresAt: g.expires.UTC(), Departments: slices.Clone(h.Scope.Departments)}, nil
+	return sessionJSON(secret, ws), nil
+}
+
+func sessionJSON(secret string, ws store.WalletSession) WalletSession {
+	return WalletSession{
+		Session: secret, HolderName: ws.Grant.HolderName, ExpiresAt: ws.ExpiresAt.UTC(),
+		Departments: slices.Clone(ws.Grant.Departments), AllDepartments: ws.Grant.AllDepartments, Via: ws.Grant.Via,
+	}
+}
+
+// RefreshWalletSession replaces the session's secret by a new one and
+// extends it by Config.WalletSessionTTL from now; the old secret stops
+// working. It is audited (ActionWalletRefresh).
+func (s *Service) RefreshWalletSession(ctx context.Context, session string) (WalletSession, error) {
+	h, err := s.WalletHolder(ctx, session)
+	if err != nil {
+		return WalletSession{}, err
+	}
+	now := s.now()
+	secret := randomSecret()
+	exp := now.Add(s.cfg.WalletSessionTTL)
+	detail, _ := json.Marshal(h.auditDetail(map[string]any{"expires": exp.UTC()}))
+	ws, err := s.store.RefreshWalletSession(ctx, h.SessionID, HashToken(session), HashToken(secret), exp,
+		store.AuditEvent{Actor: h.actor(), Action: ActionWalletRefresh, Subject: h.SessionID, Detail: detail})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidTransition) {
+		return WalletSession{}, problem(ErrUnauthenticated, "invalid or expired wallet session")
+	}
+	if err != nil {
+		return WalletSession{}, err
+	}
+	return sessionJSON(secret, ws), nil
+}
+
+// SignOutWallet ends the session on every issuer process; it is audited
+// (ActionWalletSignOut).
+func (s *Service) SignOutWallet(ctx context.Context, session string) error {
+	h, err := s.WalletHolder(ctx, session)
+	if err != nil {
+		return err
+	}
+	detail, _ := json.Marshal(h.auditDetail(map[string]any{}))
+	_, err = s.store.RevokeWalletSession(ctx, h.SessionID,
+		store.AuditEvent{Actor: h.actor(), Action: ActionWalletSignOut, Subject: h.SessionID, Detail: detail})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidTransition) {
+		return problem(ErrUnauthenticated, "invalid or expired wallet session")
+	}
+	return err
+}
+
+// Identity is a holder as the identity provider asserted them in a
+// verified ID token.
+type Identity struct {
+	// Issuer and Subject are the ID token's iss and sub.
+	Issuer, Subject string
+	// HolderID is the citizen ID number or credit code claim.
+	HolderID string
+	// Name is the holder's name claim, if any.
+	Name string
+}
+
+// CreateIdentityLink makes the one-time link with which the wallet page
+// opens a session for a holder the identity provider has just signed in.
+// The session reaches the holder's licences of every department. It
+// refuses a holder ID that is not a valid citizen ID number or unified
+// social credit code. It is audited (ActionIdentityLink, actor "oidc").
+func (s *Service) CreateIdentityLink(ctx context.Context, id Identity) (HolderLink, error) {
+	now := s.now()
+	if identifier.ValidateCitizenID(id.HolderID, now) != nil && identifier.ValidateUSCC(id.HolderID) != nil {
+		return HolderLink{}, problem(ErrUnauthenticated, "the identity provider asserted no valid citizen ID number or unified social credit code")
+	}
+	name := strings.TrimSpace(id.Name)
+	if len(name) > 256 {
+		name = ""
+	}
+	token := randomSecret()
+	exp := now.Add(s.cfg.IdentityLinkTTL)
+	linkID := randomID("il_")
+	subject := id.Issuer + "#" + id.Subject
+	if len(subject) > 512 {
+		return HolderLink{}, problem(ErrUnauthenticated, "the identity provider's subject is too long")
+	}
+	h := Holder{Code: id.HolderID, Name: name, Scope: WalletScope{AllDepartments: true, Via: WalletViaOIDC, LinkID: linkID, Subject: subject}}
+	detail, _ := json.Marshal(map[string]any{
+		"link": linkID, "subject": subject, "holder": maskedHolderCode(id.HolderID), "expires": exp.UTC(),
+	})
+	link := store.WalletLink{ID: linkID, SecretHash: HashToken(token), Grant: h.Scope.grant(h), ExpiresAt: exp}
+	if _, err := s.store.CreateWalletLink(ctx, link, store.AuditEvent{Actor: "oidc", Action: ActionIdentityLink, Subject: WalletViaOIDC, Detail: detail}); err != nil {
+		return HolderLink{}, err
+	}
+	return HolderLink{URL: "/wallet#login=" + token, ExpiresAt: exp.UTC()}, nil
+}
+
+// maskedHolderCode masks a citizen ID number or credit code for logs.
+func maskedHolderCode(code string) string {
+	kind := HolderCitizen
+	if identifier.ValidateUSCC(code) == nil {
+		kind = HolderOrg
+	}
+	return identifier.MaskHolder(kind.Identifier(), code)
 }
 
 // Holder is a wallet session: the holder it is for, what it reaches, and
@@ -230,24 +318,26 @@ func (h *Holder) auditDetail(m map[string]any) map[string]any {
 	m["link"] = h.Scope.LinkID
 	m["link_department"] = h.Scope.LinkDepartment
 	m["link_token"] = h.Scope.LinkToken
+	if h.Scope.Subject != "" {
+		m["subject"] = h.Scope.Subject
+	}
 	return m
 }
 
-// WalletHolder returns the wallet session of a session token.
-func (s *Service) WalletHolder(session string) (*Holder, error) {
+// WalletHolder returns the wallet session of a session token, read from
+// the store, so that any issuer process knows it.
+func (s *Service) WalletHolder(ctx context.Context, session string) (*Holder, error) {
 	if session == "" || len(session) > MaxTokenLength {
 		return nil, problem(ErrUnauthenticated, "a wallet session is required")
 	}
-	now := s.now()
-	w := s.wallet
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	g, ok := w.sessions[hex.EncodeToString(HashToken(session))]
-	if !ok || !now.Before(g.expires) {
+	ws, err := s.store.WalletSessionByHash(ctx, HashToken(session))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !ws.Usable(s.now())) {
 		return nil, problem(ErrUnauthenticated, "invalid or expired wallet session")
 	}
-	h := g.holder
-	h.Scope.Departments = slices.Clone(h.Scope.Departments)
+	if err != nil {
+		return nil, err
+	}
+	h := holderOfGrant(ws.ID, ws.Grant)
 	return &h, nil
 }
 
@@ -260,7 +350,18 @@ func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licenc
 		return nil, problem(ErrUnauthenticated, "a wallet session is required")
 	}
 	var out []store.Licence
-	for _, d := range h.Scope.Departments {
+	depts := h.Scope.Departments
+	if h.Scope.AllDepartments {
+		all, err := s.store.ListDepartments(ctx)
+		if err != nil {
+			return nil, err
+		}
+		depts = nil
+		for _, d := range all {
+			depts = append(depts, d.Code)
+		}
+	}
+	for _, d := range depts {
 		q := store.LicenceQuery{DepartmentCode: d, HolderCode: h.Code, Limit: store.MaxPageSize}
 		for {
 			page, next, err := s.store.ListLicences(ctx, q)

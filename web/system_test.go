@@ -24,6 +24,9 @@ type system struct {
 	// businessType and foodType are demo licence type codes; relyingDept
 	// is a department an annotated copy may name.
 	businessType, foodType, relyingDept string
+	// stop ends the service before the test does (e.g. a phone with no
+	// server to reach at all).
+	stop func()
 }
 
 // licence is what the tests need of an issued licence.
@@ -125,7 +128,9 @@ const demoToken = "web-test-demo-token-0123456789abcdef"
 // issuer, verifier and pages on one port), with dynamic QR codes valid for
 // ttl and a verifier clock-skew tolerance of a second, so that an expired
 // dynamic QR is refused soon after its refresh. It stops when the test ends.
-func startSystem(t *testing.T, ttl time.Duration) *system {
+//
+// extra arguments follow the test's own (a later flag wins).
+func startSystem(t *testing.T, ttl time.Duration, extra ...string) *system {
 	t.Helper()
 	t.Setenv(issuer.DemoTokenEnv, demoToken)
 	t.Setenv(cli.PassphraseEnv, "web test passphrase")
@@ -135,10 +140,10 @@ func startSystem(t *testing.T, ttl time.Duration) *system {
 	var code int
 	go func() {
 		defer close(done)
-		code = cli.Run(ctx, &cli.Env{Stdout: out, Stderr: out, Now: time.Now}, []string{
+		code = cli.Run(ctx, &cli.Env{Stdout: out, Stderr: out, Now: time.Now}, append([]string{
 			"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--log-level", "warn",
 			"--presentation-ttl", ttl.String(), "--skew", "1s",
-		})
+		}, extra...))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -153,7 +158,8 @@ func startSystem(t *testing.T, ttl time.Duration) *system {
 	for {
 		if m := api.FindStringSubmatch(out.String()); m != nil {
 			s := &system{URL: m[1], token: demoToken, businessType: issuer.TypeBusinessLicence,
-				foodType: issuer.TypeFoodPermit, relyingDept: issuer.DemoDepartment2Code}
+				foodType: issuer.TypeFoodPermit, relyingDept: issuer.DemoDepartment2Code,
+				stop: func() { cancel(); <-done }}
 			s.waitReady(t)
 			return s
 		}

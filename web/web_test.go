@@ -171,8 +171,10 @@ func TestWrap(t *testing.T) {
 }
 
 var (
-	i18nKey     = regexp.MustCompile(`(?m)^\s+'([\w.]+)': '((?:[^'\\]|\\.)*)',?$`)
-	i18nBlock   = regexp.MustCompile(`(?s)\n  (zh|en): \{(.*?)\n  \},`)
+	i18nKey = regexp.MustCompile(`(?m)^\s+'([\w.]+)': '((?:[^'\\]|\\.)*)',?$`)
+	// A language's block in messages, or a block added to it later with
+	// Object.assign(messages.zh, {...}).
+	i18nBlock   = regexp.MustCompile(`(?s)\n(?:  (zh|en): \{|Object\.assign\(messages\.(zh|en), \{)(.*?)\n(?:  \},|\}\);)`)
 	markupKey   = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="([^"]+)"`)
 	literalKey  = regexp.MustCompile(`'([a-z][\w]*\.[\w.]+)'`)
 	templateKey = regexp.MustCompile("\\bt\\(`([\\w.]*)\\$\\{")
@@ -191,9 +193,12 @@ func messageTable(t *testing.T) map[string]map[string]string {
 	}
 	langs := map[string]map[string]string{}
 	for _, m := range i18nBlock.FindAllStringSubmatch(string(src), -1) {
-		langs[m[1]] = map[string]string{}
-		for _, k := range i18nKey.FindAllStringSubmatch(m[2], -1) {
-			langs[m[1]][k[1]] = k[2]
+		lang := m[1] + m[2]
+		if langs[lang] == nil {
+			langs[lang] = map[string]string{}
+		}
+		for _, k := range i18nKey.FindAllStringSubmatch(m[3], -1) {
+			langs[lang][k[1]] = k[2]
 		}
 	}
 	if len(langs["zh"]) < 50 || len(langs["en"]) < 50 {

@@ -66,6 +66,10 @@ type authzRow struct {
 	names bool
 }
 
+// freshSession lists the routes that end or rotate the session they are
+// sent with: each wallet-session column gets a new session for the cell.
+var freshSession = map[string]bool{"POST /v1/wallet/session/refresh": true, "DELETE /v1/wallet/session": true}
+
 // authzMatrix is the authorisation matrix of every route of the issuer
 // router. Every cell is sent on fresh objects (a new licence, department,
 // key or token per cell), so that a success changes nothing another cell
@@ -110,6 +114,14 @@ var authzMatrix = []authzRow{
 	{"GET /v1/wallet/licences", holder, "", [numCallers]int{401, 401, 401, 401, 401, 401, 401, 401, 200, 200, 200}, true},
 	{"POST /v1/wallet/licences/{id}/presentations", holder, "", [numCallers]int{401, 401, 401, 401, 401, 401, 401, 401, 404, 404, 201}, false},
 	{"POST /v1/wallet/licences/{id}/annotated-copies", holder, annotationBody, [numCallers]int{401, 401, 401, 401, 401, 401, 401, 401, 404, 404, 201}, false},
+	// A session refreshes or ends itself, whichever link opened it.
+	{"POST /v1/wallet/session/refresh", holder, "", [numCallers]int{401, 401, 401, 401, 401, 401, 401, 401, 200, 200, 200}, false},
+	{"DELETE /v1/wallet/session", holder, "", [numCallers]int{401, 401, 401, 401, 401, 401, 401, 401, 204, 204, 204}, false},
+	// Sign-in options are public; without an identity provider configured
+	// its routes are 404 (the OpenID Connect flow is tested in oidc_test.go).
+	{"GET /v1/wallet/sign-in", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	{"GET /v1/wallet/oidc/login", public, "", [numCallers]int{404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404}, false},
+	{"GET /v1/wallet/oidc/callback", public, "", [numCallers]int{404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404}, false},
 
 	// Administration: the operator only.
 	{"POST /v1/admin/departments", operator, `{"code": "{newdept}", "name": "矩阵测试部门", "types": ["11100000MB0000001T002"]}`, [numCallers]int{401, 401, 401, 403, 403, 403, 403, 201, 401, 401, 201}, false},
@@ -229,6 +241,16 @@ func TestAuthorisationMatrix(t *testing.T) {
 					cred := e.cred[c]
 					if c == callerRight {
 						cred = rightOf[row.right]
+					}
+					if freshSession[row.route] {
+						switch c {
+						case callerRight:
+							cred = e.walletSession(t, citizenID)
+						case callerOtherHolder:
+							cred = e.walletSession(t, otherCitizen)
+						case callerOtherLink:
+							cred = e.sessionVia(t, issuertest.TokenOther, citizenID)
+						}
 					}
 					rq := e.build(t, row)
 					status, hdr, body := e.send(t, rq, cred)

@@ -70,6 +70,9 @@ type Config struct {
 	MaxStreamsPerClient int
 	// Mounts are further handlers served alongside the API.
 	Mounts []Mount
+	// OIDC configures the wallet's sign-in through the identity provider;
+	// nil or without an issuer URL, the wallet has one-time links only.
+	OIDC *OIDCConfig
 }
 
 // API is the issuer's HTTP API.
@@ -79,6 +82,7 @@ type API struct {
 	limiter *limiter
 	streams *streamSlots
 	qr      *qrCache
+	oidc    *oidcLogin // nil without a provider
 }
 
 // New returns the issuer's HTTP handler: the API, health, readiness and
@@ -91,7 +95,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Registry != nil {
 		m = api.NewMetrics(cfg.Registry)
 	}
-	r.Use(api.Observe(cfg.Logger, m), api.CheckText)
+	r.Use(api.Observe(a.cfg.Logger, m), api.CheckText)
 	r.NotFound(api.NotFound)
 	r.MethodNotAllowed(api.MethodNotAllowed)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -145,8 +149,12 @@ func newAPI(cfg Config) *API {
 	if cfg.MaxStreamsPerClient <= 0 {
 		cfg.MaxStreamsPerClient = DefaultMaxStreamsPerClient
 	}
-	return &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+	a := &API{cfg: cfg, svc: cfg.Service, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
 		streams: newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient), qr: newQRCache(512)}
+	if cfg.OIDC.Enabled() {
+		a.oidc = newOIDCLogin(*cfg.OIDC, cfg.Service, cfg.Now)
+	}
+	return a
 }
 
 // Routes lists every endpoint of the API, relative to /v1.
@@ -169,7 +177,8 @@ func (a *API) Routes() chi.Router {
 	r.With(a.authenticate).Post("/holder-links", a.createHolderLink)
 	r.With(a.authenticate).Get("/audit", a.audit)
 
-	// The holder's wallet, with a session from a one-time link.
+	// The holder's wallet, with a session from a one-time link or the
+	// identity provider.
 	r.Mount("/wallet", wallet{a}.Routes())
 
 	// The operator's administration, with an operator token.

@@ -3,21 +3,29 @@ package issuerapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"elicence/api"
 	"elicence/issuer"
+	"elicence/issuer/store"
 )
 
 // wallet is the /v1/wallet resource: a holder's own licences, reached with
-// a session obtained from a one-time link.
+// a session obtained from a one-time link (a department's, or the one the
+// identity provider's sign-in hands over).
 type wallet struct{ a *API }
 
 // Routes lists the wallet endpoints.
 func (rs wallet) Routes() chi.Router {
 	r := chi.NewRouter()
+	r.Get("/sign-in", rs.signInOptions)
+	r.Get("/oidc/login", rs.oidcLogin)
+	r.Get("/oidc/callback", rs.oidcCallback)
 	r.Post("/session", rs.session)
+	r.Post("/session/refresh", rs.refresh)
+	r.Delete("/session", rs.signOut)
 	r.Group(func(r chi.Router) {
 		r.Use(rs.holder)
 		r.Get("/licences", rs.list)
@@ -32,7 +40,7 @@ type holderKey struct{}
 // holder requires a wallet session and rate-limits it.
 func (rs wallet) holder(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, err := rs.a.svc.WalletHolder(bearer(r))
+		h, err := rs.a.svc.WalletHolder(r.Context(), bearer(r))
 		if err != nil {
 			rs.a.writeError(w, r, err)
 			return
@@ -66,6 +74,56 @@ func (rs wallet) session(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, s)
 }
 
+// signInOptions tells the wallet page which sign-ins the issuer offers.
+func (rs wallet) signInOptions(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{"oidc": rs.a.oidc != nil}
+	if rs.a.oidc != nil {
+		out["oidc_login_url"] = "/v1/wallet/oidc/login"
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+func (rs wallet) oidcLogin(w http.ResponseWriter, r *http.Request) {
+	if rs.a.oidc == nil {
+		api.NotFound(w, r)
+		return
+	}
+	rs.a.oidc.login(w, r)
+}
+
+func (rs wallet) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	if rs.a.oidc == nil {
+		api.NotFound(w, r)
+		return
+	}
+	rs.a.oidc.callback(w, r)
+}
+
+// refresh exchanges the session's secret for a new one with a new expiry.
+func (rs wallet) refresh(w http.ResponseWriter, r *http.Request) {
+	if err := emptyBody(w, r, rs.a.cfg.MaxBody); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	s, err := rs.a.svc.RefreshWalletSession(r.Context(), bearer(r))
+	if err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, s)
+}
+
+// signOut ends the session.
+func (rs wallet) signOut(w http.ResponseWriter, r *http.Request) {
+	if err := rs.a.svc.SignOutWallet(r.Context(), bearer(r)); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 type walletLicenceJSON struct {
 	ID         string  `json:"id"`
 	TypeCode   string  `json:"type_code"`
@@ -77,7 +135,11 @@ type walletLicenceJSON struct {
 	ValidFrom  string  `json:"valid_from"`
 	ValidUntil *string `json:"valid_until"`
 	Status     string  `json:"status"`
-	QRText     string  `json:"qr_text"`
+	// StatusReason and StatusChangedAt say why and when a licence was
+	// revoked or suspended.
+	StatusReason    string  `json:"status_reason,omitempty"`
+	StatusChangedAt *string `json:"status_changed_at,omitempty"`
+	QRText          string  `json:"qr_text"`
 }
 
 func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
@@ -105,6 +167,13 @@ func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
 			Status: l.Status.String(), QRText: qrText(l),
 		}
 		j.ValidFrom, j.ValidUntil = validityDates(l)
+		if l.Status != store.StatusValid {
+			j.StatusReason = l.StatusReason
+			if !l.StatusChangedAt.IsZero() {
+				at := l.StatusChangedAt.UTC().Format(time.RFC3339)
+				j.StatusChangedAt = &at
+			}
+		}
 		out[i] = j
 	}
 	w.Header().Set("Cache-Control", "no-store")

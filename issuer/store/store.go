@@ -18,6 +18,7 @@ type Store interface {
 	LicenceStore
 	StatusListStore
 	AuditStore
+	WalletStore
 
 	// Ping reports whether the database is reachable, for readiness checks.
 	Ping(ctx context.Context) error

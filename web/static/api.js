@@ -90,3 +90,18 @@ export function annotatedCopy(token, id, req) {
 export function departments() {
   return call('GET', '/v1/departments');
 }
+
+/** walletSignIn tells which sign-ins the issuer offers. */
+export function walletSignIn() {
+  return call('GET', '/v1/wallet/sign-in');
+}
+
+/** walletRefresh rotates the session's secret and extends it. */
+export function walletRefresh(token) {
+  return call('POST', '/v1/wallet/session/refresh', { token });
+}
+
+/** walletSignOut ends the session on the server. */
+export function walletSignOut(token) {
+  return call('DELETE', '/v1/wallet/session', { token });
+}

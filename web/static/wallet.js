@@ -1,12 +1,22 @@
-// The citizen's wallet (亮证). Sign-in is a one-time link from the issuing
-// department, /wallet#login=<token>: the token is exchanged for a session at
-// once and removed from the address bar. The session lives in
-// sessionStorage, gone when the tab closes; the licences only in memory.
+// The citizen's wallet (亮证). Sign-in is through the province's identity
+// provider (GET /v1/wallet/oidc/login, when the issuer offers it), which
+// reaches the holder's licences of every department, or a one-time link
+// from an issuing department, /wallet#login=<token>, which reaches that
+// department's only. Either way the page receives a one-time token in the
+// fragment, exchanges it for a session at once and removes it from the
+// address bar.
 //
-// A chosen licence shows a dynamic presentation token that is replaced
-// every refresh_seconds (60 s by default), with a visible countdown, so a
-// screenshot goes stale. With no network the licence's static QR, already
-// in memory, is shown under a clear warning.
+// The licences stay on the phone: the session and the last list of
+// licences (with their static QR texts) are kept in localStorage until the
+// holder signs out, and the service worker keeps the page, so that the
+// wallet opens with no network, a reload included, and shows the static
+// code with a clear warning. The session is refreshed (its secret rotated)
+// each time the page opens online, so a phone in use stays signed in.
+//
+// A chosen valid licence shows a dynamic presentation token that is
+// replaced every refresh_seconds (60 s by default), with a visible
+// countdown, so a screenshot goes stale. A revoked, suspended or expired
+// licence shows its state instead, with no code and no annotated copy.
 
 import * as i18n from './i18n.js';
 import { t } from './i18n.js';
@@ -15,6 +25,9 @@ import * as qr from './qrcode.js';
 import { dateTime, day, lastDay } from './time.js';
 
 const sessionKey = 'elicence.wallet.session';
+const licencesKey = 'elicence.wallet.licences';
+const shownKey = 'elicence.wallet.shown';
+const maxCopyDays = 90;
 const $ = (id) => document.getElementById(id);
 const message = $('wallet-message');
 const listView = $('list-view');
@@ -42,6 +55,7 @@ let wakeLock = null;
 let messageKey = '';
 let messageParams = null;
 let departmentsLoaded = false;
+let offlineList = false; // the list shown is the one kept on the phone
 
 function say(key, params) {
   messageKey = key;
@@ -50,40 +64,83 @@ function say(key, params) {
   message.hidden = !key;
 }
 
-function saveSession(s) {
-  session = s;
+function store(key, value) {
   try {
-    if (s) sessionStorage.setItem(sessionKey, JSON.stringify(s));
-    else sessionStorage.removeItem(sessionKey);
+    if (value === null || value === undefined) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(value));
   } catch {
-    // storage blocked: the session lasts for this page only
+    // storage blocked: it lasts for this page only
   }
 }
 
-function loadSession() {
+function stored(key) {
   try {
-    const s = JSON.parse(sessionStorage.getItem(sessionKey) || 'null');
-    if (s && s.session && (!s.expires_at || Date.parse(s.expires_at) > Date.now())) return s;
+    return JSON.parse(localStorage.getItem(key) || 'null');
   } catch {
-    // unreadable: sign in again
+    return null;
   }
+}
+
+function saveSession(s) {
+  session = s;
+  store(sessionKey, s);
+}
+
+function loadSession() {
+  const s = stored(sessionKey);
+  if (s && s.session && (!s.expires_at || Date.parse(s.expires_at) > Date.now())) return s;
   return null;
+}
+
+// current returns the session kept on the phone if another tab of the
+// wallet has refreshed it since this one read it.
+function adoptNewer() {
+  const s = loadSession();
+  if (s && session && s.session !== session.session) {
+    session = s;
+    return true;
+  }
+  return false;
 }
 
 function signedOut(key) {
   stopDynamic();
   saveSession(null);
+  store(licencesKey, null);
+  store(shownKey, null);
   licences = [];
   chosen = null;
   listView.hidden = true;
   showView.hidden = true;
+  showSignIn();
   say(key);
+}
+
+let signInOptions = null;
+
+async function showSignIn() {
+  $('signin-view').hidden = false;
+  if (!signInOptions) {
+    const r = await api.walletSignIn();
+    signInOptions = r.ok ? r.data : { oidc: false };
+  }
+  $('signin-oidc-wrap').hidden = !signInOptions.oidc;
+  $('signin-oidc-hint').hidden = !signInOptions.oidc;
+  if (signInOptions.oidc_login_url) $('signin-oidc').href = signInOptions.oidc_login_url;
 }
 
 function statusBadge(lic) {
   let s = lic.status || 'valid';
   if (s === 'valid' && lic.valid_until && Date.parse(lic.valid_until) <= Date.now()) s = 'expired';
   return s;
+}
+
+// stateWord words a licence's state, with its reason where known
+// (已吊销 is a penalty; a holder's own cancellation is 已注销).
+function stateWord(lic) {
+  const s = statusBadge(lic);
+  const key = `wallet.state.${s}.${lic.status_reason || ''}`;
+  return i18n.has(key) ? t(key) : t(`wallet.state.${s}`);
 }
 
 function validityText(lic) {
@@ -97,6 +154,9 @@ function fillCard(el, lic) {
   el.querySelector('.card-id').textContent = lic.holder_id;
   el.querySelector('.card-issuer').textContent = lic.issuer_name || lic.issuer_code || '';
   el.querySelector('.card-validity').textContent = `${t('field.validity')}：${validityText(lic)}`;
+  const lid = el.querySelector('.card-lid');
+  if (lid) lid.textContent = `${t('wallet.licenceId')}：${lic.id}`;
+  el.dataset.status = statusBadge(lic);
 }
 
 function renderCards() {
@@ -117,7 +177,7 @@ function renderCards() {
     }
     const badge = document.createElement('span');
     badge.className = `badge ${status}`;
-    badge.textContent = t(`wallet.status.${status}`);
+    badge.textContent = stateWord(lic);
     btn.append(badge);
     fillCard(btn, lic);
     btn.addEventListener('click', () => choose(lic));
@@ -127,22 +187,62 @@ function renderCards() {
   if (licences.length === 0) {
     const li = document.createElement('li');
     li.className = 'empty';
-    li.textContent = t('wallet.none');
+    li.textContent = t(session?.all_departments ? 'wallet.noneAll' : 'wallet.none');
     cards.append(li);
+  }
+  $('scope-hint').textContent = t(session?.all_departments ? 'wallet.scopeHintAll' : 'wallet.scopeHint');
+  const note = $('offline-note');
+  note.hidden = !offlineList;
+  if (offlineList) {
+    const kept = stored(licencesKey);
+    note.textContent = t('wallet.offlineList', { at: dateTime(kept?.saved_at) || '' });
   }
 }
 
-async function loadLicences() {
-  say('wallet.loading');
-  const r = await api.walletLicences(session.session);
-  if (r.status === 401) return signedOut('wallet.sessionExpired');
-  if (!r.ok) return say('wallet.loadFailed', { detail: r.network ? t('wallet.offline') : api.problemText(r) });
-  licences = r.data.licences || [];
-  say('');
+function showList() {
+  $('signin-view').hidden = true;
   showView.hidden = true;
   listView.hidden = false;
   renderCards();
+}
+
+// loadLicences fetches the list, or shows the one kept on the phone when
+// there is no network; it reopens the licence last shown.
+async function loadLicences() {
+  const kept = stored(licencesKey);
+  if (!kept) say('wallet.loading');
+  let r = await api.walletLicences(session.session);
+  if (r.status === 401 && adoptNewer()) r = await api.walletLicences(session.session);
+  if (r.status === 401) return signedOut('wallet.sessionExpired');
+  if (r.ok) {
+    licences = r.data.licences || [];
+    offlineList = false;
+    store(licencesKey, { saved_at: new Date().toISOString(), licences });
+  } else if (kept && (r.network || r.status >= 500)) {
+    licences = kept.licences || [];
+    offlineList = true;
+  } else {
+    return say(r.network ? 'wallet.offlineNothing' : 'wallet.loadFailedPlain');
+  }
+  say('');
+  const shown = stored(shownKey);
+  const again = shown && licences.find((l) => l.id === shown);
+  if (again) choose(again, false);
+  else showList();
   return undefined;
+}
+
+// refreshSession rotates the session's secret and extends it; without a
+// network it keeps the one it has.
+async function refreshSession() {
+  const r = await api.walletRefresh(session.session);
+  if (r.ok) {
+    saveSession({ ...session, ...r.data });
+  } else if (r.status === 401 && !adoptNewer()) {
+    signedOut('wallet.sessionExpired');
+    return false;
+  }
+  return true;
 }
 
 // Showing a licence.
@@ -163,7 +263,8 @@ function showStatic() {
   mode = 'static';
   qr.draw(qrBox, chosen.qr_text, label());
   qrBox.dataset.kind = 'static';
-  qrKind.textContent = t('wallet.static');
+  qrKind.dataset.kind = 'static';
+  qrKind.textContent = t('wallet.staticOffline');
   qrHint.textContent = '';
   countdown.hidden = true;
   offlineBanner.hidden = false;
@@ -175,6 +276,7 @@ function showDynamic(p) {
   offlineBanner.hidden = true;
   qr.draw(qrBox, p.qr_text, label());
   qrBox.dataset.kind = 'dynamic';
+  qrKind.dataset.kind = 'dynamic';
   qrBox.dataset.expiresAt = p.expires_at || '';
   qrKind.textContent = t('wallet.dynamic');
   qrHint.textContent = t('wallet.dynamicHint');
@@ -212,6 +314,10 @@ async function refresh() {
     return;
   }
   if (r.status === 401) {
+    if (adoptNewer()) {
+      refresh();
+      return;
+    }
     signedOut('wallet.sessionExpired');
     return;
   }
@@ -219,13 +325,13 @@ async function refresh() {
     showStatic();
     return;
   }
-  // Refused, e.g. a revoked licence: no code to show.
+  // Refused, e.g. a licence revoked since the list was loaded: no code.
   stopTicker();
   mode = '';
   qr.clear(qrBox);
   countdown.hidden = true;
   qrKind.textContent = '';
-  qrHint.textContent = api.problemText(r);
+  qrHint.textContent = t(r.status === 429 ? 'wallet.err.rateLimited' : 'wallet.err.presentRefused');
 }
 
 function tick() {
@@ -268,13 +374,33 @@ async function keepAwake() {
   }
 }
 
-function defaultExpiry() {
-  const d = new Date(Date.now() + 7 * 86400000);
-  return day(d);
+function dayAfter(days) {
+  return day(new Date(Date.now() + days * 86400000));
 }
 
-function choose(lic) {
+function defaultExpiry() {
+  return dayAfter(7);
+}
+
+// usable reports whether a licence may be shown and annotated now.
+function usable(lic) {
+  return statusBadge(lic) === 'valid';
+}
+
+function showState(lic) {
+  const s = statusBadge(lic);
+  $('state-panel').dataset.status = s;
+  $('state-word').textContent = stateWord(lic);
+  const params = { date: dateTime(lic.status_changed_at) || '', issuer: lic.issuer_name || lic.issuer_code || '' };
+  let key = `wallet.stateText.${s}`;
+  if ((s === 'revoked' || s === 'suspended') && params.date) key += 'At';
+  $('state-text').textContent = t(key, params);
+}
+
+function choose(lic, focus = true) {
   chosen = lic;
+  store(shownKey, lic.id);
+  $('signin-view').hidden = true;
   listView.hidden = true;
   showView.hidden = false;
   fillCard(showView.querySelector('.licence-card'), lic);
@@ -283,24 +409,43 @@ function choose(lic) {
   qr.clear($('annotated-qr'));
   $('annotate-error').textContent = '';
   $('expiry').value = defaultExpiry();
-  $('expiry').min = day(new Date());
-  keepAwake();
-  refresh();
-  $('back').focus();
+  $('expiry').min = dayAfter(1);
+  $('expiry').max = dayAfter(maxCopyDays);
+  const ok = usable(lic);
+  // Offer only what the licence allows: no code, no annotated copy for a
+  // revoked, suspended or expired one.
+  $('state-panel').hidden = ok;
+  $('show-qr').hidden = !ok;
+  $('annotate').hidden = !ok;
+  if (ok) {
+    keepAwake();
+    refresh();
+  } else {
+    stopDynamic();
+    offlineBanner.hidden = true;
+    showState(lic);
+  }
+  if (focus) $('back').focus();
 }
 
 $('back').addEventListener('click', () => {
   stopDynamic();
   chosen = null;
-  showView.hidden = true;
-  listView.hidden = false;
+  store(shownKey, null);
   offlineBanner.hidden = true;
+  showList();
   cards.querySelector('button')?.focus();
 });
 
 $('retry').addEventListener('click', () => refresh());
 
-$('signout').addEventListener('click', () => signedOut('wallet.signinNeeded'));
+$('signout').addEventListener('click', async () => {
+  const s = session;
+  signedOut('wallet.signedOut');
+  // Ends the session on the server too; offline, the phone forgets it
+  // anyway and the session lapses.
+  if (s) await api.walletSignOut(s.session);
+});
 
 window.addEventListener('offline', () => {
   if (chosen) showStatic();
@@ -335,28 +480,54 @@ $('annotate').addEventListener('toggle', () => {
   if ($('annotate').open) loadDepartments();
 });
 
+// copyError words a refused annotated copy: each field's own message,
+// never the server's English.
+function copyError(r) {
+  if (r.network) return t('wallet.offline');
+  if (r.status === 429) return t('wallet.err.rateLimited');
+  const fields = (r.problem && r.problem.errors) || [];
+  const msgs = [];
+  for (const f of fields) {
+    const key = { expires_at: 'wallet.err.expiry', expires_in_days: 'wallet.err.expiry', purpose: 'wallet.err.purpose', relying_department: 'wallet.err.dept' }[f.field];
+    if (key && !msgs.includes(t(key))) msgs.push(t(key));
+  }
+  if (msgs.length) return msgs.join(' ');
+  if (r.status === 404) return t('wallet.err.gone');
+  if (r.status === 409 || r.status === 422) return t('wallet.err.notUsable');
+  return t('wallet.err.generic');
+}
+
 $('annotate-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const err = $('annotate-error');
   const dept = $('relying').value;
   const purpose = $('purpose').value.trim();
   const until = $('expiry').value;
-  if (!dept || !purpose || !until) {
-    err.textContent = t('wallet.formIncomplete');
+  const problems = [];
+  if (!dept) problems.push(t('wallet.err.deptMissing'));
+  if (!purpose) problems.push(t('wallet.err.purposeMissing'));
+  if (!until) problems.push(t('wallet.err.expiryMissing'));
+  else if (until < dayAfter(1)) problems.push(t('wallet.err.expiryPast'));
+  else if (until > dayAfter(maxCopyDays)) problems.push(t('wallet.err.expiryTooLong', { max: maxCopyDays }));
+  if (problems.length) {
+    err.textContent = problems.join(' ');
     return;
   }
   err.textContent = '';
+  // The end of the chosen day in China, but never past 90 days from now.
+  const latest = Date.now() + maxCopyDays * 86400000 - 60000;
+  const end = Math.min(Date.parse(`${until}T23:59:59+08:00`), latest);
   const r = await api.annotatedCopy(session.session, chosen.id, {
     relying_department: dept,
     purpose,
-    expires_at: `${until}T23:59:59+08:00`,
+    expires_at: new Date(end).toISOString().replace(/\.\d+Z$/, 'Z'),
   });
   if (r.status === 401) {
     signedOut('wallet.sessionExpired');
     return;
   }
   if (!r.ok) {
-    err.textContent = t('wallet.annotateFailed', { detail: r.network ? t('wallet.offline') : api.problemText(r) });
+    err.textContent = t('wallet.annotateFailed', { detail: copyError(r) });
     return;
   }
   const deptName = $('relying').selectedOptions[0]?.textContent || dept;
@@ -375,8 +546,9 @@ i18n.onChange(() => {
   if (!listView.hidden) renderCards();
   if (chosen) {
     fillCard(showView.querySelector('.licence-card'), chosen);
+    if (!usable(chosen)) showState(chosen);
     if (mode) {
-      qrKind.textContent = t(mode === 'static' ? 'wallet.static' : 'wallet.dynamic');
+      qrKind.textContent = t(mode === 'static' ? 'wallet.staticOffline' : 'wallet.dynamic');
       qrHint.textContent = mode === 'dynamic' ? t('wallet.dynamicHint') : '';
       qrBox.querySelector('svg')?.setAttribute('aria-label', label());
       tick();
@@ -386,22 +558,39 @@ i18n.onChange(() => {
 
 async function start() {
   i18n.init();
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/wallet-sw.js', { scope: '/wallet' }).catch(() => {
+      // no offline copy of the page: the licences are still kept
+    });
+  }
   const m = /^#login=([^&]+)/.exec(location.hash);
-  if (m) {
+  const failed = /^#signin_error=([a-z_]+)/.exec(location.hash);
+  if (m || failed) {
     // The link is single-use: take it out of the address bar and history.
     history.replaceState(null, '', location.pathname + location.search);
+  }
+  if (failed) {
+    const key = `wallet.signinError.${failed[1]}`;
+    signedOut(i18n.has(key) ? key : 'wallet.signinError.other');
+    return;
+  }
+  if (m) {
     say('wallet.signingIn');
     const r = await api.walletSession(decodeURIComponent(m[1]));
     if (!r.ok) {
       signedOut(r.network ? 'wallet.offline' : 'wallet.signinFailed');
       return;
     }
+    // A new sign-in replaces what another one kept.
+    store(licencesKey, null);
+    store(shownKey, null);
     saveSession(r.data);
   } else {
     session = loadSession();
+    if (session && navigator.onLine && !(await refreshSession())) return;
   }
   if (!session) {
-    signedOut('wallet.signinNeeded');
+    signedOut('wallet.signinChoose');
     return;
   }
   await loadLicences();
