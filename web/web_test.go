@@ -214,6 +214,7 @@ func messageTable(t *testing.T) map[string]map[string]string {
 // TestCounter checks in Chromium.
 var dynamicKeys = map[string][]string{
 	"wallet.status.": {"valid", "revoked", "suspended", "expired"},
+	"wallet.state.":  {"valid", "revoked", "suspended", "expired"},
 	"unreadable.":    nil, // verdict.js messageKeys()
 	"codeKindShort.": nil, // verdict.js messageKeys()
 }
