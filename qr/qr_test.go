@@ -15,23 +15,9 @@ import (
 	"testing"
 
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
-)
 
-// requireTool returns the path of an external program a test needs. Without it
-// the test is skipped locally, naming the package to install, and fails in CI
-// (CI=true), where a skipped outside check would pass for a proven one.
-func requireTool(t testing.TB, name, debPackage string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found, and CI=true requires it: apt-get install %s", name, debPackage)
-	}
-	t.Skipf("%s not found; install it with apt-get install %s", name, debPackage)
-	return ""
-}
+	"elicence/internal/testenv"
+)
 
 // base45Alphabet is the Base45 alphabet (RFC 9285), all of it in the QR
 // alphanumeric set.
@@ -112,7 +98,7 @@ func TestRoundTripJPEG(t *testing.T) {
 
 // TestZbarimg has an independent decoder, ZBar, read our PNGs.
 func TestZbarimg(t *testing.T) {
-	zbarimg := requireTool(t, "zbarimg", "zbar-tools")
+	zbarimg := testenv.RequireTool(t, "zbarimg", "zbar-tools")
 	dir := t.TempDir()
 	for _, n := range []int{20, 300, 600} {
 		for _, level := range []Level{LevelM, LevelH} {
