@@ -95,17 +95,10 @@ func (s *Store) RevokeToken(ctx context.Context, id string, audit store.AuditEve
 	}
 	var t store.Token
 	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var revoked *time.Time
-		err := tx.QueryRow(ctx, `SELECT revoked_at FROM api_tokens WHERE id = $1 FOR UPDATE`, id).Scan(&revoked)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		if err != nil {
+		if err := lockUnrevoked(ctx, tx, "api_tokens", id); err != nil {
 			return err
 		}
-		if revoked != nil {
-			return fmt.Errorf("%w: already revoked", store.ErrInvalidTransition)
-		}
+		var err error
 		t, err = scanToken(tx.QueryRow(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 RETURNING `+tokenColumns, id, s.clock()))
 		if err != nil {
 			return err
@@ -117,4 +110,21 @@ func (s *Store) RevokeToken(ctx context.Context, id string, audit store.AuditEve
 		return store.Token{}, fmt.Errorf("revoke token %s: %w", id, err)
 	}
 	return t, nil
+}
+
+// lockUnrevoked locks the row id of table (api_tokens or wallet_sessions)
+// for the rest of tx and checks that it exists and is not revoked yet.
+func lockUnrevoked(ctx context.Context, tx pgx.Tx, table, id string) error {
+	var revoked *time.Time
+	err := tx.QueryRow(ctx, `SELECT revoked_at FROM `+table+` WHERE id = $1 FOR UPDATE`, id).Scan(&revoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if revoked != nil {
+		return fmt.Errorf("%w: already revoked", store.ErrInvalidTransition)
+	}
+	return nil
 }

@@ -167,17 +167,10 @@ func (s *Store) RevokeWalletSession(ctx context.Context, id string, audit store.
 	}
 	var ws store.WalletSession
 	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var revoked *time.Time
-		err := tx.QueryRow(ctx, `SELECT revoked_at FROM wallet_sessions WHERE id = $1 FOR UPDATE`, id).Scan(&revoked)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		if err != nil {
+		if err := lockUnrevoked(ctx, tx, "wallet_sessions", id); err != nil {
 			return err
 		}
-		if revoked != nil {
-			return fmt.Errorf("%w: already revoked", store.ErrInvalidTransition)
-		}
+		var err error
 		ws, err = scanWalletSession(tx.QueryRow(ctx, `UPDATE wallet_sessions SET revoked_at = $2 WHERE id = $1 RETURNING `+walletSessionColumns, id, s.clock()))
 		if err != nil {
 			return err
