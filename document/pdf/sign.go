@@ -198,6 +198,9 @@ func Sign(pdf []byte, opts Options) ([]byte, error) {
 	return out, nil
 }
 
+// stampPrefix starts the resource name of each stamp on a page.
+const stampPrefix = "ElicenceStamp"
+
 // stampPage adds the stamp to page: its content wrapped so that the
 // page's own graphics state cannot move it, and a resource name for it.
 func stampPage(ctx *model.Context, u *update, page types.Dict, inh *model.InheritedPageAttrs, s *Stamp, signed time.Time, id int) error {
@@ -216,7 +219,7 @@ func stampPage(ctx *model.Context, u *update, page types.Dict, inh *model.Inheri
 	if s.At != nil {
 		x, y = box.LL.X+s.At[0], box.LL.Y+s.At[1]
 	}
-	name := fmt.Sprintf("ElicenceStamp%d", id)
+	name := fmt.Sprintf("%s%d", stampPrefix, id)
 
 	// Resources: the page's own or the inherited ones, copied one level
 	// deep so the XObject entry can gain the stamp.
@@ -242,6 +245,14 @@ func stampPage(ctx *model.Context, u *update, page types.Dict, inh *model.Inheri
 		}
 		if d != nil {
 			xo = d.Clone().(types.Dict)
+		}
+	}
+	if s.At == nil {
+		// Countersigning (联合发文): stack above the stamps already there.
+		for k := range xo {
+			if strings.HasPrefix(k, stampPrefix) {
+				y += StampHeight + 8
+			}
 		}
 	}
 	xo[name] = *types.NewIndirectRef(xobj, 0)

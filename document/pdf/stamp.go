@@ -25,7 +25,8 @@ type Stamp struct {
 	Page int
 	// At is the lower-left corner of the block in default user space
 	// units (points) from the lower-left corner of the page's crop box;
-	// nil means the bottom right corner with a margin of Margin.
+	// nil means the bottom right corner with a margin of Margin, above
+	// the stamps of earlier signers when countersigning.
 	At *[2]float64
 	// FontPath is an OpenType or TrueType font (or collection) with CJK
 	// glyphs; empty means DefaultFontPath.

@@ -125,8 +125,12 @@ func verifyAt(pdf []byte, at int) Signature {
 		return s
 	}
 	s.ByteRange = br
-	s.End = br[2] + br[3]
 	size := int64(len(pdf))
+	if br[2] > size || br[3] > size { // before adding them: no overflow
+		s.Err = fmt.Errorf("%w: %v in a file of %d bytes", ErrByteRange, br, size)
+		return s
+	}
+	s.End = br[2] + br[3]
 	if br[0] != 0 || br[1] < 2 || br[2] < br[1]+2 || s.End > size {
 		s.Err = fmt.Errorf("%w: %v in a file of %d bytes", ErrByteRange, br, size)
 		return s
