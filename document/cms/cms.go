@@ -102,16 +102,55 @@ type Signer struct {
 	Profile Profile
 }
 
-// copyBufferSize is the read size used when hashing a stream.
-const copyBufferSize = 256 << 10
+// Streaming: content is read in chunks of readSize into one of
+// readBuffers buffers by one goroutine while the caller's goroutine hashes
+// the previous chunk, so reading costs (almost) no hashing time; memory is
+// readBuffers×readSize whatever the content's size.
+const (
+	readSize    = 256 << 10
+	readBuffers = 3
+)
+
+type chunk struct {
+	b   []byte
+	err error
+}
 
 // Digest returns the SM3 digest of r, read in constant memory.
 func Digest(r io.Reader) ([]byte, error) {
 	h := sm3.New()
-	if _, err := io.CopyBuffer(h, r, make([]byte, copyBufferSize)); err != nil {
-		return nil, fmt.Errorf("hash content: %w", err)
+	free := make(chan []byte, readBuffers)
+	full := make(chan chunk, readBuffers)
+	for range readBuffers {
+		free <- make([]byte, readSize)
 	}
-	return h.Sum(nil), nil
+	go func() {
+		// Ends after sending the chunk that carries an error or io.EOF,
+		// which the receiver always waits for.
+		for b := range free {
+			n, err := 0, error(nil)
+			for n < len(b) && err == nil {
+				var m int
+				m, err = r.Read(b[n:])
+				n += m
+			}
+			full <- chunk{b[:n], err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range full {
+		h.Write(c.b)
+		if c.err == io.EOF {
+			return h.Sum(nil), nil
+		}
+		if c.err != nil {
+			return nil, fmt.Errorf("hash content: %w", c.err)
+		}
+		free <- c.b[:cap(c.b)]
+	}
+	panic("unreachable")
 }
 
 // Sign hashes content as it streams and returns the DER of a detached
