@@ -128,3 +128,25 @@ func TestReadError(t *testing.T) {
 		t.Fatalf("read error: %v", err)
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	root := cmstest.NewRoot(f, now)
+	s := root.Department(f, "A", "甲", now)
+	der, err := s.Sign(strings.NewReader("x"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(der)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sd, err := cms.Parse(b)
+		if err != nil {
+			if !errors.Is(err, cms.ErrFormat) {
+				t.Fatalf("parse error %v does not wrap ErrFormat", err)
+			}
+			return
+		}
+		if sd.Signer == nil || len(sd.Digest) != sm3.Size {
+			t.Fatal("parsed without signer or digest")
+		}
+	})
+}

@@ -41,11 +41,19 @@ var disableConfig sync.Once
 // otherwise write its configuration into the user's config directory on
 // first use; that is switched off once here (it is pdfcpu's package
 // state, set to a constant).
-func readContext(pdf []byte) (*model.Context, error) {
+//
+// pdfcpu has panicked on some malformed files in the past; a panic while
+// reading is reported as ErrNotPDF, not passed on.
+func readContext(pdf []byte) (ctx *model.Context, err error) {
 	disableConfig.Do(func() { model.ConfigPath = "disable" })
+	defer func() {
+		if p := recover(); p != nil {
+			ctx, err = nil, fmt.Errorf("%w: reader failed: %v", ErrNotPDF, p)
+		}
+	}()
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
-	ctx, err := api.ReadContext(bytes.NewReader(pdf), conf)
+	ctx, err = api.ReadContext(bytes.NewReader(pdf), conf)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotPDF, err)
 	}

@@ -1,0 +1,198 @@
+package pdf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"elicence/document/cms/cmstest"
+	"elicence/internal/testenv"
+)
+
+// minimalPDF writes a one-page PDF with a classic cross-reference table.
+func minimalPDF() []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	content := "BT /F1 18 Tf 72 720 Td (minimal) Tj ET"
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var offs []int
+	for i, o := range objs {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
+	return b.Bytes()
+}
+
+func requireFont(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(DefaultFontPath); err != nil {
+		testenv.Missing(t, DefaultFontPath, "apt-get install fonts-noto-cjk")
+	}
+}
+
+func TestSignVerifyMinimal(t *testing.T) {
+	requireFont(t)
+	root := cmstest.NewRoot(t, now)
+	s := root.Department(t, "A", deptName, now)
+	in := minimalPDF()
+	out, err := Sign(in, Options{Signer: s, Reason: "批复", Stamp: &Stamp{QRText: "DR1:ABC", Department: deptName, DocumentNumber: docNum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Verify(out)
+	if err := r.Err(); err != nil || len(r.Signatures) != 1 || r.Appended() != 0 {
+		t.Fatalf("verify: %v %+v", err, r)
+	}
+	sig := r.Signatures[0]
+	if !sig.CMS.SigningTime.Equal(now) || sig.CMS.Signer.Subject.CommonName != deptName {
+		t.Fatalf("cms: %v %v", sig.CMS.SigningTime, sig.CMS.Signer.Subject)
+	}
+	// The stamp's text is in the file as a Type 3 font with a ToUnicode
+	// map, the date in China time (01:26 UTC is 09:26 in Beijing).
+	if !bytes.Contains(out, []byte("/Subtype /Type3")) || !bytes.Contains(out, []byte("/ToUnicode")) {
+		t.Fatal("no type 3 subset font")
+	}
+	if DateText(now) != "2026年3月14日" || DateText(time.Date(2026, 3, 13, 16, 0, 0, 0, time.UTC)) != "2026年3月14日" {
+		t.Fatalf("date text %s", DateText(now))
+	}
+
+	// Every byte of the signed ranges matters: flip a spread of them.
+	br := sig.ByteRange
+	step := max(1, len(out)/400)
+	for i := 0; i < len(out); i += step {
+		if int64(i) >= br[1] && int64(i) < br[2] {
+			continue // the hole
+		}
+		bad := bytes.Clone(out)
+		bad[i] ^= 0x20
+		if Verify(bad).Err() == nil {
+			t.Fatalf("byte %d changed and the file still passed", i)
+		}
+	}
+	// A change inside the hole other than the signature's own zero
+	// padding breaks the CMS.
+	bad := bytes.Clone(out)
+	bad[br[1]+5] = 'F'
+	if Verify(bad).Err() == nil {
+		t.Fatal("changed signature contents passed")
+	}
+	// Appended bytes of any kind are reported.
+	for _, tail := range []string{"\n", "% a comment\n", "garbage"} {
+		r := Verify(append(bytes.Clone(out), tail...))
+		if err := r.Err(); !errors.Is(err, ErrAppended) || r.Appended() != int64(len(tail)) {
+			t.Fatalf("appended %q: %v (%d bytes)", tail, err, r.Appended())
+		}
+	}
+	// Truncated: the range reaches past the end.
+	if err := Verify(out[:len(out)-1]).Err(); !errors.Is(err, ErrByteRange) {
+		t.Fatalf("truncated: %v, want ErrByteRange", err)
+	}
+	if err := Verify(in).Err(); !errors.Is(err, ErrNoSignature) {
+		t.Fatalf("unsigned: %v, want ErrNoSignature", err)
+	}
+}
+
+func TestSignWithoutStamp(t *testing.T) {
+	root := cmstest.NewRoot(t, now)
+	s := root.Department(t, "A", "甲", now)
+	out, err := Sign(minimalPDF(), Options{Signer: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(out).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte("/Type3")) {
+		t.Fatal("stamp drawn though none asked")
+	}
+}
+
+func TestSignErrors(t *testing.T) {
+	requireFont(t)
+	root := cmstest.NewRoot(t, now)
+	s := root.Department(t, "A", "甲", now)
+	stamp := func(f func(*Stamp)) *Stamp {
+		st := &Stamp{QRText: "DR1:ABC", Department: "甲", DocumentNumber: "甲〔2026〕1号"}
+		f(st)
+		return st
+	}
+	cases := []struct {
+		name string
+		in   []byte
+		opts Options
+		want string
+	}{
+		{"not a pdf", []byte("hello"), Options{Signer: s}, "not a pdf"},
+		{"no clock", minimalPDF(), Options{}, "no clock"},
+		{"page out of range", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.Page = 2 })}, "page 2: the document has 1 pages"},
+		{"no qr", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.QRText = "" })}, "no qr text"},
+		{"qr not alphanumeric", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.QRText = "lower" })}, "alphanumeric"},
+		{"no number", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.DocumentNumber = "" })}, "document number"},
+		{"no glyph", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.Department = "\U0001F600" })}, "no glyph"},
+		{"no font", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.FontPath = "/nonexistent.ttc" })}, "fonts-noto-cjk"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name != "no clock" && c.opts.Signer.Now == nil {
+				t.Fatal("bad case")
+			}
+			_, err := Sign(c.in, c.opts)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestVerifyMalformedByteRange(t *testing.T) {
+	for _, in := range []string{
+		"/ByteRange [0 10 20 9223372036854775807]",
+		"/ByteRange [0 9223372036854775807 9223372036854775807 9223372036854775807]",
+		"/ByteRange [0 1 2]",
+		"/ByteRange [1 2 5 1] <00>",
+		"/ByteRange [0 2 4 0]xx",
+		"/ByteRange [0 11 14 0]/ByteRange <zz>",
+		"/ByteRange",
+	} {
+		r := Verify([]byte(in))
+		if err := r.Err(); err == nil {
+			t.Errorf("%q passed", in)
+		}
+		if len(r.Signatures) == 0 || !errors.Is(r.Signatures[0].Err, ErrByteRange) {
+			t.Errorf("%q: %+v, want ErrByteRange", in, r.Signatures)
+		}
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	root := cmstest.NewRoot(f, now)
+	s := root.Department(f, "A", "甲", now)
+	out, err := Sign(minimalPDF(), Options{Signer: s})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(out)
+	f.Add([]byte("/ByteRange [0 1 3 0]<>"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := Verify(b)
+		if r.Err() == nil && r.Covered != int64(len(b)) {
+			t.Fatal("passed without covering the file")
+		}
+	})
+}
