@@ -40,6 +40,8 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"elicence/keys"
 )
 
 // Object identifiers used by the profile.
@@ -570,3 +572,18 @@ func Verify(der []byte, content io.Reader) (*SignedData, error) {
 // Hasher returns a new SM3 hash, for callers that hash byte ranges
 // themselves before [SignedData.VerifyDigest] or [Signer.SignDigest].
 func Hasher() hash.Hash { return sm3.New() }
+
+// NewSigner returns a signer for a department's key pair (as package keys
+// loads it from a key directory), carrying the department's certificate
+// and then chain (usually the trust-list root's certificate).
+func NewSigner(p keys.Pair, now func() time.Time, chain ...*smx509.Certificate) Signer {
+	return Signer{Key: p.Key, Chain: append([]*smx509.Certificate{p.Cert}, chain...), Now: now}
+}
+
+// VerifyIssuer checks that the signer certificate was issued by root and
+// was valid at the signing time. It is the certificate half of trust; the
+// trust list (which keys a department may use, and their states) is the
+// verifier's other half.
+func (sd *SignedData) VerifyIssuer(root *smx509.Certificate) error {
+	return keys.VerifyIssuerCertificate(root, sd.Signer, sd.SigningTime)
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"elicence/document/cms"
 	"elicence/document/cms/cmstest"
+	"elicence/keys"
 )
 
 var now = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -149,4 +152,53 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("parsed without signer or digest")
 		}
 	})
+}
+
+// TestKeyDirectory signs with a department key as package keys stores it
+// and checks the signer against the directory's root.
+func TestKeyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	pass := []byte("test passphrase")
+	dept := keys.Subject{Code: "11100000000013127D", Name: "测试市市场监督管理局"}
+	if err := keys.InitDir(dir, pass, keys.Subject{Code: "ROOT", Name: "根"}, dept, now); err != nil {
+		t.Fatal(err)
+	}
+	pair, err := keys.LoadPair(dir, keys.DeptFile(dept.Code, "key"), keys.DeptFile(dept.Code, "crt"), pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM, err := os.ReadFile(filepath.Join(dir, keys.RootCertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := keys.ParseCertificate(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cms.NewSigner(pair, func() time.Time { return now.Add(time.Hour) }, root)
+	der, err := s.Sign(strings.NewReader("证明"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := cms.Verify(der, strings.NewReader("证明"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sd.VerifyIssuer(root); err != nil {
+		t.Fatalf("issuer: %v", err)
+	}
+	other := cmstest.NewRoot(t, now)
+	if err := sd.VerifyIssuer(other.Cert); err == nil {
+		t.Fatal("signer accepted under another root")
+	}
+	// Signed after the certificate expired: refused.
+	late := cms.NewSigner(pair, func() time.Time { return now.Add(keys.IssuerValidity + time.Hour) }, root)
+	der, _ = late.Sign(strings.NewReader("x"))
+	sd, err = cms.Verify(der, strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sd.VerifyIssuer(root); err == nil {
+		t.Fatal("signature after the certificate's expiry accepted")
+	}
 }
