@@ -18,6 +18,7 @@ import (
 type update struct {
 	next int // next free object number
 	objs []object
+	z    *zlib.Writer // reused: a flate writer allocates about 1 MB
 }
 
 type object struct {
@@ -42,9 +43,13 @@ func (u *update) replace(num, gen int, body string) {
 // entries dict (may be empty) and returns its number.
 func (u *update) addStream(dict string, data []byte) int {
 	var z bytes.Buffer
-	w, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	w.Write(data)
-	w.Close()
+	if u.z == nil {
+		u.z, _ = zlib.NewWriterLevel(&z, zlib.BestCompression)
+	} else {
+		u.z.Reset(&z)
+	}
+	u.z.Write(data)
+	u.z.Close()
 	return u.add(fmt.Sprintf("<< %s/Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", dict, z.Len(), z.Bytes()))
 }
 
