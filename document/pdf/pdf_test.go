@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,14 +16,17 @@ import (
 )
 
 // minimalPDF writes a one-page PDF with a classic cross-reference table.
-func minimalPDF() []byte {
+func minimalPDF() []byte { return minimalRotated(0) }
+
+// minimalRotated is minimalPDF with the page shown turned by rotate degrees.
+func minimalRotated(rotate int) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 	content := "BT /F1 18 Tf 72 720 Td (minimal) Tj ET"
 	objs := []string{
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Rotate %d /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>", rotate),
 		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 	}
@@ -195,4 +200,46 @@ func FuzzVerify(f *testing.F) {
 			t.Fatal("passed without covering the file")
 		}
 	})
+}
+
+// TestRotatedPages stamps pages shown turned by 0, 90, 180 and 270
+// degrees: as shown, the QR code is upright in the bottom right corner.
+func TestRotatedPages(t *testing.T) {
+	requireFont(t)
+	pdftoppm := testenv.RequireTool(t, "pdftoppm", "poppler-utils")
+	zbarimg := testenv.RequireTool(t, "zbarimg", "zbar-tools")
+	root := cmstest.NewRoot(t, now)
+	s := root.Department(t, "A", deptName, now)
+	for _, rot := range []int{0, 90, 180, 270, -90} {
+		t.Run(fmt.Sprint(rot), func(t *testing.T) {
+			out, err := Sign(minimalRotated(rot), Options{Signer: s, Stamp: &Stamp{QRText: "DR1:ROTATED", Department: deptName, DocumentNumber: docNum}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 72 dpi: one pixel a point. Shown width and height:
+			w, h := 595, 842
+			if rot%180 != 0 {
+				w, h = h, w
+			}
+			dir := t.TempDir()
+			in := writeTemp(t, out)
+			decode := func(name string, x, y int) string {
+				t.Helper()
+				base := filepath.Join(dir, name)
+				args := []string{"-r", "72", "-singlefile", "-png", "-x", fmt.Sprint(x), "-y", fmt.Sprint(y), "-W", "300", "-H", "130", in, base}
+				if b, err := exec.Command(pdftoppm, args...).CombinedOutput(); err != nil {
+					t.Fatalf("pdftoppm: %v\n%s", err, b)
+				}
+				b, _ := exec.Command(zbarimg, "--xml", "-q", base+".png").Output()
+				return string(b)
+			}
+			corner := decode("corner", w-300, h-130)
+			if !strings.Contains(corner, "orientation='UP'><data><![CDATA[DR1:ROTATED]]>") {
+				t.Fatalf("bottom right corner as shown: %s", corner)
+			}
+			if other := decode("other", 0, 0); strings.Contains(other, "DR1:ROTATED") {
+				t.Fatal("the stamp is also in the top left corner")
+			}
+		})
+	}
 }

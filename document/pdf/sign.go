@@ -223,9 +223,19 @@ func stampPage(ctx *model.Context, u *update, page types.Dict, inh *model.Inheri
 	if box == nil {
 		return errors.New("page has no media box")
 	}
-	x, y := box.UR.X-Margin-StampWidth, box.LL.Y+Margin
+	// Place in the page as it is shown, /Rotate applied: (u, v) from
+	// the shown lower-left corner.
+	rotate := ((inh.Rotate % 360) + 360) % 360
+	if rotate%90 != 0 {
+		return fmt.Errorf("page /Rotate %d is not a multiple of 90", inh.Rotate)
+	}
+	shownW := box.UR.X - box.LL.X
+	if rotate == 90 || rotate == 270 {
+		shownW = box.UR.Y - box.LL.Y
+	}
+	u0, v0 := shownW-Margin-StampWidth, Margin
 	if s.At != nil {
-		x, y = box.LL.X+s.At[0], box.LL.Y+s.At[1]
+		u0, v0 = s.At[0], s.At[1]
 	}
 	name := fmt.Sprintf("%s%d", stampPrefix, id)
 
@@ -259,7 +269,7 @@ func stampPage(ctx *model.Context, u *update, page types.Dict, inh *model.Inheri
 		// Countersigning (联合发文): stack above the stamps already there.
 		for k := range xo {
 			if strings.HasPrefix(k, stampPrefix) {
-				y += StampHeight + 8
+				v0 += StampHeight + 8
 			}
 		}
 	}
@@ -271,16 +281,40 @@ func stampPage(ctx *model.Context, u *update, page types.Dict, inh *model.Inheri
 	if err != nil {
 		return fmt.Errorf("page contents: %w", err)
 	}
+	cm := placement(box, rotate, u0, v0)
 	var draw int
 	if len(contents) > 0 {
 		pre := u.addStream("", []byte("q\n"))
 		contents = append(types.Array{*types.NewIndirectRef(pre, 0)}, contents...)
-		draw = u.addStream("", fmt.Appendf(nil, "Q\nq 1 0 0 1 %s %s cm /%s Do Q\n", num(x), num(y), name))
+		draw = u.addStream("", fmt.Appendf(nil, "Q\nq %s cm /%s Do Q\n", cm, name))
 	} else {
-		draw = u.addStream("", fmt.Appendf(nil, "q 1 0 0 1 %s %s cm /%s Do Q\n", num(x), num(y), name))
+		draw = u.addStream("", fmt.Appendf(nil, "q %s cm /%s Do Q\n", cm, name))
 	}
 	page["Contents"] = append(contents, *types.NewIndirectRef(draw, 0))
 	return nil
+}
+
+// placement returns the matrix (as the six operands of cm) that puts the
+// stamp's origin at (u0, v0) of the page as shown, upright, for a page
+// shown turned clockwise by rotate degrees (0, 90, 180 or 270).
+func placement(box *types.Rectangle, rotate int, u0, v0 float64) string {
+	llx, lly, urx, ury := box.LL.X, box.LL.Y, box.UR.X, box.UR.Y
+	var m [6]float64
+	switch rotate {
+	case 90: // shown (u, v) is user (urx-v, lly+u)
+		m = [6]float64{0, 1, -1, 0, urx - v0, lly + u0}
+	case 180: // (urx-u, ury-v)
+		m = [6]float64{-1, 0, 0, -1, urx - u0, ury - v0}
+	case 270: // (llx+v, ury-u)
+		m = [6]float64{0, -1, 1, 0, llx + v0, ury - u0}
+	default:
+		m = [6]float64{1, 0, 0, 1, llx + u0, lly + v0}
+	}
+	out := make([]string, 6)
+	for i, f := range m {
+		out[i] = num(f)
+	}
+	return strings.Join(out, " ")
 }
 
 // derefArray returns the array at d[key], following an indirect reference

@@ -23,10 +23,11 @@ type Stamp struct {
 	Seal image.Image
 	// Page is the 1-based page to stamp; 0 means the last page.
 	Page int
-	// At is the lower-left corner of the block in default user space
-	// units (points) from the lower-left corner of the page's crop box;
-	// nil means the bottom right corner with a margin of Margin, above
-	// the stamps of earlier signers when countersigning.
+	// At is the lower-left corner of the block in points from the
+	// lower-left corner of the page's crop box as the page is shown (its
+	// /Rotate applied; the block is always upright); nil means the bottom
+	// right corner with a margin of Margin, above the stamps of earlier
+	// signers when countersigning.
 	At *[2]float64
 	// FontPath is an OpenType or TrueType font (or collection) with CJK
 	// glyphs; empty means DefaultFontPath.
