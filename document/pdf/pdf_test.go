@@ -243,3 +243,25 @@ func TestRotatedPages(t *testing.T) {
 		})
 	}
 }
+
+func TestEncryptedRefused(t *testing.T) {
+	qpdf := testenv.RequireTool(t, "qpdf", "qpdf")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pdf")
+	enc := filepath.Join(dir, "enc.pdf")
+	if err := os.WriteFile(in, minimalPDF(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command(qpdf, "--encrypt", "", "owner", "256", "--", in, enc).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --encrypt: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cmstest.NewRoot(t, now)
+	s := root.Department(t, "A", "甲", now)
+	if _, err := Sign(data, Options{Signer: s}); !errors.Is(err, ErrEncrypted) {
+		t.Fatalf("encrypted pdf: %v, want ErrEncrypted", err)
+	}
+}
