@@ -265,3 +265,21 @@ func TestEncryptedRefused(t *testing.T) {
 		t.Fatalf("encrypted pdf: %v, want ErrEncrypted", err)
 	}
 }
+
+// FuzzSign feeds damaged PDFs to Sign: an error or a file that verifies,
+// never a panic.
+func FuzzSign(f *testing.F) {
+	root := cmstest.NewRoot(f, now)
+	s := root.Department(f, "A", "甲", now)
+	f.Add(minimalPDF())
+	f.Add(tenPages())
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := Sign(in, Options{Signer: s})
+		if err != nil {
+			return
+		}
+		if err := Verify(out).Err(); err != nil {
+			t.Fatalf("signed but does not verify: %v", err)
+		}
+	})
+}

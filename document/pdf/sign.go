@@ -84,7 +84,14 @@ const byteRangePlaceholder = "[0 0000000000 0000000000 0000000000]"
 // /Contents holds an SM2 CMS SignedData (SubFilter adbe.pkcs7.detached)
 // over those ranges. The bytes of pdf are not changed, so an existing
 // signature still verifies: signing a signed PDF countersigns it.
-func Sign(pdf []byte, opts Options) ([]byte, error) {
+func Sign(pdf []byte, opts Options) (_ []byte, err error) {
+	// pdfcpu panics on some malformed page trees (an empty /MediaBox, say,
+	// found by FuzzSign): such a file is not one we can sign.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sign pdf: %w: reader failed: %v", ErrNotPDF, p)
+		}
+	}()
 	if opts.Signer.Now == nil {
 		return nil, errors.New("sign pdf: no clock")
 	}
