@@ -142,7 +142,8 @@ func Digest(r io.Reader) ([]byte, error) {
 			}
 		}
 	}()
-	for c := range full {
+	for {
+		c := <-full
 		h.Write(c.b)
 		if c.err == io.EOF {
 			return h.Sum(nil), nil
@@ -152,7 +153,6 @@ func Digest(r io.Reader) ([]byte, error) {
 		}
 		free <- c.b[:cap(c.b)]
 	}
-	panic("unreachable")
 }
 
 // Sign hashes content as it streams and returns the DER of a detached

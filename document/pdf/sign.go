@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,8 +70,8 @@ func readContext(pdf []byte) (ctx *model.Context, err error) {
 	return ctx, nil
 }
 
-// holeBytes is the room left for the CMS SignedData beyond its expected
-// size (an SM2 signature's DER varies by a few bytes).
+// holeSlack is the room left in /Contents beyond the size of a trial
+// SignedData (an SM2 signature's DER varies by a few bytes).
 const holeSlack = 256
 
 // byteRangePlaceholder is overwritten with the real /ByteRange, padded
@@ -338,17 +339,15 @@ func derefArray(ctx *model.Context, d types.Dict, key string) (types.Array, erro
 			return nil, err
 		}
 		if a, isArr := r.(types.Array); isArr {
-			return slicesClone(a), nil
+			return slices.Clone(a), nil
 		}
 		return types.Array{ref}, nil // a stream
 	}
 	if a, isArr := o.(types.Array); isArr {
-		return slicesClone(a), nil
+		return slices.Clone(a), nil
 	}
 	return nil, fmt.Errorf("/%s is not an array", key)
 }
-
-func slicesClone(a types.Array) types.Array { return append(types.Array(nil), a...) }
 
 // pdfDate writes t as a PDF date string in UTC.
 func pdfDate(t time.Time) string {

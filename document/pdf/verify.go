@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -108,7 +109,7 @@ func Verify(pdf []byte) *Report {
 		off = at
 		r.Signatures = append(r.Signatures, verifyAt(pdf, at))
 	}
-	slices.SortStableFunc(r.Signatures, func(a, b Signature) int { return int(a.End - b.End) })
+	slices.SortStableFunc(r.Signatures, func(a, b Signature) int { return cmp.Compare(a.End, b.End) })
 	for _, s := range r.Signatures {
 		if s.Err == nil && s.End > r.Covered {
 			r.Covered = s.End
