@@ -24,8 +24,9 @@ const DefaultFontPath = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 // their outlines copied from an OpenType font.
 //
 // Noto CJK ships as an OpenType collection with CFF outlines, which no Go
-// PDF library embeds (pdfcpu's user fonts are TrueType-only and it would
-// embed the whole 20 MB face). A Type 3 font whose glyph procedures are
+// PDF library embeds as a subset (pdfcpu v0.15 subsets TrueType glyf
+// outlines and refuses OpenType CFF: font/install.go, "OpenType CFF").
+// A Type 3 font whose glyph procedures are
 // the glyphs' own outlines is a subset by construction (one glyph
 // procedure per character used, a few kilobytes per stamp), renders the
 // same on every reader with no font installed, and with its /ToUnicode
