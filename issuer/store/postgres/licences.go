@@ -492,7 +492,7 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 			return err
 		}
 		now := s.clock()
-		rows, _ = tx.Query(ctx, supersedeBatch, p.DepartmentCode, p.LicenceIDs, int16(store.StatusRevoked), types, store.ReasonSuperseded, now)
+		rows, _ = tx.Query(ctx, supersedeBatch, p.DepartmentCode, slices.Sorted(slices.Values(p.LicenceIDs)), int16(store.StatusRevoked), types, store.ReasonSuperseded, now)
 		superseded, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
 		if err != nil {
 			return err
@@ -561,12 +561,26 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 // concurrent batches cannot deadlock; one that waited re-checks the row
 // and skips a licence superseded meanwhile) and returns each as it was
 // before.
+//
+// Its plan must not depend on the table's statistics, which are stale
+// right after a bulk load (the planner then believes a department has a
+// handful of licences and scans all of them for every batch, which makes
+// a run quadratic in the department's size): each licence is looked up
+// through the primary key in a LATERAL subquery that OFFSET 0 keeps from
+// being flattened into a join, the rows are locked in the order of $2
+// (which the caller sorts, so that concurrent batches lock in the same
+// order), and the UPDATE reaches the locked rows by their tuple IDs (a
+// Tid Scan; a locked row cannot move before the transaction ends).
+// TestSupersedePlan checks the plan.
 var supersedeBatch = `WITH old AS (
-		SELECT id, status, status_reason, status_changed_at, updated_at FROM licences
-		WHERE department_code = $1 AND id = ANY($2) AND status <> $3 AND type_code = ANY($4)
-		ORDER BY id FOR UPDATE)
+		SELECT l.ctid AS tid, l.id, l.status, l.status_reason, l.status_changed_at, l.updated_at
+		FROM unnest($2::text[]) AS want(id), LATERAL (
+			SELECT ctid, id, status, status_reason, status_changed_at, updated_at FROM licences
+			WHERE id = want.id AND department_code = $1 AND status <> $3 AND type_code = ANY($4)
+			OFFSET 0) AS l
+		ORDER BY l.id FOR UPDATE)
 	UPDATE licences l SET status = $3, status_reason = $5, status_changed_at = $6, updated_at = $6
-	FROM old WHERE l.id = old.id
+	FROM old WHERE l.ctid = ANY(ARRAY(SELECT tid FROM old)) AND l.id = old.id
 	RETURNING ` + func() string {
 	cols := make([]string, len(licenceColumnList))
 	for i, c := range licenceColumnList {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -260,5 +261,68 @@ func TestIssuePanicReachesCaller(t *testing.T) {
 	wg.Wait()
 	if _, err := s.VerifyChain(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSupersedePlan checks that re-issue's superseding statement reaches
+// licences through the primary key and tuple IDs whatever the planner's
+// statistics say: with stale statistics (right after a bulk load) a plan
+// that scans the department makes a re-issue run quadratic.
+func TestSupersedePlan(t *testing.T) {
+	s := openTest(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("1.2.156.3005.2.T.D.%08d.001.X", i)
+	}
+	explain := func() string {
+		rows, _ := s.pool.Query(ctx, `EXPLAIN `+supersedeBatch,
+			"D", ids, int16(store.StatusRevoked), []string{"T"}, store.ReasonSuperseded, time.Now())
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	// fill adds n licences of department D without going through the
+	// store (foreign keys off: this is about the planner, not the data).
+	fill := func(from, n int) {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO licences (id, department_code, type_code, serial, version,
+				holder_name, holder_kind, holder_code, fields, valid_from, issued_at, status,
+				status_list_id, status_index, credential, record_digest, updated_at)
+				SELECT '1.2.156.3005.2.T.D.' || lpad(g::text, 8, '0') || '.001.X', 'D', 'T', g, 1,
+					'h', 'person', 'c' || g, '\x', now(), now(), 0, 'L', g, '\x', '\x', now()
+				FROM generate_series($1::integer, $2::integer) AS g`, from, from+n-1)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fill(0, 100)
+	for _, state := range []string{"stale: analysed at 100 rows, now 20,100", "fresh: analysed at 20,100 rows"} {
+		if state[0] == 's' {
+			if _, err := s.pool.Exec(ctx, `ANALYZE licences`); err != nil {
+				t.Fatal(err)
+			}
+			fill(100, 20000)
+		} else if _, err := s.pool.Exec(ctx, `ANALYZE licences`); err != nil {
+			t.Fatal(err)
+		}
+		plan := explain()
+		for _, want := range []string{"licences_pkey", "Tid Scan on licences"} {
+			if !strings.Contains(plan, want) {
+				t.Errorf("%s: plan lacks %q:\n%s", state, want, plan)
+			}
+		}
+		for _, bad := range []string{"Seq Scan on licences", "Bitmap Heap Scan on licences"} {
+			if strings.Contains(plan, bad) {
+				t.Errorf("%s: plan has %q:\n%s", state, bad, plan)
+			}
+		}
 	}
 }
