@@ -285,6 +285,7 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 	if err != nil {
 		return nil, err
 	}
+	s.wrote(len(out))
 	return out, nil
 }
 
@@ -552,6 +553,7 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 	if err != nil {
 		return nil, err
 	}
+	s.wrote(len(out))
 	return out, nil
 }
 
@@ -703,6 +705,28 @@ func licenceOf(ctx context.Context, q querier, dept, id string) (store.Licence, 
 // ListLicences implements store.LicenceStore.
 func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store.Licence, string, error) {
 	limit := store.PageLimit(q.Limit)
+	sql, args, err := listQuery(q, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list licences: %w", err)
+	}
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("list licences: %w", err)
+	}
+	var next string
+	if len(page) > limit {
+		page = page[:limit]
+		last := page[limit-1]
+		next = cursor.Encode(last.IssuedAt, last.ID)
+	}
+	return page, next, nil
+}
+
+// listQuery is the statement and arguments of one ListLicences page of at
+// most limit licences (it asks for one more, to know whether there is a
+// next page).
+func listQuery(q store.LicenceQuery, limit int) (string, []any, error) {
 	where := []string{"department_code = $1"}
 	args := []any{q.DepartmentCode}
 	add := func(cond string, v ...any) {
@@ -724,24 +748,13 @@ func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store
 	if q.Cursor != "" {
 		at, id, err := cursor.Decode(q.Cursor)
 		if err != nil {
-			return nil, "", fmt.Errorf("list licences: %w", err)
+			return "", nil, err
 		}
 		add("(issued_at, id) < (?, ?)", at, id)
 	}
 	args = append(args, limit+1)
-	rows, _ := s.pool.Query(ctx, `SELECT `+licenceColumns+` FROM licences WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY issued_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
-	page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
-	if err != nil {
-		return nil, "", fmt.Errorf("list licences: %w", err)
-	}
-	var next string
-	if len(page) > limit {
-		page = page[:limit]
-		last := page[limit-1]
-		next = cursor.Encode(last.IssuedAt, last.ID)
-	}
-	return page, next, nil
+	return `SELECT ` + licenceColumns + ` FROM licences WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY issued_at DESC, id DESC LIMIT $` + strconv.Itoa(len(args)), args, nil
 }
 
 // settle ends an issuance or re-issue transaction that ended with err: a
