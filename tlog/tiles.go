@@ -208,12 +208,13 @@ type ProofBuilder struct {
 	size  uint64
 	fetch TileFetcher
 	tiles map[[2]uint64][][]byte
+	nodes map[compact.NodeID][]byte
 }
 
 // NewProofBuilder returns a builder for the tree of size leaves, whose tiles
 // fetch gets.
 func NewProofBuilder(size uint64, fetch TileFetcher) *ProofBuilder {
-	return &ProofBuilder{size: size, fetch: fetch, tiles: map[[2]uint64][][]byte{}}
+	return &ProofBuilder{size: size, fetch: fetch, tiles: map[[2]uint64][][]byte{}, nodes: map[compact.NodeID][]byte{}}
 }
 
 // tile returns the hashes of the tile (level, index) in the builder's tree.
@@ -248,6 +249,9 @@ func (b *ProofBuilder) tile(ctx context.Context, level, index uint64) ([][]byte,
 // node returns the hash of the complete node id, from the tile whose bottom
 // row lies under it.
 func (b *ProofBuilder) node(ctx context.Context, id compact.NodeID) ([]byte, error) {
+	if h, ok := b.nodes[id]; ok {
+		return h, nil
+	}
 	level := uint64(id.Level) / TileHeight
 	sub := uint64(id.Level) % TileHeight
 	first := id.Index << sub // index of its leftmost descendant in the tile row
@@ -267,6 +271,7 @@ func (b *ProofBuilder) node(ctx context.Context, id compact.NodeID) ([]byte, err
 		}
 		row = row[:len(row)/2]
 	}
+	b.nodes[id] = row[0]
 	return row[0], nil
 }
 
@@ -277,7 +282,7 @@ func (b *ProofBuilder) build(ctx context.Context, nodes proof.Nodes) ([][]byte, 
 		if err != nil {
 			return nil, err
 		}
-		hs[i] = h
+		hs[i] = append([]byte(nil), h...) // the caller owns the proof
 	}
 	return nodes.Rehash(hs, Hasher.HashChildren)
 }
