@@ -61,7 +61,9 @@ func validName(name string) bool {
 func marshalPoint(pub *ecdsa.PublicKey) []byte {
 	b := make([]byte, publicKeySize)
 	b[0] = 0x04
+	//lint:ignore SA1019 reading an SM2 point, which crypto/ecdsa cannot encode
 	pub.X.FillBytes(b[1:33])
+	//lint:ignore SA1019 as above
 	pub.Y.FillBytes(b[33:])
 	return b
 }
