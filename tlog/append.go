@@ -14,7 +14,8 @@ var rangeFactory = &compact.RangeFactory{Hash: Hasher.HashChildren}
 // restoreRange rebuilds the compact range of a stored state, checking that
 // it matches the state's size and root.
 func restoreRange(st State) (*compact.Range, error) {
-	r, err := rangeFactory.NewRange(0, st.Size, st.Range)
+	// A copy: appending reuses the slice's array, and st may be shared.
+	r, err := rangeFactory.NewRange(0, st.Size, append([][]byte(nil), st.Range...))
 	if err != nil {
 		return nil, fmt.Errorf("stored log state: %w", err)
 	}

@@ -47,7 +47,7 @@ func (m *MemoryStore) Update(ctx context.Context, fn func(ctx context.Context, t
 		for _, n := range p.nodes {
 			lg.hashes[n.Level] = append(lg.hashes[n.Level], n.Hash)
 		}
-		lg.state = p.state
+		lg.state = cloneState(p.state)
 	}
 	return nil
 }
@@ -114,9 +114,18 @@ func (m *MemoryStore) LogState(_ context.Context, origin string) (State, error) 
 	m.data.RLock()
 	defer m.data.RUnlock()
 	if lg := m.logs[origin]; lg != nil {
-		return lg.state, nil
+		return cloneState(lg.state), nil
 	}
 	return State{}, nil
+}
+
+// cloneState copies a state so that no caller shares the store's slices.
+func cloneState(s State) State {
+	out := State{Size: s.Size, Root: append([]byte(nil), s.Root...)}
+	for _, h := range s.Range {
+		out.Range = append(out.Range, append([]byte(nil), h...))
+	}
+	return out
 }
 
 // LogHashes implements [Reader].
