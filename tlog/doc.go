@@ -17,8 +17,9 @@
 // Which API to use when:
 //
 //   - Issuer, inside the transaction that stores a licence: [Append] with the
-//     store's [Tx]. The store implements [Tx] and [Reader]; [MemoryStore] is
-//     the in-memory implementation for tests.
+//     store's [Tx]. The store implements [Tx] and [Reader] and passes the
+//     suite in elicence/tlog/tlogtest; [MemoryStore] is the in-memory
+//     implementation for tests.
 //   - Issuer, at its checkpoint cadence: [SignCheckpoint] with the
 //     department's key ([NewNoteSigner]); the trust-list operator runs a
 //     [Witness] that co-signs it after checking consistency.
@@ -28,7 +29,9 @@
 //   - Verifier: [ProveExistence] decides from a leaf, an inclusion proof and
 //     a co-signed checkpoint whether an object provably existed before a
 //     time; [ProofBuilder] fetches the proofs from tiles through a
-//     [TileFetcher], so that they come from any web server or a file.
+//     [TileFetcher], so that they come from any web server or a file;
+//     [InclusionProof.Marshal] and [ParseInclusionProof] carry a proof
+//     offline as a C2SP tlog-proof.
 //   - Monitor (elicence log verify): [Monitor] follows checkpoints, checks
 //     that each extends the last, reports forks and leaves the department's
 //     own records do not know.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	tlogproof "github.com/transparency-dev/formats/proof"
 	"github.com/transparency-dev/merkle/proof"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -74,4 +75,39 @@ func ProveExistence(p InclusionProof, origin string, logKey, witness note.Verifi
 		return Existence{}, fmt.Errorf("proof of existence: %w: leaf %d in size %d: %v", ErrNotIncluded, p.Index, cp.Size, err)
 	}
 	return Existence{Checkpoint: cp.Checkpoint, Index: p.Index, Witness: cosig.Name, CosignedAt: cosig.Time}, nil
+}
+
+// Marshal encodes p as a C2SP tlog-proof (c2sp.org/tlog-proof@v1, the
+// transparency-dev encoding): the leaf as its extra data, the index, the
+// proof hashes, then the checkpoint note. An offline bundle may carry it.
+func (p InclusionProof) Marshal() ([]byte, error) {
+	tp := tlogproof.TLogProof{Index: p.Index, Checkpoint: p.Checkpoint, ExtraData: p.Leaf.Marshal()}
+	for i, h := range p.Proof {
+		if len(h) != HashSize {
+			return nil, fmt.Errorf("inclusion proof: hash %d is %d bytes, want %d", i, len(h), HashSize)
+		}
+		tp.Hashes = append(tp.Hashes, [HashSize]byte(h))
+	}
+	return tp.Marshal(), nil
+}
+
+// ParseInclusionProof decodes what [InclusionProof.Marshal] writes. It
+// checks the form only; [ProveExistence] checks the proof.
+func ParseInclusionProof(b []byte) (InclusionProof, error) {
+	var tp tlogproof.TLogProof
+	if err := tp.Unmarshal(b); err != nil {
+		return InclusionProof{}, fmt.Errorf("inclusion proof: %w", err)
+	}
+	if tp.ExtraData == nil {
+		return InclusionProof{}, errors.New("inclusion proof: no leaf")
+	}
+	l, err := ParseLeaf(tp.ExtraData)
+	if err != nil {
+		return InclusionProof{}, fmt.Errorf("inclusion proof: %w", err)
+	}
+	p := InclusionProof{Leaf: l, Index: tp.Index, Checkpoint: tp.Checkpoint}
+	for _, h := range tp.Hashes {
+		p.Proof = append(p.Proof, append([]byte(nil), h[:]...))
+	}
+	return p, nil
 }

@@ -127,6 +127,21 @@ func TestProveExistence(t *testing.T) {
 	if ex.Checkpoint.Size != 77 || !ex.CosignedAt.Equal(now) || ex.Witness != witnessKeyName || ex.Index != 42 {
 		t.Fatalf("existence %+v", ex)
 	}
+	// The same proof carried offline as a C2SP tlog-proof.
+	enc, err := tlog.InclusionProof{Leaf: genuine, Index: 42, Proof: p, Checkpoint: cosigned1}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	carried, err := tlog.ParseInclusionProof(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(enc, []byte("c2sp.org/tlog-proof@v1\nextra ")) || carried.Leaf != genuine || carried.Index != 42 || !equalProofs(carried.Proof, p) || !bytes.Equal(carried.Checkpoint, cosigned1) {
+		t.Fatalf("tlog-proof round trip:\n%s", enc)
+	}
+	if _, err := tlog.ProveExistence(carried, testOrigin, d.verifier, w.verifier, compromised); err != nil {
+		t.Fatalf("carried proof: %v", err)
+	}
 	// Backdated after the compromise: appended and co-signed later.
 	now = compromised.Add(time.Hour)
 	backdated := tlog.NewLeaf(tlog.KindCredential, []byte("issued 2026-10-01, really signed after the theft"))
