@@ -97,6 +97,14 @@ type SignedCheckpoint struct {
 // and any invalid signature by a known key refuses the whole note, as C2SP
 // signed-note recommends.
 func OpenCheckpoint(msg []byte, origin string, logKey note.Verifier, witnesses ...note.Verifier) (SignedCheckpoint, error) {
+	if logKey == nil {
+		return SignedCheckpoint{}, fmt.Errorf("%w: no log key to check it with", ErrBadCheckpoint)
+	}
+	for _, w := range witnesses {
+		if w == nil {
+			return SignedCheckpoint{}, fmt.Errorf("%w: nil witness key", ErrBadCheckpoint)
+		}
+	}
 	vs := append([]note.Verifier{logKey}, witnesses...)
 	n, err := note.Open(msg, note.VerifierList(vs...))
 	if err != nil {

@@ -51,6 +51,9 @@ type Existence struct {
 // witness's timestamp is what dates the checkpoint. Any failure is an
 // error; there is no partial answer.
 func ProveExistence(p InclusionProof, origin string, logKey, witness note.Verifier, t time.Time) (Existence, error) {
+	if witness == nil {
+		return Existence{}, fmt.Errorf("proof of existence: %w: no witness key configured", ErrNoCosignature)
+	}
 	cp, err := OpenCheckpoint(p.Checkpoint, origin, logKey, witness)
 	if err != nil {
 		return Existence{}, fmt.Errorf("proof of existence: %w", err)

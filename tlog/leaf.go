@@ -19,6 +19,7 @@ const (
 	KindDocumentReceipt Kind = 0x02
 )
 
+// String returns the kind's name as reports show it.
 func (k Kind) String() string {
 	switch k {
 	case KindCredential:

@@ -336,3 +336,22 @@ func TestTilesServed(t *testing.T) {
 		t.Error("truncated bundle accepted")
 	}
 }
+
+// TestMissingKeysRefused: absent keys are errors, never a panic or a pass.
+func TestMissingKeysRefused(t *testing.T) {
+	d := department(t)
+	s, _ := logOf(t, testOrigin, 2, leafN)
+	msg := signedCheckpoint(t, s, d)
+	if _, err := tlog.OpenCheckpoint(msg, testOrigin, nil); !errors.Is(err, tlog.ErrBadCheckpoint) {
+		t.Errorf("no log key: %v", err)
+	}
+	if _, err := tlog.ProveExistence(tlog.InclusionProof{Checkpoint: msg}, testOrigin, d.verifier, nil, time.Now()); !errors.Is(err, tlog.ErrNoCosignature) {
+		t.Errorf("no witness key: %v", err)
+	}
+	if _, _, err := (&tlog.Witness{}).Cosign(msg, testOrigin, nil, nil); err == nil {
+		t.Error("witness without a cosigner co-signed")
+	}
+	if _, err := tlog.NewMonitor(tlog.MonitorConfig{Origin: testOrigin}); err == nil {
+		t.Error("monitor without keys or tiles")
+	}
+}

@@ -39,10 +39,9 @@ const publicKeySize = 65
 // timestampSize is the length of a cosignature's big-endian Unix seconds.
 const timestampSize = 8
 
-// errors of key parsing.
-var (
-	ErrMalformedKey = errors.New("malformed note key")
-)
+// ErrMalformedKey is wrapped by every error about a note key: its name, its
+// key string, its type or its public key.
+var ErrMalformedKey = errors.New("malformed note key")
 
 // validName reports whether name may name a note key: non-empty UTF-8,
 // no Unicode space, no plus sign (C2SP signed-note).

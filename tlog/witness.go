@@ -83,8 +83,11 @@ type Witness struct {
 // and returns the checkpoint and msg's note with the witness cosignature
 // added after the log's signature.
 func (w *Witness) Cosign(msg []byte, origin string, last *SignedCheckpoint, consistency [][]byte) (SignedCheckpoint, []byte, error) {
+	if w.Cosigner == nil {
+		return SignedCheckpoint{}, nil, errors.New("witness: no cosigner")
+	}
 	logKey, ok := w.Logs[origin]
-	if !ok {
+	if !ok || logKey == nil {
 		return SignedCheckpoint{}, nil, fmt.Errorf("witness: unknown log %q", origin)
 	}
 	cp, err := OpenCheckpoint(msg, origin, logKey)
