@@ -25,7 +25,8 @@
 //     [Witness] that co-signs it after checking consistency.
 //   - Publishing: [TilePath], [EntriesPath], [ReadTile] and
 //     [ReadEntryBundle] turn stored hashes into the static, immutable blobs
-//     of C2SP tlog-tiles.
+//     of C2SP tlog-tiles; [Handler] serves them over HTTP with caching
+//     headers, and [HTTPFetchers] fetches them back.
 //   - Verifier: [ProveExistence] decides from a leaf, an inclusion proof and
 //     a co-signed checkpoint whether an object provably existed before a
 //     time; [ProofBuilder] fetches the proofs from tiles through a
