@@ -295,7 +295,7 @@ func auditVerifyCommand() Command {
 				case err != nil:
 					return err
 				}
-				head, err := lastAudit(ctx, st)
+				head, err := st.AuditHead(ctx)
 				if err != nil {
 					return err
 				}
@@ -303,21 +303,6 @@ func auditVerifyCommand() Command {
 				return nil
 			}
 		},
-	}
-}
-
-// lastAudit returns the number of audit entries (sequence numbers have no gaps).
-func lastAudit(ctx context.Context, st store.Store) (int64, error) {
-	var last int64
-	for {
-		es, err := st.ListAudit(ctx, last, store.MaxPageSize)
-		if err != nil {
-			return 0, err
-		}
-		if len(es) == 0 {
-			return last, nil
-		}
-		last = es[len(es)-1].Seq
 	}
 }
 

@@ -108,7 +108,7 @@ func (s *Service) Subscribe(ctx context.Context, after int64) (*Subscription, er
 		// Ahead of this process: another process may have seen more of
 		// the log, but an ID beyond the log's real head comes from
 		// another history (a restored database): start over.
-		head, err := auditHead(ctx, s.store)
+		head, err := s.store.AuditHead(ctx)
 		if err != nil {
 			sub.Close()
 			return nil, err
@@ -162,47 +162,13 @@ func (h *eventHub) start(ctx context.Context) error {
 	if h.started || h.closed {
 		return nil
 	}
-	head, err := auditHead(ctx, h.s.store)
+	head, err := h.s.store.AuditHead(ctx)
 	if err != nil {
 		return err
 	}
 	h.last, h.started = head, true
 	go h.run()
 	return nil
-}
-
-// auditHead returns the sequence number of the last audit entry. Sequence
-// numbers have no gaps, so it probes with one-entry reads: doubling, then
-// bisecting.
-func auditHead(ctx context.Context, st store.AuditStore) (int64, error) {
-	exists := func(seq int64) (bool, error) { // is there an entry with Seq ≥ seq?
-		es, err := st.ListAudit(ctx, seq-1, 1)
-		return len(es) > 0, err
-	}
-	lo, hi := int64(0), int64(1) // entry lo exists (or lo = 0); find hi that does not
-	for {
-		ok, err := exists(hi)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			break
-		}
-		lo, hi = hi, hi*2
-	}
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		ok, err := exists(mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return lo, nil
 }
 
 func (h *eventHub) run() {

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IssueBatchRowKeys", testIssueBatchRowKeys},
 		{"ListLicences", testListLicences},
 		{"Audit", testAudit},
+		{"AuditHead", testAuditHead},
 		{"AuditTamperEdit", testAuditTamperEdit},
 		{"AuditTamperDelete", testAuditTamperDelete},
 		{"Concurrency", testConcurrency},
