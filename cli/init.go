@@ -14,6 +14,7 @@ import (
 
 	"elicence/issuer"
 	"elicence/issuer/store"
+	"elicence/issuer/store/storeopen"
 	"elicence/keys"
 )
 
@@ -85,7 +86,7 @@ func issuerInitCommand() Command {
 				}
 
 				// 2. The schema.
-				st, err := issuer.OpenStore(ctx, *db, nil)
+				st, err := storeopen.Open(ctx, *db, nil)
 				if err != nil {
 					return err
 				}
@@ -246,7 +247,7 @@ func validationText(err error) error {
 }
 
 func storeKind(db string) string {
-	if issuer.IsPostgresURL(db) {
+	if storeopen.IsPostgresURL(db) {
 		return "PostgreSQL"
 	}
 	return "embedded store " + db

@@ -26,6 +26,7 @@ import (
 	"elicence/format"
 	"elicence/issuer"
 	"elicence/issuer/store"
+	"elicence/issuer/store/storeopen"
 	"elicence/keys"
 	"elicence/web"
 )
@@ -223,7 +224,7 @@ func issuerServeCommand() Command {
 				}
 				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				st, err := issuer.OpenStore(ctx, *db, log)
+				st, err := storeopen.Open(ctx, *db, log)
 				if err != nil {
 					return err
 				}
@@ -245,7 +246,7 @@ func issuerServeCommand() Command {
 				}
 				defer svc.Close()
 				log.Info("issuer listening", "addr", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL,
-					"postgres", issuer.IsPostgresURL(*db), "signs_trust_list", cfg.Root != nil)
+					"postgres", storeopen.IsPostgresURL(*db), "signs_trust_list", cfg.Root != nil)
 				if err := runIssuer(ctx, log, sf, svc, reg, webMounts(web.Config{Wallet: true}), ln); err != nil {
 					return err
 				}
@@ -268,7 +269,7 @@ func openStoreFlag(ctx context.Context, db, data string) (store.Store, error) {
 			return nil, fmt.Errorf("no store in %s (run elicence serve first, or pass --db)", data)
 		}
 	}
-	return issuer.OpenStore(ctx, db, nil)
+	return storeopen.Open(ctx, db, nil)
 }
 
 func auditVerifyCommand() Command {

@@ -21,6 +21,7 @@ import (
 	"elicence/api/verifierapi"
 	"elicence/format"
 	"elicence/issuer"
+	"elicence/issuer/store/storeopen"
 	"elicence/keys"
 	"elicence/verifier"
 	"elicence/web"
@@ -84,7 +85,7 @@ func serveCommand() Command {
 						passNote = "generated into " + path + " (mode 0600; demo only)"
 					}
 				}
-				st, err := issuer.OpenStore(ctx, filepath.Join(*data, storeFile), log)
+				st, err := storeopen.Open(ctx, filepath.Join(*data, storeFile), log)
 				if err != nil {
 					return err
 				}

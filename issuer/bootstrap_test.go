@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"elicence/issuer"
+	"elicence/issuer/store/storeopen"
 )
 
 // TestBootstrapDemoToken runs the demo set-up five times on one data
@@ -18,7 +19,7 @@ func TestBootstrapDemoToken(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	now := func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
-	st, err := issuer.OpenStore(ctx, filepath.Join(dir, "elicence.db"), nil)
+	st, err := storeopen.Open(ctx, filepath.Join(dir, "elicence.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
