@@ -108,7 +108,7 @@ func issuerInitCommand() Command {
 					} else if !errors.Is(err, store.ErrNotFound) {
 						return err
 					}
-					if _, err := svc.CreateLicenceType(ctx, op, lt); err != nil {
+					if _, err := svc.Admin.CreateLicenceType(ctx, op, lt); err != nil {
 						return fmt.Errorf("licence type %s: %w", lt.Code, validationText(err))
 					}
 					say("licence type %s %s created", lt.Code, lt.Name)
@@ -125,7 +125,7 @@ func issuerInitCommand() Command {
 				// 4. The first department, its signing key (certified by the
 				// root, stored encrypted in the database) and its types.
 				if _, err := st.Department(ctx, *dept); errors.Is(err, store.ErrNotFound) {
-					_, k, err := svc.CreateDepartment(ctx, op, issuer.DepartmentRequest{Code: *dept, Name: *deptName, Types: codes})
+					_, k, err := svc.Admin.CreateDepartment(ctx, op, issuer.DepartmentRequest{Code: *dept, Name: *deptName, Types: codes})
 					if err != nil {
 						return fmt.Errorf("department %s: %w", *dept, validationText(err))
 					}
@@ -139,7 +139,7 @@ func issuerInitCommand() Command {
 							return err
 						}
 						if !ok {
-							if err := svc.Authorise(ctx, op, *dept, c); err != nil {
+							if err := svc.Admin.Authorise(ctx, op, *dept, c); err != nil {
 								return fmt.Errorf("authorise %s for %s: %w", *dept, c, validationText(err))
 							}
 						}
@@ -158,7 +158,7 @@ func issuerInitCommand() Command {
 						return nil
 					}
 				}
-				tok, secret, err := svc.CreateToken(ctx, op, issuer.TokenRequest{
+				tok, secret, err := svc.Admin.CreateToken(ctx, op, issuer.TokenRequest{
 					Department: *dept, Name: firstTokenName,
 					Scopes: []store.Scope{store.ScopeIssue, store.ScopeRevoke, store.ScopeRead},
 				})

@@ -335,7 +335,7 @@ func issuerTokenCommand() Command {
 				}
 				defer svc.Close()
 				if args[0] == "revoke" {
-					if _, err := svc.RevokeToken(ctx, issuer.Operator(), args[1]); err != nil {
+					if _, err := svc.Admin.RevokeToken(ctx, issuer.Operator(), args[1]); err != nil {
 						return err
 					}
 					fmt.Fprintf(e.Stdout, "token %s revoked\n", args[1])
@@ -350,7 +350,7 @@ func issuerTokenCommand() Command {
 				if *name == "" {
 					return Usagef("pass --name, saying what the token is for")
 				}
-				tok, secret, err := svc.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{ID: *id, Department: *dept, Scopes: sc, Name: *name})
+				tok, secret, err := svc.Admin.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{ID: *id, Department: *dept, Scopes: sc, Name: *name})
 				var ve *issuer.ValidationError
 				if errors.As(err, &ve) {
 					return Usagef("%s", ve.Error())

@@ -218,7 +218,7 @@ type localList struct {
 
 // Trust implements verifier.TrustFunc.
 func (l *localVerifierSource) Trust(ctx context.Context) (*verifier.Trust, error) {
-	p, err := l.svc.TrustList(ctx)
+	p, err := l.svc.Publication.TrustList(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (l *localVerifierSource) Trust(ctx context.Context) (*verifier.Trust, error
 
 // Status implements verifier.StatusFunc.
 func (l *localVerifierSource) Status(ctx context.Context, trust *verifier.Trust, dept *format.Department, list string) (*verifier.Status, error) {
-	p, err := l.svc.StatusList(ctx, list)
+	p, err := l.svc.Publication.StatusList(ctx, list)
 	if err != nil {
 		var pb *issuer.Problem
 		if errors.As(err, &pb) {

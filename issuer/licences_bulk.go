@@ -159,7 +159,7 @@ type bulkBatch struct {
 // emit in input order as their batches complete, so a caller can stream
 // them. Several batches are signed and stored at once. A failure to read
 // the input is returned after the rows read before it are reported.
-func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts BulkOptions, emit func(BulkRow) error) (BulkSummary, error) {
+func (s *Licences) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts BulkOptions, emit func(BulkRow) error) (BulkSummary, error) {
 	var sum BulkSummary
 	if err := requireDept(p, store.ScopeIssue); err != nil {
 		return sum, err
@@ -310,7 +310,7 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 }
 
 // prepareBulk validates one row; authorisation is looked up once per type.
-func (s *Service) prepareBulk(ctx context.Context, p *Principal, req *Request, now time.Time, auth map[string]error) (*prepared, []FieldError) {
+func (s *Licences) prepareBulk(ctx context.Context, p *Principal, req *Request, now time.Time, auth map[string]error) (*prepared, []FieldError) {
 	if req.Type == "" {
 		return nil, []FieldError{{"type", "required (in the row or as the type parameter)"}}
 	}
@@ -341,7 +341,7 @@ func (s *Service) prepareBulk(ctx context.Context, p *Principal, req *Request, n
 }
 
 // issueBatch issues one batch and fills in its rows' outcomes.
-func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, now time.Time, opts BulkOptions) {
+func (s *Licences) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, now time.Time, opts BulkOptions) {
 	b.rows = make([]BulkRow, len(b.reqs))
 	for i := range b.reqs {
 		b.rows[i] = BulkRow{Row: b.firstRow + i, Batch: b.seq, Digest: hex.EncodeToString(b.hashes[i][:8])}

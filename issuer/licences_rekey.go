@@ -93,7 +93,7 @@ const maxReissueFailures = 100
 // Only the operator may run it. It fails with a problem when the key does
 // not exist (404), is the active key (409), or the department has no
 // active key to sign with (503).
-func (s *Service) ReissueKey(ctx context.Context, p *Principal, dept, id string, opts ReissueKeyOptions) (ReissueKeySummary, error) {
+func (s *Licences) ReissueKey(ctx context.Context, p *Principal, dept, id string, opts ReissueKeyOptions) (ReissueKeySummary, error) {
 	start := time.Now()
 	sum := ReissueKeySummary{Department: dept, Key: id}
 	if err := requireOperator(p); err != nil {
@@ -169,7 +169,7 @@ func (s *Service) ReissueKey(ctx context.Context, p *Principal, dept, id string,
 
 // rekeyRun is one ReissueKey run.
 type rekeyRun struct {
-	s      *Service
+	s      *Licences
 	p      *Principal
 	dept   string
 	oldKey string

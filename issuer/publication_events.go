@@ -39,7 +39,7 @@ const eventBuffer = 256
 // log, changes made by any process on the same database reach every
 // stream.
 type eventHub struct {
-	s *Service
+	s *Publication
 
 	mu      sync.Mutex
 	started bool
@@ -79,7 +79,7 @@ func (sub *Subscription) Close() {
 	}
 }
 
-func newEventHub(s *Service) *eventHub {
+func newEventHub(s *Publication) *eventHub {
 	return &eventHub{s: s, subs: map[*Subscription]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
@@ -88,7 +88,7 @@ func newEventHub(s *Service) *eventHub {
 // subscription are to be replayed first with [Subscription.Replay], unless
 // after lies more than Config.EventReplayWindow audit entries behind the
 // head, in which case the subscription reports a Gap instead.
-func (s *Service) Subscribe(ctx context.Context, after int64) (*Subscription, error) {
+func (s *Publication) Subscribe(ctx context.Context, after int64) (*Subscription, error) {
 	h := s.events
 	if err := h.start(ctx); err != nil {
 		return nil, err
@@ -247,7 +247,7 @@ func (h *eventHub) close() {
 
 // eventsOf turns the status changes among audit entries into events, each
 // with its list freshly signed.
-func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]Event, error) {
+func (s *Publication) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]Event, error) {
 	var out []Event
 	// One page of changes often touches few lists: sign and read each once.
 	lists := map[string]*Published{}
@@ -296,4 +296,4 @@ func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]E
 }
 
 // EventPingInterval returns how often an idle stream gets a comment.
-func (s *Service) EventPingInterval() time.Duration { return s.cfg.EventPingInterval }
+func (s *Publication) EventPingInterval() time.Duration { return s.cfg.EventPingInterval }

@@ -52,6 +52,14 @@ const (
 	WalletViaOIDC = "oidc"
 )
 
+// Wallet is the wallet room: one-time holder links, wallet sessions (from
+// a link or an identity provider sign-in), and the presentations and
+// annotated copies a department or a holder asks for.
+type Wallet struct {
+	*core
+	cfg WalletConfig
+}
+
 // WalletScope is what a wallet session reaches, fixed when it opens and
 // checked by every wallet action: the holder's licences issued by the
 // departments in Departments, and nothing else (an empty list reaches
@@ -111,7 +119,7 @@ type HolderLink struct {
 // issue may make one, only for a holder of one of its licences, and the
 // session it opens reaches only that department's licences. The link is
 // audited (ActionHolderLink, actor the token, subject the department).
-func (s *Service) CreateHolderLink(ctx context.Context, p *Principal, holderID string) (HolderLink, error) {
+func (s *Wallet) CreateHolderLink(ctx context.Context, p *Principal, holderID string) (HolderLink, error) {
 	if err := requireDept(p, store.ScopeIssue); err != nil {
 		return HolderLink{}, err
 	}
@@ -167,7 +175,7 @@ type WalletSession struct {
 // token works once, on any issuer process. The session has the scope of
 // its link, and its start is audited (ActionWalletSession, actor
 // WalletActor of the session).
-func (s *Service) StartWalletSession(ctx context.Context, loginToken string) (WalletSession, error) {
+func (s *Wallet) StartWalletSession(ctx context.Context, loginToken string) (WalletSession, error) {
 	now := s.now()
 	if loginToken == "" || len(loginToken) > MaxTokenLength {
 		return WalletSession{}, problem(ErrUnauthenticated, "invalid or used login token")
@@ -204,7 +212,7 @@ func sessionJSON(secret string, ws store.WalletSession) WalletSession {
 // RefreshWalletSession replaces the session's secret by a new one and
 // extends it by Config.WalletSessionTTL from now; the old secret stops
 // working. It is audited (ActionWalletRefresh).
-func (s *Service) RefreshWalletSession(ctx context.Context, session string) (WalletSession, error) {
+func (s *Wallet) RefreshWalletSession(ctx context.Context, session string) (WalletSession, error) {
 	h, err := s.WalletHolder(ctx, session)
 	if err != nil {
 		return WalletSession{}, err
@@ -226,7 +234,7 @@ func (s *Service) RefreshWalletSession(ctx context.Context, session string) (Wal
 
 // SignOutWallet ends the session on every issuer process; it is audited
 // (ActionWalletSignOut).
-func (s *Service) SignOutWallet(ctx context.Context, session string) error {
+func (s *Wallet) SignOutWallet(ctx context.Context, session string) error {
 	h, err := s.WalletHolder(ctx, session)
 	if err != nil {
 		return err
@@ -256,7 +264,7 @@ type Identity struct {
 // The session reaches the holder's licences of every department. It
 // refuses a holder ID that is not a valid citizen ID number or unified
 // social credit code. It is audited (ActionIdentityLink, actor "oidc").
-func (s *Service) CreateIdentityLink(ctx context.Context, id Identity) (HolderLink, error) {
+func (s *Wallet) CreateIdentityLink(ctx context.Context, id Identity) (HolderLink, error) {
 	now := s.now()
 	if identifier.ValidateCitizenID(id.HolderID, now) != nil && identifier.ValidateUSCC(id.HolderID) != nil {
 		return HolderLink{}, problem(ErrUnauthenticated, "the identity provider asserted no valid citizen ID number or unified social credit code")
@@ -326,7 +334,7 @@ func (h *Holder) auditDetail(m map[string]any) map[string]any {
 
 // WalletHolder returns the wallet session of a session token, read from
 // the store, so that any issuer process knows it.
-func (s *Service) WalletHolder(ctx context.Context, session string) (*Holder, error) {
+func (s *Wallet) WalletHolder(ctx context.Context, session string) (*Holder, error) {
 	if session == "" || len(session) > MaxTokenLength {
 		return nil, problem(ErrUnauthenticated, "a wallet session is required")
 	}
@@ -345,7 +353,7 @@ func (s *Service) WalletHolder(ctx context.Context, session string) (*Holder, er
 // session reaches, newest first per department, each in its newest version
 // only (a re-issued licence shows as its new version, not the one it
 // superseded).
-func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licence, error) {
+func (s *Wallet) WalletLicences(ctx context.Context, h *Holder) ([]store.Licence, error) {
 	if h == nil {
 		return nil, problem(ErrUnauthenticated, "a wallet session is required")
 	}
@@ -380,7 +388,7 @@ func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licenc
 
 // walletLicence returns the holder's licence id if the session reaches
 // it; any other is store.ErrNotFound, like one that does not exist.
-func (s *Service) walletLicence(ctx context.Context, h *Holder, id string) (store.Licence, error) {
+func (s *Wallet) walletLicence(ctx context.Context, h *Holder, id string) (store.Licence, error) {
 	if h == nil {
 		return store.Licence{}, problem(ErrUnauthenticated, "a wallet session is required")
 	}
@@ -396,7 +404,7 @@ func (s *Service) walletLicence(ctx context.Context, h *Holder, id string) (stor
 }
 
 // DepartmentName returns a department's name, or "" if unknown.
-func (s *Service) DepartmentName(ctx context.Context, code string) string {
+func (s *Wallet) DepartmentName(ctx context.Context, code string) string {
 	d, err := s.store.Department(ctx, code)
 	if err != nil {
 		return ""
@@ -405,7 +413,7 @@ func (s *Service) DepartmentName(ctx context.Context, code string) string {
 }
 
 // TypeName returns a licence type's name, or "" if unknown.
-func (s *Service) TypeName(ctx context.Context, code string) string {
+func (s *Wallet) TypeName(ctx context.Context, code string) string {
 	lt, err := s.licenceType(ctx, code)
 	if err != nil {
 		return ""
@@ -426,7 +434,7 @@ type Presentation struct {
 // format binds a presentation or annotated copy to the credential's key,
 // so a licence whose key is no longer active gets neither (the old key
 // signs nothing new) until the department re-issues it.
-func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Time) (*signer, error) {
+func (s *Wallet) usableSigner(ctx context.Context, l store.Licence, now time.Time) (*signer, error) {
 	switch {
 	case l.Status != store.StatusValid:
 		return nil, problem(ErrNotUsable, "licence %s is %s", l.ID, l.Status)
@@ -460,7 +468,7 @@ func oldKeyProblem(id string) error {
 
 // confirmPresented checks, after signing, that the key is still active
 // (see confirmActive); if it is not, the signature is thrown away.
-func (s *Service) confirmPresented(ctx context.Context, sg *signer, id string) error {
+func (s *Wallet) confirmPresented(ctx context.Context, sg *signer, id string) error {
 	err := s.confirmActive(ctx, sg)
 	if errors.Is(err, errKeyChanged) {
 		return oldKeyProblem(id)
@@ -471,7 +479,7 @@ func (s *Service) confirmPresented(ctx context.Context, sg *signer, id string) e
 // Present signs a dynamic presentation QR for p's department's licence
 // id. It signs with the department's key, so it needs scope issue; it is
 // audited (ActionPresentation, actor the token).
-func (s *Service) Present(ctx context.Context, p *Principal, id string) (Presentation, error) {
+func (s *Wallet) Present(ctx context.Context, p *Principal, id string) (Presentation, error) {
 	if err := requireDept(p, store.ScopeIssue); err != nil {
 		return Presentation{}, err
 	}
@@ -485,7 +493,7 @@ func (s *Service) Present(ctx context.Context, p *Principal, id string) (Present
 // WalletPresent signs a dynamic presentation QR for the holder's licence,
 // if the session reaches it; it is audited (ActionPresentation, actor
 // WalletActor, with what opened the session).
-func (s *Service) WalletPresent(ctx context.Context, h *Holder, id string) (Presentation, error) {
+func (s *Wallet) WalletPresent(ctx context.Context, h *Holder, id string) (Presentation, error) {
 	l, err := s.walletLicence(ctx, h, id)
 	if err != nil {
 		return Presentation{}, err
@@ -493,7 +501,7 @@ func (s *Service) WalletPresent(ctx context.Context, h *Holder, id string) (Pres
 	return s.present(ctx, l, h.actor(), h.auditDetail(map[string]any{}))
 }
 
-func (s *Service) present(ctx context.Context, l store.Licence, actor string, detail map[string]any) (Presentation, error) {
+func (s *Wallet) present(ctx context.Context, l store.Licence, actor string, detail map[string]any) (Presentation, error) {
 	now := s.now()
 	sg, err := s.usableSigner(ctx, l, now)
 	if err != nil {
@@ -550,7 +558,7 @@ type AnnotatedCopy struct {
 // Annotate signs an annotated copy of p's department's licence id. It
 // signs with the department's key, so it needs scope issue; it is audited
 // (ActionAnnotatedCopy, actor the token).
-func (s *Service) Annotate(ctx context.Context, p *Principal, id string, req AnnotationRequest) (AnnotatedCopy, error) {
+func (s *Wallet) Annotate(ctx context.Context, p *Principal, id string, req AnnotationRequest) (AnnotatedCopy, error) {
 	if err := requireDept(p, store.ScopeIssue); err != nil {
 		return AnnotatedCopy{}, err
 	}
@@ -564,7 +572,7 @@ func (s *Service) Annotate(ctx context.Context, p *Principal, id string, req Ann
 // WalletAnnotate signs an annotated copy of the holder's licence, if the
 // session reaches it; it is audited (ActionAnnotatedCopy, actor
 // WalletActor, with what opened the session).
-func (s *Service) WalletAnnotate(ctx context.Context, h *Holder, id string, req AnnotationRequest) (AnnotatedCopy, error) {
+func (s *Wallet) WalletAnnotate(ctx context.Context, h *Holder, id string, req AnnotationRequest) (AnnotatedCopy, error) {
 	l, err := s.walletLicence(ctx, h, id)
 	if err != nil {
 		return AnnotatedCopy{}, err
@@ -572,7 +580,7 @@ func (s *Service) WalletAnnotate(ctx context.Context, h *Holder, id string, req 
 	return s.annotate(ctx, l, req, h.actor(), h.auditDetail(map[string]any{}))
 }
 
-func (s *Service) annotate(ctx context.Context, l store.Licence, req AnnotationRequest, actor string, detail map[string]any) (AnnotatedCopy, error) {
+func (s *Wallet) annotate(ctx context.Context, l store.Licence, req AnnotationRequest, actor string, detail map[string]any) (AnnotatedCopy, error) {
 	now := s.now()
 	var errs []FieldError
 	purpose := strings.TrimSpace(req.Purpose)

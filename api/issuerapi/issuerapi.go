@@ -211,7 +211,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.writeError(w, r, &issuer.Problem{Err: issuer.ErrUnauthenticated, Detail: "an Authorization: Bearer token is required"})
 			return
 		}
-		p, err := a.svc.Authenticate(r.Context(), tok)
+		p, err := a.svc.Admin.Authenticate(r.Context(), tok)
 		if err != nil {
 			a.writeError(w, r, err)
 			return

@@ -34,7 +34,7 @@ func writePublished(w http.ResponseWriter, r *http.Request, p *issuer.Published)
 }
 
 func (a *API) trustList(w http.ResponseWriter, r *http.Request) {
-	p, err := a.svc.TrustList(r.Context())
+	p, err := a.svc.Publication.TrustList(r.Context())
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -43,7 +43,7 @@ func (a *API) trustList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) statusList(w http.ResponseWriter, r *http.Request) {
-	p, err := a.svc.StatusList(r.Context(), chi.URLParam(r, "list"))
+	p, err := a.svc.Publication.StatusList(r.Context(), chi.URLParam(r, "list"))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -58,10 +58,10 @@ func (a *API) keyFile(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch {
 	case file == "root.crt":
-		body = a.svc.RootCertificate()
+		body = a.svc.Publication.RootCertificate()
 	case strings.HasSuffix(file, ".pem"), strings.HasSuffix(file, ".crt"):
 		var pub, cert []byte
-		pub, cert, err = a.svc.PublicKey(r.Context(), file[:len(file)-4])
+		pub, cert, err = a.svc.Publication.PublicKey(r.Context(), file[:len(file)-4])
 		body = pub
 		if strings.HasSuffix(file, ".crt") {
 			body = cert
@@ -85,7 +85,7 @@ func (a *API) keyFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) licenceTypes(w http.ResponseWriter, r *http.Request) {
-	ts, err := a.svc.LicenceTypes(r.Context())
+	ts, err := a.svc.Publication.LicenceTypes(r.Context())
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -95,7 +95,7 @@ func (a *API) licenceTypes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) departments(w http.ResponseWriter, r *http.Request) {
-	ds, err := a.svc.Departments(r.Context())
+	ds, err := a.svc.Publication.Departments(r.Context())
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -130,7 +130,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	sub, err := a.svc.Subscribe(r.Context(), after)
+	sub, err := a.svc.Publication.Subscribe(r.Context(), after)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -181,7 +181,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flusher.Flush()
-	ping := time.NewTicker(a.svc.EventPingInterval())
+	ping := time.NewTicker(a.svc.Publication.EventPingInterval())
 	defer ping.Stop()
 	for {
 		select {
