@@ -4,9 +4,9 @@
 // returns the whole handler; [API.Routes] lists every endpoint in one
 // place, and docs/openapi.yaml documents each (a test keeps the two equal).
 //
-// Handlers call the issuer service and return errors; [writeError] maps the
-// service's and the store's sentinel errors to problem kinds, and any other
-// error to a 500 whose detail says nothing.
+// Handlers call the issuer's rooms and return errors; [writeError] maps
+// each error's kind (package issuer/kind) to a problem kind, and an error
+// of no kind to a 500 whose detail says nothing.
 package issuerapi
 
 import (
@@ -26,6 +26,7 @@ import (
 	"elicence/api"
 	"elicence/docs"
 	"elicence/issuer"
+	"elicence/issuer/kind"
 	"elicence/issuer/store"
 )
 
@@ -246,9 +247,26 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // StoreRetryAfter is the Retry-After sent when the store is unavailable.
 const StoreRetryAfter = 2 * time.Second
 
-// toAPIError classifies err. Only *api.Error, *issuer.ValidationError,
-// *issuer.Problem and the store's sentinels get a client-visible detail;
-// anything else is internal.
+// kinds maps each error kind of the issuer to its problem kind and the
+// detail sent when the error carries none of its own (an issuer.Problem's
+// detail is sent instead). This is the one place kinds become HTTP.
+var kinds = map[kind.Kind]struct {
+	api    api.Kind
+	detail string
+}{
+	kind.Invalid:             {api.KindBadRequest, "invalid argument"},
+	kind.Unauthenticated:     {api.KindUnauthorized, "missing, unknown or revoked credentials"},
+	kind.Forbidden:           {api.KindForbidden, "the token may not do this"},
+	kind.NotAuthorised:       {api.KindForbidden, "the department is not authorised for this licence type"},
+	kind.NotFound:            {api.KindNotFound, "not found"},
+	kind.Conflict:            {api.KindConflict, "the request conflicts with the current state"},
+	kind.IdempotencyMismatch: {api.KindConflict, "the Idempotency-Key was used with a different request"},
+	kind.Unavailable:         {api.KindUnavailable, "the service cannot do this now"},
+}
+
+// toAPIError classifies err by its kind (package kind). Only *api.Error,
+// *issuer.ValidationError, *issuer.Problem and the store's sentinels get a
+// client-visible detail; anything else is internal.
 func toAPIError(err error) error {
 	var ae *api.Error
 	if errors.As(err, &ae) {
@@ -262,41 +280,28 @@ func toAPIError(err error) error {
 		}
 		return api.Invalid("the request is invalid", fields...)
 	}
+	// The drivers' own connection errors say no kind: IsUnavailable knows
+	// them as well as store.ErrUnavailable (kind.StoreUnavailable).
 	if store.IsUnavailable(err) {
 		// Nothing was done, or what was done is not known to be durable:
 		// the client may send the request again (with its Idempotency-Key).
 		return &api.Error{Kind: api.KindUnavailable, Detail: "the licence store is unavailable; nothing was confirmed, send the request again later",
 			RetryAfter: StoreRetryAfter, Err: err}
 	}
-	kinds := []struct {
-		sentinel error
-		kind     api.Kind
-		detail   string
-	}{
-		{issuer.ErrUnauthenticated, api.KindUnauthorized, "missing, unknown or revoked credentials"},
-		{issuer.ErrForbidden, api.KindForbidden, "the token may not do this"},
-		{store.ErrNotAuthorised, api.KindForbidden, "the department is not authorised for this licence type"},
-		{store.ErrNotFound, api.KindNotFound, "not found"},
-		{store.ErrIdempotencyMismatch, api.KindConflict, "the Idempotency-Key was used with a different request"},
-		{store.ErrConflict, api.KindConflict, "the request conflicts with the current state"},
-		{issuer.ErrUnavailable, api.KindUnavailable, "the service cannot do this now"},
-		{store.ErrInvalid, api.KindBadRequest, "invalid argument"},
+	k, ok := kinds[kind.Of(err)]
+	if !ok {
+		return err
 	}
-	for _, k := range kinds {
-		if errors.Is(err, k.sentinel) {
-			detail := k.detail
-			var pb *issuer.Problem
-			if errors.As(err, &pb) {
-				detail = pb.Detail
-			}
-			e := &api.Error{Kind: k.kind, Detail: detail, Err: err}
-			if k.kind == api.KindUnavailable {
-				e.RetryAfter = StoreRetryAfter
-			}
-			return e
-		}
+	detail := k.detail
+	var pb *issuer.Problem
+	if errors.As(err, &pb) {
+		detail = pb.Detail
 	}
-	return err
+	e := &api.Error{Kind: k.api, Detail: detail, Err: err}
+	if k.api == api.KindUnavailable {
+		e.RetryAfter = StoreRetryAfter
+	}
+	return e
 }
 
 // limiter is a token bucket per caller: an API token or a wallet
