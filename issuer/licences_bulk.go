@@ -13,8 +13,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"elicence/issuer/store"
 )
@@ -187,16 +188,17 @@ func (s *Licences) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opt
 	auth := map[string]error{}
 	work := make(chan *bulkBatch)
 	order := make(chan *bulkBatch, opts.Workers*2)
-	var wg sync.WaitGroup
+	// The workers sign and store batches; a batch's failure is its rows'
+	// outcome, not the upload's, so no worker returns an error.
+	var workers errgroup.Group
 	for range opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		workers.Go(func() error {
 			for b := range work {
 				s.issueBatch(ctx, p, b, now, opts)
 				close(b.ready)
 			}
-		}()
+			return nil
+		})
 	}
 	// The emitter reports batches in input order.
 	emitErr := make(chan error, 1)
@@ -272,12 +274,12 @@ func (s *Licences) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opt
 		}
 		// A row that could not be read stays in the current batch (and
 		// fails it) rather than starting a batch of its own.
-		unreadable := !parsed
-		if cur != nil && cur.typeCode == "" && !unreadable {
-			cur.typeCode = req.Type // the batch so far holds only unreadable rows
-		}
-		if cur != nil && (len(cur.reqs) == opts.BatchSize || (cur.typeCode != req.Type && !unreadable)) {
-			flush()
+		if cur != nil {
+			var ends bool
+			cur.typeCode, ends = batchRule(cur.typeCode, len(cur.reqs), opts.BatchSize, req.Type, !parsed)
+			if ends {
+				flush()
+			}
 		}
 		if cur == nil {
 			seq++
@@ -292,7 +294,7 @@ func (s *Licences) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opt
 	}
 	flush()
 	close(work)
-	wg.Wait()
+	_ = workers.Wait() // the workers return no error
 	close(order)
 	if err := <-emitErr; err != nil {
 		return sum, err
@@ -307,6 +309,21 @@ func (s *Licences) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opt
 		return sum, fmt.Errorf("bulk issuance: some batches not issued: %w", store.ErrUnavailable)
 	}
 	return sum, nil
+}
+
+// batchRule decides where batches of a bulk upload end. The current batch
+// has n rows of type typ ("" while it holds only unreadable rows, whose
+// type is not known); the next row has type rowType, or could not be read.
+// It returns the current batch's type once the row is seen (an unreadable
+// batch takes the type of the first readable row after it) and whether
+// the batch ends before the row: when it is full, or when a readable row
+// of another type comes. An unreadable row never starts a batch of its
+// own: it stays in the current one, and fails it.
+func batchRule(typ string, n, size int, rowType string, unreadable bool) (string, bool) {
+	if typ == "" && !unreadable {
+		typ = rowType
+	}
+	return typ, n == size || (typ != rowType && !unreadable)
 }
 
 // prepareBulk validates one row; authorisation is looked up once per type.

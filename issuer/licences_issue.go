@@ -411,27 +411,16 @@ func (s *Licences) ChangeStatus(ctx context.Context, p *Principal, id string, to
 	if err := requireDept(p, store.ScopeRevoke); err != nil {
 		return store.Licence{}, err
 	}
-	action := map[store.Status]string{store.StatusSuspended: ActionSuspend, store.StatusValid: ActionReinstate, store.StatusRevoked: ActionRevoke}[to]
-	switch to {
-	case store.StatusRevoked:
-		if !slices.Contains(RevocationReasons, reason) {
-			return store.Licence{}, fieldError("reason", "want one of %v", RevocationReasons)
-		}
-	case store.StatusSuspended:
-		if !slices.Contains(SuspensionReasons, reason) {
-			return store.Licence{}, fieldError("reason", "want one of %v", SuspensionReasons)
-		}
-	case store.StatusValid:
-		reason = ""
-	default:
-		return store.Licence{}, fmt.Errorf("change status: unknown status %d", to)
+	action, reason, err := statusChangeRule(to, reason)
+	if err != nil {
+		return store.Licence{}, err
 	}
 	old, err := s.ownLicence(ctx, p, id)
 	if err != nil {
 		return store.Licence{}, err
 	}
-	if err := store.ValidateTransition(old.Status, to); err != nil {
-		return store.Licence{}, transitionProblem(id, old.Status, to)
+	if err := transitionRule(id, old.Status, to); err != nil {
+		return store.Licence{}, err
 	}
 	detail, _ := json.Marshal(statusDetail{
 		Issuer: old.DepartmentCode, List: old.StatusListID, Index: old.StatusIndex, Status: to.String(), Reason: reason, Licence: id,
@@ -449,6 +438,38 @@ func (s *Licences) ChangeStatus(ctx context.Context, p *Principal, id string, to
 	}
 	s.metrics.statusChanges.WithLabelValues(to.String()).Inc()
 	return l, nil
+}
+
+// statusChangeRule checks a requested status change on its own, before
+// the licence is read: a revocation or suspension needs one of its reason
+// codes, a reinstatement has none. It returns the audit action and the
+// reason to record.
+func statusChangeRule(to store.Status, reason string) (action, recorded string, err error) {
+	switch to {
+	case store.StatusRevoked:
+		if !slices.Contains(RevocationReasons, reason) {
+			return "", "", fieldError("reason", "want one of %v", RevocationReasons)
+		}
+		return ActionRevoke, reason, nil
+	case store.StatusSuspended:
+		if !slices.Contains(SuspensionReasons, reason) {
+			return "", "", fieldError("reason", "want one of %v", SuspensionReasons)
+		}
+		return ActionSuspend, reason, nil
+	case store.StatusValid:
+		return ActionReinstate, "", nil
+	default:
+		return "", "", fmt.Errorf("change status: unknown status %d", to)
+	}
+}
+
+// transitionRule checks that licence id may go from status from to to
+// (store.ValidateTransition), with a problem that says why not.
+func transitionRule(id string, from, to store.Status) error {
+	if err := store.ValidateTransition(from, to); err != nil {
+		return transitionProblem(id, from, to)
+	}
+	return nil
 }
 
 func transitionProblem(id string, from, to store.Status) error {
