@@ -241,6 +241,12 @@ type auditJSON struct {
 	Hash     string          `json:"hash"`
 }
 
+// departmentRoutes lists the administration endpoints a department
+// token may call: its own part of the audit log.
+func (rs admin) departmentRoutes(r chi.Router) {
+	r.With(rs.a.authenticate).Get("/audit", rs.a.audit)
+}
+
 func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var after int64

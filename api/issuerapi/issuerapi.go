@@ -164,26 +164,24 @@ func (a *API) Routes() chi.Router {
 	r.NotFound(api.NotFound)
 	r.MethodNotAllowed(api.MethodNotAllowed)
 
-	// Public, cacheable by any CDN.
+	// One resource per room of the issuer (docs/design/issuer-rooms.md).
 	r.Get("/openapi.yaml", a.openAPI)
-	r.Get("/trust-list", a.trustList)
-	r.Get("/status/{list}", a.statusList)
-	r.Get("/keys/{file}", a.keyFile)
-	r.Get("/licence-types", a.licenceTypes)
-	r.Get("/departments", a.departments)
-	r.Get("/events", a.events)
 
-	// Departments, with bearer tokens.
+	// Publication: public, cacheable by any CDN.
+	r.Group(publication{a}.routes)
+
+	// Licences: departments, with bearer tokens.
 	r.Mount("/licences", licences{a}.Routes())
-	r.With(a.authenticate).Post("/holder-links", a.createHolderLink)
-	r.With(a.authenticate).Get("/audit", a.audit)
 
-	// The holder's wallet, with a session from a one-time link or the
-	// identity provider.
+	// The wallet: the holder's, with a session from a one-time link or the
+	// identity provider; the department's one-time links, with its token.
 	r.Mount("/wallet", wallet{a}.Routes())
+	r.Group(wallet{a}.departmentRoutes)
 
-	// The operator's administration, with an operator token.
+	// Administration: the operator's, with an operator token; a
+	// department's audit entries, with its token.
 	r.Mount("/admin", admin{a}.Routes())
+	r.Group(admin{a}.departmentRoutes)
 	return r
 }
 

@@ -209,6 +209,12 @@ func (rs wallet) annotate(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusCreated, c)
 }
 
+// departmentRoutes lists the wallet endpoints a department calls, with
+// its token: one-time links for a holder.
+func (rs wallet) departmentRoutes(r chi.Router) {
+	r.With(rs.a.authenticate).Post("/holder-links", rs.a.createHolderLink)
+}
+
 func (a *API) createHolderLink(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		HolderID string `json:"holder_id"`
