@@ -173,7 +173,7 @@ func (s *Publication) signStatusListOnce(ctx context.Context, id string) (*Publi
 	st := format.NewStatuses(meta.Size, format.StatusBits)
 	for _, e := range entries {
 		if e.Index >= 0 && e.Index < meta.Size {
-			st.Set(e.Index, format.Status(e.Status))
+			st.Set(e.Index, e.Status)
 		}
 	}
 	now := s.now()

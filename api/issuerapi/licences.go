@@ -73,7 +73,8 @@ type licenceJSON struct {
 	} `json:"links"`
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
+// chinaTime is the zone in which licence dates are written (identifier.ChinaTime).
+var chinaTime = identifier.ChinaTime()
 
 // validityDates returns the first and last day of validity (China time).
 func validityDates(l store.Licence) (string, *string) {
