@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"elicence/api"
 	"elicence/api/issuerapi"
@@ -122,8 +121,8 @@ func (f *serviceFlags) check() error {
 
 // runIssuer serves svc's API (with mounts) on the flags' address until ctx
 // ends, then shuts down gracefully: event streams end first, so that
-// requests in flight can finish.
-func runIssuer(ctx context.Context, log *slog.Logger, f *serviceFlags, svc *issuer.Service, reg *prometheus.Registry, mounts []issuerapi.Mount, ln net.Listener) error {
+// requests in flight can finish. It logs name's stop.
+func runIssuer(ctx context.Context, log *slog.Logger, name string, f *serviceFlags, svc *issuer.Service, reg *prometheus.Registry, mounts []issuerapi.Mount, ln net.Listener) error {
 	oidc, err := f.oidc()
 	if err != nil {
 		return err
@@ -135,17 +134,7 @@ func runIssuer(ctx context.Context, log *slog.Logger, f *serviceFlags, svc *issu
 	})
 	stop := context.AfterFunc(ctx, func() { svc.Close() })
 	defer stop()
-	err = api.Serve(ctx, ln, h, *f.grace)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
-}
-
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
+	return serveUntilDone(ctx, log, name, ln, h, *f.grace)
 }
 
 // webMounts mounts the pages of cfg.
@@ -166,19 +155,14 @@ func issuerServeCommand() Command {
 		Name:    "issuer serve",
 		Summary: "run the issuer service on PostgreSQL (or an embedded store file); several may share one database",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			env := func(name, usage string) string {
-				return usage + " [$" + issuerEnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "]"
-			}
+			env := envFlag(issuerEnvPrefix)
 			db := fs.String("db", "", env("db", "database: a postgres:// `URL` or an embedded store file"))
 			rootKey := fs.String("root-key", "", env("root-key", "encrypted root private key `file`: build and sign the trust list here"))
 			rootCert := fs.String("root-cert", "", env("root-cert", "root certificate `file` (default: root.crt beside --root-key)"))
 			trustList := fs.String("trust-list", "", env("trust-list", "operator-signed trust list `file` to serve, without the root key"))
 			sf := addServiceFlags(fs, env)
 			return func(ctx context.Context, e *Env, args []string) error {
-				if len(args) > 0 {
-					return Usagef("unexpected argument %q", args[0])
-				}
-				if err := flagsFromEnv(fs, issuerEnvPrefix); err != nil {
+				if err := beginServe(fs, issuerEnvPrefix, args); err != nil {
 					return err
 				}
 				if err := sf.check(); err != nil {
@@ -247,11 +231,7 @@ func issuerServeCommand() Command {
 				defer svc.Close()
 				log.Info("issuer listening", "addr", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL,
 					"postgres", storeopen.IsPostgresURL(*db), "signs_trust_list", cfg.Root != nil)
-				if err := runIssuer(ctx, log, sf, svc, reg, webMounts(web.Config{Wallet: true}), ln); err != nil {
-					return err
-				}
-				log.Info("issuer stopped")
-				return nil
+				return runIssuer(ctx, log, "issuer", sf, svc, reg, webMounts(web.Config{Wallet: true}), ln)
 			}
 		},
 	}
