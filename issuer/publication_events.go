@@ -48,6 +48,10 @@ type eventHub struct {
 	subs    map[*Subscription]struct{}
 	stop    chan struct{}
 	stopped chan struct{}
+	// woken makes the poller read the log now rather than at its next
+	// tick (see wake): the seam for a store that says when the log grew,
+	// such as PostgreSQL's LISTEN/NOTIFY.
+	woken chan struct{}
 }
 
 // Subscription receives events until its channel is closed: at service
@@ -80,7 +84,8 @@ func (sub *Subscription) Close() {
 }
 
 func newEventHub(s *Publication) *eventHub {
-	return &eventHub{s: s, subs: map[*Subscription]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+	return &eventHub{s: s, subs: map[*Subscription]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{}),
+		woken: make(chan struct{}, 1)}
 }
 
 // Subscribe starts a subscription. With after ≥ 0 (a Last-Event-ID), the
@@ -180,6 +185,7 @@ func (h *eventHub) run() {
 		case <-h.stop:
 			return
 		case <-t.C:
+		case <-h.woken:
 		}
 		if err := h.poll(); err != nil {
 			h.s.log.Warn("event stream: poll audit log", "err", err)
@@ -223,6 +229,15 @@ func (h *eventHub) poll() error {
 		if len(entries) < store.MaxPageSize {
 			return nil
 		}
+	}
+}
+
+// wake asks the poller to read the audit log at once; it never blocks,
+// and wakes that come while a read is pending fold into it.
+func (h *eventHub) wake() {
+	select {
+	case h.woken <- struct{}{}:
+	default:
 	}
 }
 
