@@ -24,7 +24,7 @@ const MaxDepartmentCodeLength = 24
 // authentication of every caller that presents one), and the audit log.
 type Admin struct {
 	*core
-	cfg AdminConfig
+	cfg *Config // its settings: see Config
 
 	mu     sync.Mutex
 	tokens map[string]cachedToken // by hex of the secret hash

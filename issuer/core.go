@@ -107,11 +107,7 @@ func (s *core) activeSignerWithin(ctx context.Context, dept string, maxAge time.
 	ak, ok := s.active[dept]
 	s.mu.Unlock()
 	if !ok || now.Sub(ak.fetched) >= maxAge || now.Before(ak.fetched) {
-		k, err := s.store.ActiveSigningKey(ctx, dept)
-		if errors.Is(err, store.ErrNotFound) {
-			s.dropActive(dept)
-			return nil, problem(ErrUnavailable, "department %s has no active signing key: it signs nothing until the operator adds one", dept)
-		}
+		k, err := s.readActive(ctx, dept)
 		if err != nil {
 			return nil, err
 		}
@@ -133,15 +129,22 @@ func (s *core) activeSignerWithin(ctx context.Context, dept string, maxAge time.
 	if sg != nil {
 		return sg, nil
 	}
-	k, err := s.store.ActiveSigningKey(ctx, dept)
-	if errors.Is(err, store.ErrNotFound) {
-		s.dropActive(dept)
-		return nil, problem(ErrUnavailable, "department %s has no active signing key: it signs nothing until the operator adds one", dept)
-	}
+	k, err := s.readActive(ctx, dept)
 	if err != nil {
 		return nil, err
 	}
 	return s.cacheSigner(k)
+}
+
+// readActive reads dept's active key from the store; with none, it drops
+// the department's cached keys and says so.
+func (s *core) readActive(ctx context.Context, dept string) (store.SigningKey, error) {
+	k, err := s.store.ActiveSigningKey(ctx, dept)
+	if errors.Is(err, store.ErrNotFound) {
+		s.dropActive(dept)
+		return k, problem(ErrUnavailable, "department %s has no active signing key: it signs nothing until the operator adds one", dept)
+	}
+	return k, err
 }
 
 // confirmActive checks, after sg signed something and before it is handed

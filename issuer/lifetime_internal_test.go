@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"elicence/format"
-	"elicence/issuer/store"
 	"elicence/issuer/store/sqlite"
 )
 
@@ -32,44 +31,5 @@ func TestPresentationTTLCapped(t *testing.T) {
 	s.Close()
 	if MaxAnnotatedCopyValidity != format.MaxAnnotatedCopyLifetime {
 		t.Fatalf("issuer annotated copy cap %s, verifiers accept %s", MaxAnnotatedCopyValidity, format.MaxAnnotatedCopyLifetime)
-	}
-}
-
-// TestEventHubWake: a wake makes the poller read the audit log at once,
-// not at its next tick (an hour away here), and wakes never block.
-func TestEventHubWake(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "wake.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s, err := New(Config{Store: st, EventPollInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	sub, err := s.Publication.Subscribe(ctx, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	h := s.Publication.events
-	seen := func() int64 { h.mu.Lock(); defer h.mu.Unlock(); return h.last }
-	if seen() != 0 {
-		t.Fatalf("hub starts at %d on an empty log", seen())
-	}
-	if _, err := st.AppendAudit(ctx, store.AuditEvent{Actor: "test", Action: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		h.wake() // never blocks, however many come
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for seen() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the woken hub has read up to %d, want 1", seen())
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

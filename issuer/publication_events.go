@@ -280,14 +280,11 @@ func (s *Publication) eventsOf(ctx context.Context, entries []store.AuditEntry) 
 		pub := lists[d.List]
 		if pub == nil {
 			var err error
-			pub, err = s.StatusList(ctx, d.List)
-			var pb *Problem
-			if errors.As(err, &pb) {
-				s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
-				continue
-			}
-			if err != nil {
+			if pub, err = s.eventList(ctx, d.List, e.Seq); err != nil {
 				return nil, err
+			}
+			if pub == nil {
+				continue
 			}
 			lists[d.List] = pub
 		}
@@ -295,19 +292,30 @@ func (s *Publication) eventsOf(ctx context.Context, entries []store.AuditEntry) 
 		if d.NewStatus != "" && d.NewList != "" && d.NewIndex != nil {
 			// A suspended licence re-issued: its new version's entry is
 			// suspended too.
-			npub, err := s.StatusList(ctx, d.NewList)
-			var pb *Problem
-			if errors.As(err, &pb) {
-				s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
-				continue
-			}
+			npub, err := s.eventList(ctx, d.NewList, e.Seq)
 			if err != nil {
 				return nil, err
+			}
+			if npub == nil {
+				continue
 			}
 			out = append(out, Event{Seq: e.Seq, Issuer: d.Issuer, List: d.NewList, Index: *d.NewIndex, Status: d.NewStatus, StatusList: npub.Body})
 		}
 	}
 	return out, nil
+}
+
+// eventList signs status list id for the event of audit entry seq. A list
+// that cannot be published (a problem: no active key, say) is logged and
+// yields nil, and the event is skipped; other errors end the page.
+func (s *Publication) eventList(ctx context.Context, id string, seq int64) (*Published, error) {
+	pub, err := s.StatusList(ctx, id)
+	var pb *Problem
+	if errors.As(err, &pb) {
+		s.log.Warn("event stream: status list", "seq", seq, "err", err)
+		return nil, nil
+	}
+	return pub, err
 }
 
 // EventPingInterval returns how often an idle stream gets a comment.

@@ -41,7 +41,7 @@ func newPublished(body []byte, maxAge time.Duration, issuedAt time.Time) *Publis
 // (departments and licence types), and runs the revocation event stream.
 type Publication struct {
 	*core
-	cfg PublicationConfig
+	cfg *Config // its settings: see Config
 
 	mu          sync.Mutex
 	statusLists map[string]*publishedList
@@ -53,7 +53,7 @@ type Publication struct {
 	events *eventHub
 }
 
-func newPublication(c *core, cfg PublicationConfig) *Publication {
+func newPublication(c *core, cfg *Config) *Publication {
 	p := &Publication{core: c, cfg: cfg, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{}}
 	p.events = newEventHub(p)
 	return p

@@ -33,8 +33,13 @@ const (
 )
 
 // Config configures a Service: the shared core (store, keys' passphrase,
-// clock, logger, metrics) and each room's settings, which New hands to the
-// room they belong to (see PublicationConfig and WalletConfig).
+// clock, logger, metrics) and each room's settings. It is one struct for
+// the caller; each room reads only its own group of fields: Publication
+// the trust list's, the status lists' and the event stream's (PublicURL to
+// EventReplayWindow but the wallet's TTLs), Wallet the TTLs of
+// presentations, holder links, wallet sessions and identity links, Admin
+// Root (to certify new department keys). The Licences room has no
+// settings of its own.
 type Config struct {
 	// Store holds the issuer's state. Required. The service does not close it.
 	Store store.Store
@@ -89,34 +94,6 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the service's metrics; none are registered when nil.
 	Registry prometheus.Registerer
-}
-
-// PublicationConfig is the publication room's part of Config.
-type PublicationConfig struct {
-	PublicURL         string
-	Root              *keys.Pair
-	TrustList         []byte
-	RootCertificate   []byte
-	StatusTTL         time.Duration
-	TrustListValidity time.Duration
-	EventPollInterval time.Duration
-	EventPingInterval time.Duration
-	EventReplayWindow int64
-}
-
-// WalletConfig is the wallet room's part of Config.
-type WalletConfig struct {
-	PresentationTTL  time.Duration
-	HolderLinkTTL    time.Duration
-	WalletSessionTTL time.Duration
-	IdentityLinkTTL  time.Duration
-}
-
-// AdminConfig is the administration room's part of Config.
-type AdminConfig struct {
-	// Root certifies new department keys; without it a key is added with
-	// the certificate the operator brings.
-	Root *keys.Pair
 }
 
 // Service is the issuer: four rooms over one shared core. Each room is a
@@ -174,19 +151,14 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := newCore(cfg)
-	pub := newPublication(c, PublicationConfig{
-		PublicURL: cfg.PublicURL, Root: cfg.Root, TrustList: cfg.TrustList, RootCertificate: cfg.RootCertificate,
-		StatusTTL: cfg.StatusTTL, TrustListValidity: cfg.TrustListValidity,
-		EventPollInterval: cfg.EventPollInterval, EventPingInterval: cfg.EventPingInterval, EventReplayWindow: cfg.EventReplayWindow,
-	})
+	pub := newPublication(c, &cfg)
 	c.keysChanged = pub.forget
 	return &Service{
 		core:        c,
 		Licences:    &Licences{core: c},
 		Publication: pub,
-		Wallet: &Wallet{core: c, cfg: WalletConfig{PresentationTTL: cfg.PresentationTTL, HolderLinkTTL: cfg.HolderLinkTTL,
-			WalletSessionTTL: cfg.WalletSessionTTL, IdentityLinkTTL: cfg.IdentityLinkTTL}},
-		Admin: &Admin{core: c, cfg: AdminConfig{Root: cfg.Root}, tokens: map[string]cachedToken{}},
+		Wallet:      &Wallet{core: c, cfg: &cfg},
+		Admin:       &Admin{core: c, cfg: &cfg, tokens: map[string]cachedToken{}},
 	}, nil
 }
 

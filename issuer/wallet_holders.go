@@ -57,7 +57,7 @@ const (
 // annotated copies a department or a holder asks for.
 type Wallet struct {
 	*core
-	cfg WalletConfig
+	cfg *Config // its settings: see Config
 }
 
 // WalletScope is what a wallet session reaches, fixed when it opens and

@@ -1,10 +1,6 @@
 package issuerapi_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,32 +15,7 @@ var drivers = []string{"github.com/jackc/pgx", "modernc.org/sqlite"}
 // of pkgs, as go list sees them.
 func driverDeps(t *testing.T, pkgs ...string) []string {
 	t.Helper()
-	cmd := exec.Command("go", append([]string{"list", "-deps", "-json=ImportPath"}, pkgs...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list %s: %v\n%s", strings.Join(pkgs, " "), err, stderr.Bytes())
-	}
-	var bad []string
-	n := 0
-	for dec := json.NewDecoder(bytes.NewReader(out)); ; n++ {
-		var p struct{ ImportPath string }
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range drivers {
-			if p.ImportPath == d || strings.HasPrefix(p.ImportPath, d+"/") {
-				bad = append(bad, p.ImportPath)
-			}
-		}
-	}
-	if n < len(pkgs) {
-		t.Fatalf("go list listed %d packages for %s", n, strings.Join(pkgs, " "))
-	}
-	return bad
+	return testenv.Under(testenv.Deps(t, false, pkgs...), drivers...)
 }
 
 // TestDomainLinksNoDriver keeps the wiring out of the domain: the issuer,

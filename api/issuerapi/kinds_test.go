@@ -16,29 +16,36 @@ import (
 // the issuer and the store, bare, wrapped and as an issuer.Problem, and of
 // errors of no kind.
 func TestToAPIError(t *testing.T) {
-	for _, tc := range []struct {
-		err    error
+	const conflict, storeDown = "the request conflicts with the current state", "the licence store is unavailable; nothing was confirmed, send the request again later"
+	type want struct {
 		kind   api.Kind
 		detail string
-	}{
-		{issuer.ErrUnauthenticated, api.KindUnauthorized, "missing, unknown or revoked credentials"},
-		{issuer.ErrForbidden, api.KindForbidden, "the token may not do this"},
-		{store.ErrNotAuthorised, api.KindForbidden, "the department is not authorised for this licence type"},
-		{store.ErrNotFound, api.KindNotFound, "not found"},
-		{store.ErrIdempotencyMismatch, api.KindConflict, "the Idempotency-Key was used with a different request"},
-		{store.ErrConflict, api.KindConflict, "the request conflicts with the current state"},
-		{store.ErrDuplicate, api.KindConflict, "the request conflicts with the current state"},
-		{store.ErrInvalidTransition, api.KindConflict, "the request conflicts with the current state"},
-		{store.ErrKeyNotActive, api.KindConflict, "the request conflicts with the current state"},
-		{issuer.ErrNotUsable, api.KindConflict, "the request conflicts with the current state"},
-		{issuer.ErrUnavailable, api.KindUnavailable, "the service cannot do this now"},
-		{store.ErrInvalid, api.KindBadRequest, "invalid argument"},
-		{store.ErrUnavailable, api.KindUnavailable, "the licence store is unavailable; nothing was confirmed, send the request again later"},
-		{&net.OpError{Op: "dial", Err: errors.New("refused")}, api.KindUnavailable, "the licence store is unavailable; nothing was confirmed, send the request again later"},
-		{&issuer.ValidationError{Errors: []issuer.FieldError{{Field: "f", Reason: "r"}}}, api.KindValidation, "the request is invalid"},
-		{store.ErrChainBroken, api.KindInternal, ""},
-		{errors.New("disk on fire"), api.KindInternal, ""},
+	}
+	var cases []struct {
+		err error
+		want
+	}
+	for w, errs := range map[want][]error{
+		{api.KindUnauthorized, "missing, unknown or revoked credentials"}:             {issuer.ErrUnauthenticated},
+		{api.KindForbidden, "the token may not do this"}:                              {issuer.ErrForbidden},
+		{api.KindForbidden, "the department is not authorised for this licence type"}: {store.ErrNotAuthorised},
+		{api.KindNotFound, "not found"}:                                               {store.ErrNotFound},
+		{api.KindConflict, "the Idempotency-Key was used with a different request"}:   {store.ErrIdempotencyMismatch},
+		{api.KindConflict, conflict}:                                                  {store.ErrConflict, store.ErrDuplicate, store.ErrInvalidTransition, store.ErrKeyNotActive, issuer.ErrNotUsable},
+		{api.KindUnavailable, "the service cannot do this now"}:                       {issuer.ErrUnavailable},
+		{api.KindBadRequest, "invalid argument"}:                                      {store.ErrInvalid},
+		{api.KindUnavailable, storeDown}:                                              {store.ErrUnavailable, &net.OpError{Op: "dial", Err: errors.New("refused")}},
+		{api.KindValidation, "the request is invalid"}:                                {&issuer.ValidationError{Errors: []issuer.FieldError{{Field: "f", Reason: "r"}}}},
+		{api.KindInternal, ""}:                                                        {store.ErrChainBroken, errors.New("disk on fire")},
 	} {
+		for _, err := range errs {
+			cases = append(cases, struct {
+				err error
+				want
+			}{err, w})
+		}
+	}
+	for _, tc := range cases {
 		for _, err := range []error{tc.err, fmt.Errorf("context: %w", tc.err)} {
 			got := toAPIError(err)
 			var ae *api.Error
