@@ -15,9 +15,10 @@ import (
 // is two rooms (docs/design/issuer-rooms.md).
 const maxMethods = 20
 
-// methodCounts counts, in the non-test Go files of dir (not below it), the
-// methods declared on each type (pointer receivers and value receivers
-// alike), keyed by type name.
+// methodCounts counts, in the non-test Go files below dir, the methods
+// declared on each type (pointer receivers and value receivers alike),
+// keyed by the package's directory and the type name ("./Wallet",
+// "store/postgres/Store").
 func methodCounts(t *testing.T, dir string) map[string]int {
 	t.Helper()
 	counts := map[string]int{}
@@ -25,9 +26,6 @@ func methodCounts(t *testing.T, dir string) map[string]int {
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
-		}
-		if d.IsDir() && path != dir {
-			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
@@ -49,7 +47,7 @@ func methodCounts(t *testing.T, dir string) map[string]int {
 				typ = ix.X
 			}
 			if id, ok := typ.(*ast.Ident); ok {
-				counts[id.Name]++
+				counts[filepath.ToSlash(filepath.Dir(path))+"/"+id.Name]++
 			}
 		}
 		return nil
@@ -60,10 +58,18 @@ func methodCounts(t *testing.T, dir string) map[string]int {
 	return counts
 }
 
-// TestRoomsStaySmall keeps every type of package issuer (its rooms and
-// the core they share) at no more than maxMethods methods. The store's
-// backends (issuer/store/postgres and sqlite) implement the one
-// store.Store interface and are not rooms; they are not counted here.
+// tooBigToSplitHere are the types allowed more than maxMethods, each with
+// why: the store's backends implement the one store.Store interface (its
+// parts are small interfaces, but each backend is one type), and splitting
+// them belongs to the store's own work, not to the issuer's rooms.
+var tooBigToSplitHere = map[string]string{
+	"store/postgres/Store": "implements store.Store",
+	"store/sqlite/Store":   "implements store.Store",
+}
+
+// TestRoomsStaySmall keeps every type below issuer/ (the rooms, the core
+// they share, the store's packages) at no more than maxMethods methods,
+// but for the backends named in tooBigToSplitHere.
 func TestRoomsStaySmall(t *testing.T) {
 	counts := methodCounts(t, ".")
 	names := make([]string, 0, len(counts))
@@ -71,18 +77,29 @@ func TestRoomsStaySmall(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Slice(names, func(i, j int) bool { return counts[names[i]] > counts[names[j]] })
+	largest := ""
 	for _, n := range names {
+		if why, ok := tooBigToSplitHere[n]; ok {
+			t.Logf("%s: %d methods, not counted (%s)", n, counts[n], why)
+			continue
+		}
+		if largest == "" {
+			largest = n
+		}
 		if counts[n] > maxMethods {
 			t.Errorf("%s has %d methods, more than %d: split it into rooms", n, counts[n], maxMethods)
 		}
 	}
 	// The count sees what it must: the rooms exist, each with methods.
 	for _, room := range []string{"Licences", "Publication", "Wallet", "Admin", "core"} {
-		if counts[room] == 0 {
+		if counts["./"+room] == 0 {
 			t.Errorf("no methods counted on %s", room)
 		}
 	}
-	if len(names) > 0 {
-		t.Logf("largest: %s with %d methods", names[0], counts[names[0]])
+	for n := range tooBigToSplitHere {
+		if counts[n] == 0 {
+			t.Errorf("%s is exempt but has no methods: drop it from tooBigToSplitHere", n)
+		}
 	}
+	t.Logf("largest counted: %s with %d methods", largest, counts[largest])
 }
