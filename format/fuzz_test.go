@@ -155,6 +155,13 @@ func FuzzStatusList(f *testing.F) {
 				t.Fatalf("%d entries, size says %d", st.Len(), l.Size)
 			}
 			_ = st.Get(st.Len() - 1)
+			if ds, err := l.Details(st); err == nil {
+				for i, d := range ds {
+					if i > 0 && d.Index <= ds[i-1].Index || !d.Reason.Allows(st.Get(int(d.Index))) || d.ChangedAt > l.IssuedAt {
+						t.Fatalf("accepted detail %+v breaks FORMAT.md §9.2", d)
+					}
+				}
+			}
 		}
 	})
 }

@@ -144,6 +144,10 @@ type StatusList struct {
 	Lst []byte `cbor:"7,keyasint"`
 	// KeyID identifies the department key that signed the list.
 	KeyID []byte `cbor:"8,keyasint"`
+	// Dtl holds why and when entries became revoked or suspended
+	// (StatusDetail, see Details and CompressDetails); omitted when there
+	// are none.
+	Dtl []byte `cbor:"9,keyasint,omitempty"`
 }
 
 // Statuses decompresses the list.

@@ -170,22 +170,20 @@ func (s *Publication) signStatusListOnce(ctx context.Context, id string) (*Publi
 	if err != nil {
 		return nil, err
 	}
-	st := format.NewStatuses(meta.Size, format.StatusBits)
-	for _, e := range entries {
-		if e.Index >= 0 && e.Index < meta.Size {
-			st.Set(e.Index, e.Status)
-		}
-	}
 	now := s.now()
 	s.mu.Lock()
 	issuedAt := max(now.Unix(), s.lastStatus[id])
 	s.lastStatus[id] = issuedAt
 	s.mu.Unlock()
+	st, dtl, err := statusEntries(meta.Size, entries, issuedAt)
+	if err != nil {
+		return nil, err
+	}
 	var signed format.Signed
 	err = s.sign("status_list", func() (err error) {
 		signed, err = format.SignStatusList(sg.key, format.StatusList{
 			Issuer: meta.DepartmentCode, List: id, IssuedAt: issuedAt, TTL: uint32(s.cfg.StatusTTL / time.Second),
-			Bits: format.StatusBits, Size: uint32(meta.Size), Lst: st.Compress(), KeyID: sg.id[:],
+			Bits: format.StatusBits, Size: uint32(meta.Size), Lst: st.Compress(), KeyID: sg.id[:], Dtl: dtl,
 		})
 		return err
 	})
@@ -453,4 +451,32 @@ func (s *Publication) LicenceTypes(ctx context.Context) ([]*LicenceType, error) 
 		out = append(out, lt)
 	}
 	return out, nil
+}
+
+// statusEntries builds a status list's entries and its details (why and
+// when each revoked or suspended entry became so, docs/FORMAT.md §9.2)
+// from the store's entries. A detail's time is clamped to the list's
+// issued-at, so that a store clock a little ahead of the service's never
+// makes a list that verifiers refuse; an entry without a time (none in
+// this store's data, but an import could lack one) gets no detail.
+func statusEntries(size int, entries []store.StatusEntry, issuedAt int64) (*format.Statuses, []byte, error) {
+	st := format.NewStatuses(size, format.StatusBits)
+	var details []format.StatusDetail
+	for _, e := range entries {
+		if e.Index < 0 || e.Index >= size {
+			continue
+		}
+		v := format.Status(e.Status)
+		st.Set(e.Index, v)
+		r := format.ParseReason(e.Reason)
+		if e.ChangedAt.IsZero() || !r.Allows(v) {
+			continue
+		}
+		details = append(details, format.StatusDetail{Index: uint32(e.Index), Reason: r, ChangedAt: max(1, min(e.ChangedAt.Unix(), issuedAt))})
+	}
+	dtl, err := format.CompressDetails(details)
+	if err != nil {
+		return nil, nil, fmt.Errorf("status list details: %w", err)
+	}
+	return st, dtl, nil
 }

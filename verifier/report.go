@@ -129,8 +129,14 @@ type StatusReport struct {
 	List  string `json:"list"`
 	Index uint32 `json:"index"`
 	// Value is "valid", "revoked" or "suspended"; empty when unknown.
-	Value    string    `json:"value,omitempty"`
-	IssuedAt time.Time `json:"issued_at,omitzero"`
+	Value string `json:"value,omitempty"`
+	// Reason and ChangedAt say why and when a revoked or suspended licence
+	// became so, when the status list's details say it (the issuer's
+	// reason codes: "penalty", "cancelled", "superseded" …); empty for
+	// a list without details.
+	Reason    string    `json:"reason,omitempty"`
+	ChangedAt time.Time `json:"changed_at,omitzero"`
+	IssuedAt  time.Time `json:"issued_at,omitzero"`
 	// AgeSeconds is how old the list was at verification.
 	AgeSeconds int64     `json:"age_seconds"`
 	TTLSeconds uint32    `json:"ttl_seconds,omitempty"`
@@ -152,4 +158,12 @@ type Annotation struct {
 	Purpose               string    `json:"purpose"`
 	IssuedAt              time.Time `json:"issued_at"`
 	Expires               time.Time `json:"expires"`
+}
+
+// because words the status reason for Report.Reason: "" without one.
+func (s *StatusReport) because() string {
+	if s.Reason == "" {
+		return ""
+	}
+	return " (" + s.Reason + ", " + s.ChangedAt.Format(time.RFC3339) + ")"
 }

@@ -136,8 +136,11 @@ func (t *Trust) key(issuer string, id []byte) (*trustedDept, *trustedKey) {
 
 // Status is a status list whose signature has verified, decompressed.
 type Status struct {
-	List      *format.StatusList
-	Entries   *format.Statuses
+	List    *format.StatusList
+	Entries *format.Statuses
+	// Details says why and when entries became revoked or suspended,
+	// sorted by index; empty for a list without them.
+	Details   []format.StatusDetail
 	Raw       []byte
 	FetchedAt time.Time
 	// Source says how the list was obtained: "http", "stream" or "file".
@@ -167,7 +170,11 @@ func NewStatus(trust *Trust, raw []byte, fetchedAt time.Time, source string) (*S
 	if err != nil {
 		return nil, fmt.Errorf("status list %s/%s: %w", l.Issuer, l.List, err)
 	}
-	return &Status{List: l, Entries: entries, Raw: raw, FetchedAt: fetchedAt, Source: source, trustSeq: trust.List.Sequence}, nil
+	details, err := l.Details(entries)
+	if err != nil {
+		return nil, fmt.Errorf("status list %s/%s: %w", l.Issuer, l.List, err)
+	}
+	return &Status{List: l, Entries: entries, Details: details, Raw: raw, FetchedAt: fetchedAt, Source: source, trustSeq: trust.List.Sequence}, nil
 }
 
 // Errors of a status list's signing key under a trust list. A list whose

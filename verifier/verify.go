@@ -346,13 +346,16 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	}
 	v := st.Entries.Get(int(ref.Index))
 	x.r.Status.Value = v.String()
+	if d, ok := format.DetailOf(st.Details, ref.Index); ok && v != format.StatusValid {
+		x.r.Status.Reason, x.r.Status.ChangedAt = d.Reason.String(), time.Unix(d.ChangedAt, 0).UTC()
+	}
 	switch v {
 	case format.StatusValid:
 		x.pass(CheckStatus, "valid, list "+age.Round(time.Second).String()+" old")
 	case format.StatusRevoked:
-		return x.fail(CheckStatus, Failed, Revoked, "revoked")
+		return x.fail(CheckStatus, Failed, Revoked, "revoked"+x.r.Status.because())
 	case format.StatusSuspended:
-		return x.fail(CheckStatus, Failed, Suspended, "suspended")
+		return x.fail(CheckStatus, Failed, Suspended, "suspended"+x.r.Status.because())
 	default:
 		return x.fail(CheckStatus, Indeterminate, StatusUnknown, "status value "+v.String())
 	}

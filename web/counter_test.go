@@ -117,8 +117,9 @@ func (g *verifyGate) wrap(next http.Handler) http.Handler {
 //     later never turns the card green;
 //   - two quick scans against a slow verifier give two entries, each with
 //     its own verdict, and the card keeps the newest;
-//   - a revoked licence is red, worded without 吊销 (the status data does
-//     not say why), a company's code is labelled 统一社会信用代码, the card
+//   - a revoked licence is red, worded by its reason and time from the
+//     status list's details (a holder's cancellation is 已注销 with the
+//     time it happened, never 吊销), a company's code is labelled 统一社会信用代码, the card
 //     says it is a static code, and green and red differ in more than colour;
 //   - no message is missing in either language.
 //
@@ -365,8 +366,8 @@ func TestCounter(t *testing.T) {
 		}
 		pass := eval[map[string]string](t, b, lookJS)
 
-		// Red: revoked by the issuer. The status data says revoked, not
-		// why, so the card must not say 吊销 (a penalty).
+		// Red: cancelled by the issuer. The status list's details say why
+		// and when: 已注销 with its time, and never 吊销 (a penalty).
 		revoked := sys.issue(t, map[string]any{
 			"type": sys.foodType, "holder_name": "福州榕城数字科技有限公司", "holder_id": holder,
 			"valid_from": "2024-03-01", "fields": map[string]string{"pn": "JY13501020099999", "ba": "福州市鼓楼区五四路 100 号二层"},
@@ -383,13 +384,15 @@ func TestCounter(t *testing.T) {
 		if red["indication"] != "FAILED" || red["subIndication"] != "REVOKED" || !strings.Contains(red["cls"], "fail") {
 			t.Fatalf("revoked licence: %v", red)
 		}
-		for _, want := range []string{"不通过", "已被发证部门宣布失效", "状态截至", "向发证部门查询"} {
+		for _, want := range []string{"不通过", "已注销", " 起"} {
 			if !strings.Contains(red["text"], want) {
 				t.Errorf("red card lacks %q:\n%s", want, red["text"])
 			}
 		}
-		if strings.Contains(red["text"], "吊销") {
-			t.Errorf("red card says 吊销 for a revocation whose reason it does not know:\n%s", red["text"])
+		for _, bad := range []string{"吊销", "已被发证部门宣布失效", "状态截至"} {
+			if strings.Contains(red["text"], bad) {
+				t.Errorf("red card for a cancellation whose reason and time the status list carries says %q:\n%s", bad, red["text"])
+			}
 		}
 		fail := eval[map[string]string](t, b, lookJS)
 		// Without colour: icon, word, icon shape, border and head pattern

@@ -31,8 +31,8 @@ const presentationTTL = 3 * time.Second
 //
 //   - counter: a handheld scanner's text and Enter, with no click, show
 //     the green card; the input keeps the focus and is cleared; a licence
-//     revoked through the API then shows the red card with 已被发证部门宣布失效
-//     (never 吊销: the status data does not say why), and the live region
+//     revoked through the API as a penalty then shows the red card with
+//     已吊销（行政处罚） and when (from the status list's details), and the live region
 //     announces it; the recent scans are gone after a reload
 //     and nothing personal is stored; the card fits tablets both ways up;
 //   - webcam: Chromium's fake camera, fed a video of the QR code, gives the
@@ -107,17 +107,16 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("after revocation the card is %v, want FAILED/REVOKED in red", card)
 		}
 		text = cardText(t, b)
-		// The status data says revoked, not why: the card must not call it
-		// 吊销 (a penalty), though the department's reason was one.
-		for _, want := range []string{"不通过", "已被发证部门宣布失效", "食品经营许可证"} {
+		// The status list's details say why and when: a penalty is 吊销.
+		for _, want := range []string{"不通过", "已吊销（行政处罚）", " 起", "食品经营许可证"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("red card lacks %q:\n%s", want, text)
 			}
 		}
-		if strings.Contains(text, "吊销") {
-			t.Errorf("red card says 吊销 for a revocation whose reason the status data does not carry:\n%s", text)
+		if strings.Contains(text, "已被发证部门宣布失效") {
+			t.Errorf("red card words a penalty as a revocation of unknown reason:\n%s", text)
 		}
-		if got := eval[string](t, b, `document.querySelector('#verdict [aria-live="assertive"]').textContent`); !strings.Contains(got, "已被发证部门宣布失效") {
+		if got := eval[string](t, b, `document.querySelector('#verdict [aria-live="assertive"]').textContent`); !strings.Contains(got, "已吊销") {
 			t.Errorf("live region says %q, want the reason announced", got)
 		}
 		if n := eval[int](t, b, `document.querySelectorAll('#recent .recent-item').length`); n < 3 {
@@ -170,7 +169,7 @@ func TestBrowser(t *testing.T) {
 		// English, remembered, and back.
 		b.do(t, "switch to English", 10*time.Second,
 			chromedp.Click(chromedp.CSS("#lang-toggle")),
-			waitFor(`document.documentElement.lang === 'en' && document.querySelector('.verdict-word').textContent === 'Not valid' && document.querySelector('.verdict-reason').textContent.startsWith('Ended by the issuing department')`, 5*time.Second),
+			waitFor(`document.documentElement.lang === 'en' && document.querySelector('.verdict-word').textContent === 'Not valid' && document.querySelector('.verdict-reason').textContent.startsWith('Revoked as a penalty')`, 5*time.Second),
 			chromedp.Reload(),
 			waitFor(`document.documentElement.lang === 'en' && document.querySelector('#verify-heading').textContent.startsWith('Verify')`, 10*time.Second),
 			chromedp.Click(chromedp.CSS("#lang-toggle")),

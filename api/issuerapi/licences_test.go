@@ -425,3 +425,53 @@ func TestOperatorSignedTrustList(t *testing.T) {
 }
 
 func keysPEM(p keys.Pair) []byte { return keys.CertificatePEM(p.Cert.Raw) }
+
+// TestStatusReasons: the status lists say why and when a licence was
+// revoked or suspended (docs/FORMAT.md §9.2), and the verifier reports it,
+// on both stores: a penalty, an investigation and a re-issue each come
+// back as their reason code with the time of the change.
+func TestStatusReasons(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, issuer.Config{}, Config{})
+		tok := e.tokens[issuertest.TokenIssuer]
+		penalty, suspended, replaced, kept := e.issue(refBusiness), e.issue(refBusiness), e.issue(refBusiness), e.issue(refBusiness)
+		before := time.Now().Add(-time.Second).Truncate(time.Second)
+		for _, c := range []struct{ id, action, reason string }{
+			{penalty.ID, "revoke", "penalty"}, {suspended.ID, "suspend", "investigation"},
+		} {
+			if r := e.req("POST", "/v1/licences/"+url.PathEscape(c.id)+"/"+c.action, tok, `{"reason": "`+c.reason+`"}`); r.status != http.StatusOK {
+				t.Fatalf("%s: %d %s", c.action, r.status, r.body)
+			}
+		}
+		if r := e.req("POST", "/v1/licences/"+url.PathEscape(replaced.ID)+"/reissue", tok, `{}`); r.status != http.StatusCreated {
+			t.Fatalf("reissue: %d %s", r.status, r.body)
+		}
+		after := time.Now().Add(time.Second)
+		cfg := e.verifyConfig()
+		for _, c := range []struct {
+			l      licenceJSON
+			sub    verifier.SubIndication
+			reason string
+		}{
+			{penalty, verifier.Revoked, "penalty"}, {suspended, verifier.Suspended, "investigation"}, {replaced, verifier.Revoked, "superseded"},
+		} {
+			rep := verifier.Verify(context.Background(), c.l.QRText, cfg)
+			if rep.SubIndication != c.sub || rep.Status == nil {
+				t.Errorf("%s: %s/%s, want %s", c.reason, rep.Indication, rep.SubIndication, c.sub)
+				continue
+			}
+			if rep.Status.Reason != c.reason {
+				t.Errorf("%s: report says reason %q", c.reason, rep.Status.Reason)
+			}
+			if at := rep.Status.ChangedAt; at.Before(before) || at.After(after) || at.After(rep.Status.IssuedAt) {
+				t.Errorf("%s: changed at %s, want between %s and %s and no later than the list's %s", c.reason, at, before, after, rep.Status.IssuedAt)
+			}
+			if !strings.Contains(rep.Reason, c.reason) {
+				t.Errorf("%s: report reason %q does not say it", c.reason, rep.Reason)
+			}
+		}
+		if rep := verifier.Verify(context.Background(), kept.QRText, cfg); rep.Indication != verifier.Passed || rep.Status.Reason != "" || !rep.Status.ChangedAt.IsZero() {
+			t.Errorf("a valid licence: %s, reason %q, changed at %s", rep.Indication, rep.Status.Reason, rep.Status.ChangedAt)
+		}
+	})
+}

@@ -228,6 +228,10 @@ type StatusList struct {
 type StatusEntry struct {
 	Index  int
 	Status Status
+	// Reason is the licence's status reason code; ChangedAt when its
+	// status last changed (zero if the store has no time for it).
+	Reason    string
+	ChangedAt time.Time
 }
 
 // AuditEvent is what a caller asks the store to record in the audit log.

@@ -285,6 +285,7 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 	if err != nil {
 		return nil, err
 	}
+	s.wrote(len(out))
 	return out, nil
 }
 
@@ -492,7 +493,7 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 			return err
 		}
 		now := s.clock()
-		rows, _ = tx.Query(ctx, supersedeBatch, p.DepartmentCode, p.LicenceIDs, int16(store.StatusRevoked), types, store.ReasonSuperseded, now)
+		rows, _ = tx.Query(ctx, supersedeBatch, p.DepartmentCode, slices.Sorted(slices.Values(p.LicenceIDs)), int16(store.StatusRevoked), types, store.ReasonSuperseded, now)
 		superseded, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
 		if err != nil {
 			return err
@@ -552,6 +553,7 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 	if err != nil {
 		return nil, err
 	}
+	s.wrote(len(out))
 	return out, nil
 }
 
@@ -561,12 +563,26 @@ func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 // concurrent batches cannot deadlock; one that waited re-checks the row
 // and skips a licence superseded meanwhile) and returns each as it was
 // before.
+//
+// Its plan must not depend on the table's statistics, which are stale
+// right after a bulk load (the planner then believes a department has a
+// handful of licences and scans all of them for every batch, which makes
+// a run quadratic in the department's size): each licence is looked up
+// through the primary key in a LATERAL subquery that OFFSET 0 keeps from
+// being flattened into a join, the rows are locked in the order of $2
+// (which the caller sorts, so that concurrent batches lock in the same
+// order), and the UPDATE reaches the locked rows by their tuple IDs (a
+// Tid Scan; a locked row cannot move before the transaction ends).
+// TestSupersedePlan checks the plan.
 var supersedeBatch = `WITH old AS (
-		SELECT id, status, status_reason, status_changed_at, updated_at FROM licences
-		WHERE department_code = $1 AND id = ANY($2) AND status <> $3 AND type_code = ANY($4)
-		ORDER BY id FOR UPDATE)
+		SELECT l.ctid AS tid, l.id, l.status, l.status_reason, l.status_changed_at, l.updated_at
+		FROM unnest($2::text[]) AS want(id), LATERAL (
+			SELECT ctid, id, status, status_reason, status_changed_at, updated_at FROM licences
+			WHERE id = want.id AND department_code = $1 AND status <> $3 AND type_code = ANY($4)
+			OFFSET 0) AS l
+		ORDER BY l.id FOR UPDATE)
 	UPDATE licences l SET status = $3, status_reason = $5, status_changed_at = $6, updated_at = $6
-	FROM old WHERE l.id = old.id
+	FROM old WHERE l.ctid = ANY(ARRAY(SELECT tid FROM old)) AND l.id = old.id
 	RETURNING ` + func() string {
 	cols := make([]string, len(licenceColumnList))
 	for i, c := range licenceColumnList {
@@ -689,6 +705,28 @@ func licenceOf(ctx context.Context, q querier, dept, id string) (store.Licence, 
 // ListLicences implements store.LicenceStore.
 func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store.Licence, string, error) {
 	limit := store.PageLimit(q.Limit)
+	sql, args, err := listQuery(q, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list licences: %w", err)
+	}
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("list licences: %w", err)
+	}
+	var next string
+	if len(page) > limit {
+		page = page[:limit]
+		last := page[limit-1]
+		next = cursor.Encode(last.IssuedAt, last.ID)
+	}
+	return page, next, nil
+}
+
+// listQuery is the statement and arguments of one ListLicences page of at
+// most limit licences (it asks for one more, to know whether there is a
+// next page).
+func listQuery(q store.LicenceQuery, limit int) (string, []any, error) {
 	where := []string{"department_code = $1"}
 	args := []any{q.DepartmentCode}
 	add := func(cond string, v ...any) {
@@ -710,24 +748,13 @@ func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store
 	if q.Cursor != "" {
 		at, id, err := cursor.Decode(q.Cursor)
 		if err != nil {
-			return nil, "", fmt.Errorf("list licences: %w", err)
+			return "", nil, err
 		}
 		add("(issued_at, id) < (?, ?)", at, id)
 	}
 	args = append(args, limit+1)
-	rows, _ := s.pool.Query(ctx, `SELECT `+licenceColumns+` FROM licences WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY issued_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
-	page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Licence, error) { return scanLicence(r) })
-	if err != nil {
-		return nil, "", fmt.Errorf("list licences: %w", err)
-	}
-	var next string
-	if len(page) > limit {
-		page = page[:limit]
-		last := page[limit-1]
-		next = cursor.Encode(last.IssuedAt, last.ID)
-	}
-	return page, next, nil
+	return `SELECT ` + licenceColumns + ` FROM licences WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY issued_at DESC, id DESC LIMIT $` + strconv.Itoa(len(args)), args, nil
 }
 
 // settle ends an issuance or re-issue transaction that ended with err: a

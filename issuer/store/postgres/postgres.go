@@ -54,7 +54,8 @@ type Store struct {
 	pool     *pgxpool.Pool
 	now      func() time.Time
 	listSize int
-	groups   groups // single issuances being gathered (group.go)
+	groups   groups     // single issuances being gathered (group.go)
+	stats    tableStats // background ANALYZE after bulk writes (stats.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -129,6 +130,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (s *Store) Close() error {
+	s.stats.wg.Wait()
 	s.pool.Close()
 	return nil
 }

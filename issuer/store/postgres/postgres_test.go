@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"elicence/issuer/store"
+	"elicence/issuer/store/internal/cursor"
 	"elicence/issuer/store/postgres/pgtest"
 	"elicence/issuer/store/storetest"
 )
@@ -67,9 +69,30 @@ func (s tamperStore) RawPrivateKey(ctx context.Context, dept, id string) ([]byte
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return tamperStore{openTest(t, pgtest.NewDatabase(t))}
+	var mu sync.Mutex
+	var opened []*Store
+	// A group of its own, so that its parallel tests end before the
+	// check below.
+	t.Run("suite", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store {
+			s := openTest(t, pgtest.NewDatabase(t))
+			mu.Lock()
+			opened = append(opened, s)
+			mu.Unlock()
+			return tamperStore{s}
+		})
 	})
+	// The suite issues and re-issues in batches: the stores must have
+	// counted them towards their next ANALYZE (stats.go).
+	var written int64
+	mu.Lock()
+	for _, s := range opened {
+		written += s.stats.written.Load()
+	}
+	mu.Unlock()
+	if written == 0 {
+		t.Error("no licence written by IssueBatch or ReissueBatch was counted towards the next ANALYZE")
+	}
 }
 
 // TestAuditAppendOnly shows the database itself refuses to change or
@@ -260,5 +283,121 @@ func TestIssuePanicReachesCaller(t *testing.T) {
 	wg.Wait()
 	if _, err := s.VerifyChain(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSupersedePlan checks that re-issue's superseding statement reaches
+// licences through the primary key and tuple IDs whatever the planner's
+// statistics say: with stale statistics (right after a bulk load) a plan
+// that scans the department makes a re-issue run quadratic.
+func TestSupersedePlan(t *testing.T) {
+	s := openTest(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("1.2.156.3005.2.T.D.%08d.001.X", i)
+	}
+	explain := func() string {
+		rows, _ := s.pool.Query(ctx, `EXPLAIN `+supersedeBatch,
+			"D", ids, int16(store.StatusRevoked), []string{"T"}, store.ReasonSuperseded, time.Now())
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	fill := func(from, n int) { fillLicences(t, s, from, n) }
+	fill(0, 100)
+	for _, state := range []string{"stale: analysed at 100 rows, now 20,100", "fresh: analysed at 20,100 rows"} {
+		if state[0] == 's' {
+			if _, err := s.pool.Exec(ctx, `ANALYZE licences`); err != nil {
+				t.Fatal(err)
+			}
+			fill(100, 20000)
+		} else if _, err := s.pool.Exec(ctx, `ANALYZE licences`); err != nil {
+			t.Fatal(err)
+		}
+		plan := explain()
+		for _, want := range []string{"licences_pkey", "Tid Scan on licences"} {
+			if !strings.Contains(plan, want) {
+				t.Errorf("%s: plan lacks %q:\n%s", state, want, plan)
+			}
+		}
+		for _, bad := range []string{"Seq Scan on licences", "Bitmap Heap Scan on licences"} {
+			if strings.Contains(plan, bad) {
+				t.Errorf("%s: plan has %q:\n%s", state, bad, plan)
+			}
+		}
+	}
+}
+
+// fillLicences adds n licences of department D, numbered from from,
+// without going through the store (foreign keys off: the tests using it
+// are about the planner, not the data).
+func fillLicences(t *testing.T, s *Store, from, n int) {
+	t.Helper()
+	ctx := t.Context()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO licences (id, department_code, type_code, serial, version,
+			holder_name, holder_kind, holder_code, fields, valid_from, issued_at, status,
+			status_list_id, status_index, credential, record_digest, updated_at)
+			SELECT '1.2.156.3005.2.T.D.' || lpad(g::text, 8, '0') || '.001.X', 'D', 'T', g, 1,
+				'h', 'person', 'c' || g, '\\x', now(), now() - g * interval '1 second', 0, 'L', g, '\\x', '\\x', now()
+			FROM generate_series($1::integer, $2::integer) AS g`, from, from+n-1)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStatisticsAfterBulk: once the store has written a tenth of the
+// licences table since its statistics were gathered, it analyses the
+// table, so that a department's listing pages come from the listing index
+// instead of a scan and sort of the whole department for every page.
+func TestStatisticsAfterBulk(t *testing.T) {
+	s := openTest(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	// Never analysed, as if autovacuum had not come yet (and it must not
+	// come during the test).
+	if _, err := s.pool.Exec(ctx, `ALTER TABLE licences SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	fillLicences(t, s, 0, 30000)
+	st := store.StatusValid
+	q := store.LicenceQuery{DepartmentCode: "D", Status: &st, Cursor: cursor.Encode(time.Now().Add(-time.Hour), "1.2.156.3005.2.T.D.99999999.001.X")}
+	plan := func() string {
+		sql, args, err := listQuery(q, store.MaxPageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := s.pool.Query(ctx, `EXPLAIN `+sql, args...)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	// The hazard itself, so that this test shows the fix and not the
+	// planner's mood: with no statistics the page is a sort of the whole
+	// department.
+	if p := plan(); !strings.Contains(p, "Sort") {
+		t.Fatalf("without statistics the planner already uses the listing index; this test no longer reproduces the hazard:\n%s", p)
+	}
+	s.wrote(analyzeMinRows - 1)
+	if s.stats.running.Load() {
+		t.Fatalf("ANALYZE started after %d licences, before %d", analyzeMinRows-1, analyzeMinRows)
+	}
+	s.wrote(1)
+	s.stats.wg.Wait()
+	p := plan()
+	if !strings.Contains(p, "Index Scan using licences_listing") || strings.Contains(p, "Sort") {
+		t.Errorf("after the background ANALYZE a listing page does not come from the listing index:\n%s", p)
+	}
+	if th := s.stats.threshold.Load(); th < 3000 || th > analyzeMinRows {
+		t.Errorf("next ANALYZE after %d licences, want a tenth of the table but at least %d", th, analyzeMinRows)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -160,13 +161,19 @@ func (s *Store) StatusListEntries(ctx context.Context, id string) (store.StatusL
 		if err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT status_index, status FROM licences
+		rows, _ := tx.Query(ctx, `SELECT status_index, status, status_reason, status_changed_at FROM licences
 			WHERE status_list_id = $1 AND status <> 0 ORDER BY status_index`, id)
 		entries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.StatusEntry, error) {
 			var e store.StatusEntry
 			var st int16
-			err := r.Scan(&e.Index, &st)
+			var reason *string
+			var changed *time.Time
+			err := r.Scan(&e.Index, &st, &reason, &changed)
 			e.Status = store.Status(st)
+			if reason != nil {
+				e.Reason = *reason
+			}
+			e.ChangedAt = timeOf(changed)
 			return e, err
 		})
 		return err

@@ -105,10 +105,10 @@ func (s *Store) StatusListEntries(ctx context.Context, id string) (store.StatusL
 		entries, err = collect(ctx, tx, func(r interface{ Scan(...any) error }) (store.StatusEntry, error) {
 			var e store.StatusEntry
 			var st int
-			err := r.Scan(&e.Index, &st)
+			err := r.Scan(&e.Index, &st, nstr{&e.Reason}, tm{&e.ChangedAt})
 			e.Status = store.Status(st)
 			return e, err
-		}, `SELECT status_index, status FROM licences WHERE status_list_id = ? AND status <> 0 ORDER BY status_index`, id)
+		}, `SELECT status_index, status, status_reason, status_changed_at FROM licences WHERE status_list_id = ? AND status <> 0 ORDER BY status_index`, id)
 		return err
 	})
 	if err != nil {

@@ -69,15 +69,19 @@ func testStatusLists(t *testing.T, f *fixture) {
 		t.Errorf("StatusList = %+v, %v; want %+v", got, err, list)
 	}
 
-	f.setStatus(ls[3], store.StatusSuspended)
-	f.setStatus(ls[7], store.StatusRevoked)
+	s3 := f.setStatus(ls[3], store.StatusSuspended)
+	s7 := f.setStatus(ls[7], store.StatusRevoked)
 	f.setStatus(ls[9], store.StatusSuspended)
 	f.setStatus(ls[9], store.StatusValid)
 	list2, entries, err := s.StatusListEntries(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []store.StatusEntry{{Index: ls[3].StatusIndex, Status: store.StatusSuspended}, {Index: ls[7].StatusIndex, Status: store.StatusRevoked}}
+	// Each entry says why and since when (for the list's details).
+	want := []store.StatusEntry{
+		{Index: ls[3].StatusIndex, Status: store.StatusSuspended, Reason: "test", ChangedAt: s3.StatusChangedAt},
+		{Index: ls[7].StatusIndex, Status: store.StatusRevoked, Reason: "test", ChangedAt: s7.StatusChangedAt},
+	}
 	slices.SortFunc(want, func(a, b store.StatusEntry) int { return a.Index - b.Index })
 	if !same(entries, want) {
 		t.Errorf("entries = %v, want %v (non-valid only, by index)", entries, want)
