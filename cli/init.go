@@ -14,6 +14,7 @@ import (
 
 	"elicence/issuer"
 	"elicence/issuer/store"
+	"elicence/issuer/store/storeopen"
 	"elicence/keys"
 )
 
@@ -85,7 +86,7 @@ func issuerInitCommand() Command {
 				}
 
 				// 2. The schema.
-				st, err := issuer.OpenStore(ctx, *db, nil)
+				st, err := storeopen.Open(ctx, *db, nil)
 				if err != nil {
 					return err
 				}
@@ -107,7 +108,7 @@ func issuerInitCommand() Command {
 					} else if !errors.Is(err, store.ErrNotFound) {
 						return err
 					}
-					if _, err := svc.CreateLicenceType(ctx, op, lt); err != nil {
+					if _, err := svc.Admin.CreateLicenceType(ctx, op, lt); err != nil {
 						return fmt.Errorf("licence type %s: %w", lt.Code, validationText(err))
 					}
 					say("licence type %s %s created", lt.Code, lt.Name)
@@ -124,7 +125,7 @@ func issuerInitCommand() Command {
 				// 4. The first department, its signing key (certified by the
 				// root, stored encrypted in the database) and its types.
 				if _, err := st.Department(ctx, *dept); errors.Is(err, store.ErrNotFound) {
-					_, k, err := svc.CreateDepartment(ctx, op, issuer.DepartmentRequest{Code: *dept, Name: *deptName, Types: codes})
+					_, k, err := svc.Admin.CreateDepartment(ctx, op, issuer.DepartmentRequest{Code: *dept, Name: *deptName, Types: codes})
 					if err != nil {
 						return fmt.Errorf("department %s: %w", *dept, validationText(err))
 					}
@@ -138,7 +139,7 @@ func issuerInitCommand() Command {
 							return err
 						}
 						if !ok {
-							if err := svc.Authorise(ctx, op, *dept, c); err != nil {
+							if err := svc.Admin.Authorise(ctx, op, *dept, c); err != nil {
 								return fmt.Errorf("authorise %s for %s: %w", *dept, c, validationText(err))
 							}
 						}
@@ -157,7 +158,7 @@ func issuerInitCommand() Command {
 						return nil
 					}
 				}
-				tok, secret, err := svc.CreateToken(ctx, op, issuer.TokenRequest{
+				tok, secret, err := svc.Admin.CreateToken(ctx, op, issuer.TokenRequest{
 					Department: *dept, Name: firstTokenName,
 					Scopes: []store.Scope{store.ScopeIssue, store.ScopeRevoke, store.ScopeRead},
 				})
@@ -246,7 +247,7 @@ func validationText(err error) error {
 }
 
 func storeKind(db string) string {
-	if issuer.IsPostgresURL(db) {
+	if storeopen.IsPostgresURL(db) {
 		return "PostgreSQL"
 	}
 	return "embedded store " + db

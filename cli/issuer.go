@@ -19,13 +19,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"elicence/api"
 	"elicence/api/issuerapi"
 	"elicence/format"
 	"elicence/issuer"
 	"elicence/issuer/store"
+	"elicence/issuer/store/storeopen"
 	"elicence/keys"
 	"elicence/web"
 )
@@ -121,8 +121,8 @@ func (f *serviceFlags) check() error {
 
 // runIssuer serves svc's API (with mounts) on the flags' address until ctx
 // ends, then shuts down gracefully: event streams end first, so that
-// requests in flight can finish.
-func runIssuer(ctx context.Context, log *slog.Logger, f *serviceFlags, svc *issuer.Service, reg *prometheus.Registry, mounts []issuerapi.Mount, ln net.Listener) error {
+// requests in flight can finish. It logs name's stop.
+func runIssuer(ctx context.Context, log *slog.Logger, name string, f *serviceFlags, svc *issuer.Service, reg *prometheus.Registry, mounts []issuerapi.Mount, ln net.Listener) error {
 	oidc, err := f.oidc()
 	if err != nil {
 		return err
@@ -134,17 +134,7 @@ func runIssuer(ctx context.Context, log *slog.Logger, f *serviceFlags, svc *issu
 	})
 	stop := context.AfterFunc(ctx, func() { svc.Close() })
 	defer stop()
-	err = api.Serve(ctx, ln, h, *f.grace)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
-}
-
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
+	return serveUntilDone(ctx, log, name, ln, h, *f.grace)
 }
 
 // webMounts mounts the pages of cfg.
@@ -165,19 +155,14 @@ func issuerServeCommand() Command {
 		Name:    "issuer serve",
 		Summary: "run the issuer service on PostgreSQL (or an embedded store file); several may share one database",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			env := func(name, usage string) string {
-				return usage + " [$" + issuerEnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "]"
-			}
+			env := envFlag(issuerEnvPrefix)
 			db := fs.String("db", "", env("db", "database: a postgres:// `URL` or an embedded store file"))
 			rootKey := fs.String("root-key", "", env("root-key", "encrypted root private key `file`: build and sign the trust list here"))
 			rootCert := fs.String("root-cert", "", env("root-cert", "root certificate `file` (default: root.crt beside --root-key)"))
 			trustList := fs.String("trust-list", "", env("trust-list", "operator-signed trust list `file` to serve, without the root key"))
 			sf := addServiceFlags(fs, env)
 			return func(ctx context.Context, e *Env, args []string) error {
-				if len(args) > 0 {
-					return Usagef("unexpected argument %q", args[0])
-				}
-				if err := flagsFromEnv(fs, issuerEnvPrefix); err != nil {
+				if err := beginServe(fs, issuerEnvPrefix, args); err != nil {
 					return err
 				}
 				if err := sf.check(); err != nil {
@@ -223,7 +208,7 @@ func issuerServeCommand() Command {
 				}
 				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				st, err := issuer.OpenStore(ctx, *db, log)
+				st, err := storeopen.Open(ctx, *db, log)
 				if err != nil {
 					return err
 				}
@@ -245,12 +230,8 @@ func issuerServeCommand() Command {
 				}
 				defer svc.Close()
 				log.Info("issuer listening", "addr", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL,
-					"postgres", issuer.IsPostgresURL(*db), "signs_trust_list", cfg.Root != nil)
-				if err := runIssuer(ctx, log, sf, svc, reg, webMounts(web.Config{Wallet: true}), ln); err != nil {
-					return err
-				}
-				log.Info("issuer stopped")
-				return nil
+					"postgres", storeopen.IsPostgresURL(*db), "signs_trust_list", cfg.Root != nil)
+				return runIssuer(ctx, log, "issuer", sf, svc, reg, webMounts(web.Config{Wallet: true}), ln)
 			}
 		},
 	}
@@ -268,7 +249,7 @@ func openStoreFlag(ctx context.Context, db, data string) (store.Store, error) {
 			return nil, fmt.Errorf("no store in %s (run elicence serve first, or pass --db)", data)
 		}
 	}
-	return issuer.OpenStore(ctx, db, nil)
+	return storeopen.Open(ctx, db, nil)
 }
 
 func auditVerifyCommand() Command {
@@ -295,7 +276,7 @@ func auditVerifyCommand() Command {
 				case err != nil:
 					return err
 				}
-				head, err := lastAudit(ctx, st)
+				head, err := st.AuditHead(ctx)
 				if err != nil {
 					return err
 				}
@@ -303,21 +284,6 @@ func auditVerifyCommand() Command {
 				return nil
 			}
 		},
-	}
-}
-
-// lastAudit returns the number of audit entries (sequence numbers have no gaps).
-func lastAudit(ctx context.Context, st store.Store) (int64, error) {
-	var last int64
-	for {
-		es, err := st.ListAudit(ctx, last, store.MaxPageSize)
-		if err != nil {
-			return 0, err
-		}
-		if len(es) == 0 {
-			return last, nil
-		}
-		last = es[len(es)-1].Seq
 	}
 }
 
@@ -349,7 +315,7 @@ func issuerTokenCommand() Command {
 				}
 				defer svc.Close()
 				if args[0] == "revoke" {
-					if _, err := svc.RevokeToken(ctx, issuer.Operator(), args[1]); err != nil {
+					if _, err := svc.Admin.RevokeToken(ctx, issuer.Operator(), args[1]); err != nil {
 						return err
 					}
 					fmt.Fprintf(e.Stdout, "token %s revoked\n", args[1])
@@ -364,7 +330,7 @@ func issuerTokenCommand() Command {
 				if *name == "" {
 					return Usagef("pass --name, saying what the token is for")
 				}
-				tok, secret, err := svc.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{ID: *id, Department: *dept, Scopes: sc, Name: *name})
+				tok, secret, err := svc.Admin.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{ID: *id, Department: *dept, Scopes: sc, Name: *name})
 				var ve *issuer.ValidationError
 				if errors.As(err, &ve) {
 					return Usagef("%s", ve.Error())

@@ -58,12 +58,12 @@ func TestIssuerReissue(t *testing.T) {
 	srv := httptest.NewServer(issuerapi.New(issuerapi.Config{Service: f.Service, Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-	p, err := f.Service.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
+	p, err := f.Service.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if _, _, err := f.Service.Issue(ctx, p, issuer.Request{
+		if _, _, err := f.Service.Licences.Issue(ctx, p, issuer.Request{
 			Type: issuer.TypeDrivingLicence, HolderName: "李四", HolderID: "350102199003071234", ValidFrom: "2024-01-15",
 			Fields: map[string]string{"cc": "C1", "fi": "2012-01-15"},
 		}, ""); err != nil {
@@ -79,7 +79,7 @@ func TestIssuerReissue(t *testing.T) {
 	if r := elicence(t, now, args...); r.code != ExitError || !strings.Contains(r.stderr, "409") || !strings.Contains(r.stderr, "is the active key") {
 		t.Errorf("re-issue of the active key: exit %d, stderr %q; want %d and the issuer's 409", r.code, r.stderr, ExitError)
 	}
-	nk, err := f.Service.NewDepartmentKey(ctx, issuer.Operator(), issuertest.Dept)
+	nk, err := f.Service.Admin.NewDepartmentKey(ctx, issuer.Operator(), issuertest.Dept)
 	if err != nil {
 		t.Fatal(err)
 	}

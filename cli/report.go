@@ -5,11 +5,12 @@ import (
 	"io"
 	"time"
 
+	"elicence/identifier"
 	"elicence/verifier"
 )
 
-// chinaTime is UTC+8, in which licence dates are written.
-var chinaTime = time.FixedZone("CST", 8*3600)
+// chinaTime is the zone in which licence dates are written (identifier.ChinaTime).
+var chinaTime = identifier.ChinaTime()
 
 // indicationZH names each indication in Chinese for the first line.
 var indicationZH = map[verifier.Indication]string{

@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"elicence/api/verifierapi"
 	"elicence/format"
 	"elicence/issuer"
+	"elicence/issuer/store/storeopen"
 	"elicence/keys"
 	"elicence/verifier"
 	"elicence/web"
@@ -35,17 +35,12 @@ func serveCommand() Command {
 		Name:    "serve",
 		Summary: "run everything in one process on the embedded store: issuer, verifier and web pages (the demo)",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			env := func(name, usage string) string {
-				return usage + " [$" + serveEnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "]"
-			}
+			env := envFlag(serveEnvPrefix)
 			data := fs.String("data", DefaultDataDir, env("data", "data `directory`: embedded store, keys, root certificate"))
 			skew := fs.Duration("skew", verifier.DefaultSkew, env("skew", "clock-skew tolerance of the built-in verifier for dynamic QR codes and annotated copies"))
 			sf := addServiceFlags(fs, env)
 			return func(ctx context.Context, e *Env, args []string) error {
-				if len(args) > 0 {
-					return Usagef("unexpected argument %q", args[0])
-				}
-				if err := flagsFromEnv(fs, serveEnvPrefix); err != nil {
+				if err := beginServe(fs, serveEnvPrefix, args); err != nil {
 					return err
 				}
 				if err := sf.check(); err != nil {
@@ -84,7 +79,7 @@ func serveCommand() Command {
 						passNote = "generated into " + path + " (mode 0600; demo only)"
 					}
 				}
-				st, err := issuer.OpenStore(ctx, filepath.Join(*data, storeFile), log)
+				st, err := storeopen.Open(ctx, filepath.Join(*data, storeFile), log)
 				if err != nil {
 					return err
 				}
@@ -132,11 +127,7 @@ func serveCommand() Command {
 
 				printServeInfo(e, *data, passNote, boot, base)
 				log.Info("elicence serve listening", "addr", base, "data", *data, "public_url", publicURL)
-				if err := runIssuer(ctx, log, sf, svc, reg, mounts, ln); err != nil {
-					return err
-				}
-				log.Info("elicence serve stopped")
-				return nil
+				return runIssuer(ctx, log, "elicence serve", sf, svc, reg, mounts, ln)
 			}
 		},
 	}
@@ -217,7 +208,7 @@ type localList struct {
 
 // Trust implements verifier.TrustFunc.
 func (l *localVerifierSource) Trust(ctx context.Context) (*verifier.Trust, error) {
-	p, err := l.svc.TrustList(ctx)
+	p, err := l.svc.Publication.TrustList(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +227,7 @@ func (l *localVerifierSource) Trust(ctx context.Context) (*verifier.Trust, error
 
 // Status implements verifier.StatusFunc.
 func (l *localVerifierSource) Status(ctx context.Context, trust *verifier.Trust, dept *format.Department, list string) (*verifier.Status, error) {
-	p, err := l.svc.StatusList(ctx, list)
+	p, err := l.svc.Publication.StatusList(ctx, list)
 	if err != nil {
 		var pb *issuer.Problem
 		if errors.As(err, &pb) {

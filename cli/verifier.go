@@ -6,17 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"elicence/api"
 	"elicence/api/verifierapi"
 	"elicence/verifier"
 	"elicence/web"
@@ -31,9 +26,7 @@ func verifierServeCommand() Command {
 		Name:    "verifier serve",
 		Summary: "run the stateless verifier service (POST /v1/verify) for a relying department",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			env := func(name, usage string) string {
-				return usage + " [$" + verifierEnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "]"
-			}
+			env := envFlag(verifierEnvPrefix)
 			root := fs.String("root", "", env("root", "pinned root certificate or public key `file` (PEM)"))
 			rootKey := fs.String("root-key", "", env("root-key", "pinned root public key `file` (PEM), instead of --root"))
 			trust := fs.String("trust", "", env("trust", "trust list `URL` (http, https) or file (offline mode)"))
@@ -49,10 +42,7 @@ func verifierServeCommand() Command {
 			grace := fs.Duration("grace", 10*time.Second, env("grace", "time given to requests in flight at shutdown"))
 			logLevel := fs.String("log-level", "info", env("log-level", "log `level`: debug, info, warn or error"))
 			return func(ctx context.Context, e *Env, args []string) error {
-				if len(args) > 0 {
-					return Usagef("unexpected argument %q", args[0])
-				}
-				if err := flagsFromEnv(fs, verifierEnvPrefix); err != nil {
+				if err := beginServe(fs, verifierEnvPrefix, args); err != nil {
 					return err
 				}
 				var level slog.Level
@@ -102,8 +92,7 @@ func verifierServeCommand() Command {
 				}
 				defer cache.Close()
 
-				reg := prometheus.NewRegistry()
-				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+				reg := newRegistry()
 				h := verifierapi.New(verifierapi.Config{
 					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, RefreshTrust: cache.RefreshTrust, Now: e.Now,
 						MaxStaleness: *maxStale, Skew: *skew, Department: *dept,
@@ -119,12 +108,7 @@ func verifierServeCommand() Command {
 				}
 				log.Info("verifier listening", "addr", "http://"+ln.Addr().String(), "trust", redactURL(*trust),
 					"status_dir", *statusDir, "streams", len(streams), "dept", *dept, "max_staleness", stalenessText(*maxStale))
-				err = api.Serve(ctx, ln, h, *grace)
-				if err != nil && err != http.ErrServerClosed {
-					return fmt.Errorf("serve: %w", err)
-				}
-				log.Info("verifier stopped")
-				return nil
+				return serveUntilDone(ctx, log, "verifier", ln, h, *grace)
 			}
 		},
 	}
@@ -140,7 +124,7 @@ func flagsFromEnv(fs *flag.FlagSet, prefix string) error {
 		if given[f.Name] || err != nil {
 			return
 		}
-		name := prefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(prefix, f.Name)
 		v, ok := os.LookupEnv(name)
 		if !ok {
 			return

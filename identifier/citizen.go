@@ -20,10 +20,6 @@ const citizenIDChecks = "10X98765432"
 // earliestBirthYear is the earliest birth year ValidateCitizenID accepts.
 const earliestBirthYear = 1800
 
-// chinaTime is China Standard Time, UTC+8 all year, in which birth dates
-// are civil dates.
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
 // NormalizeCitizenID tidies a typed-in citizen identity number before
 // [ValidateCitizenID]: it removes leading and trailing white space, turns
 // full-width digits (０-９) into ASCII digits, and turns x, ｘ and Ｘ into the

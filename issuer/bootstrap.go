@@ -113,7 +113,7 @@ func Bootstrap(ctx context.Context, cfg BootstrapConfig) (*BootstrapResult, erro
 	op := Operator()
 	for _, lt := range DemoTypes() {
 		if _, err := cfg.Store.LicenceType(ctx, lt.Code); errors.Is(err, store.ErrNotFound) {
-			if _, err := svc.CreateLicenceType(ctx, op, lt); err != nil {
+			if _, err := svc.Admin.CreateLicenceType(ctx, op, lt); err != nil {
 				return nil, fmt.Errorf("create demo licence type %s: %w", lt.Code, err)
 			}
 		} else if err != nil {
@@ -182,7 +182,7 @@ func isDemoToken(t store.Token) bool {
 // user already has. Without a chosen secret, a random one is made only
 // when the department has no working demo token.
 func bootstrapDemoToken(ctx context.Context, svc *Service, chosen string, res *BootstrapResult) error {
-	st := svc.store
+	st := svc.core.store
 	if chosen != "" {
 		if err := checkDemoToken(chosen); err != nil {
 			return err
@@ -226,7 +226,7 @@ func bootstrapDemoToken(ctx context.Context, svc *Service, chosen string, res *B
 		rand.Read(b)
 		id = fmt.Sprintf("%s-%x", DemoTokenID, b)
 	}
-	if _, _, err := svc.CreateToken(ctx, Operator(), TokenRequest{
+	if _, _, err := svc.Admin.CreateToken(ctx, Operator(), TokenRequest{
 		ID: id, Department: DemoDepartmentCode, Name: demoTokenDescription, Secret: secret,
 		Scopes: []store.Scope{store.ScopeIssue, store.ScopeRevoke, store.ScopeRead},
 	}); err != nil {
@@ -242,7 +242,7 @@ func bootstrapDemoToken(ctx context.Context, svc *Service, chosen string, res *B
 // bootstrapDepartment creates a demo department, stores its key from the
 // key directory (creating it there if missing) and authorises its types.
 func bootstrapDepartment(ctx context.Context, svc *Service, kdir string, pass []byte, code, name string, types []string, now time.Time) error {
-	st := svc.store
+	st := svc.core.store
 	op := Operator()
 	if _, err := st.Department(ctx, code); errors.Is(err, store.ErrNotFound) {
 		if _, err := st.CreateDepartment(ctx, store.Department{Code: code, Name: name},
@@ -271,7 +271,7 @@ func bootstrapDepartment(ctx context.Context, svc *Service, kdir string, pass []
 		if err != nil {
 			return err
 		}
-		if _, err := svc.AddDepartmentKeyPEM(ctx, op, code, keyPEM, cert.Raw); err != nil {
+		if _, err := svc.Admin.AddDepartmentKeyPEM(ctx, op, code, keyPEM, cert.Raw); err != nil {
 			return fmt.Errorf("store key of demo department %s: %w", code, err)
 		}
 	} else if err != nil {
@@ -283,7 +283,7 @@ func bootstrapDepartment(ctx context.Context, svc *Service, kdir string, pass []
 			return err
 		}
 		if !ok {
-			if err := svc.Authorise(ctx, op, code, t); err != nil {
+			if err := svc.Admin.Authorise(ctx, op, code, t); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"elicence/issuer"
+	"elicence/issuer/store/storeopen"
 )
 
 // TestBootstrapDemoToken runs the demo set-up five times on one data
@@ -18,7 +19,7 @@ func TestBootstrapDemoToken(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	now := func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
-	st, err := issuer.OpenStore(ctx, filepath.Join(dir, "elicence.db"), nil)
+	st, err := storeopen.Open(ctx, filepath.Join(dir, "elicence.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestBootstrapDemoToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer svc.Close()
-		p, err := svc.Authenticate(ctx, secret)
+		p, err := svc.Admin.Authenticate(ctx, secret)
 		return err == nil && p.Department == issuer.DemoDepartmentCode
 	}
 
@@ -75,7 +76,7 @@ func TestBootstrapDemoToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	if _, err := svc.RevokeToken(ctx, issuer.Operator(), chosenID); err != nil {
+	if _, err := svc.Admin.RevokeToken(ctx, issuer.Operator(), chosenID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := boot("demo-token"); err == nil || !strings.Contains(err.Error(), "was revoked: choose another") {
@@ -83,7 +84,7 @@ func TestBootstrapDemoToken(t *testing.T) {
 	}
 	// Every demo token revoked: the next run makes a new one rather than
 	// leave the demo without a working token.
-	if _, err := svc.RevokeToken(ctx, issuer.Operator(), issuer.DemoTokenID); err != nil {
+	if _, err := svc.Admin.RevokeToken(ctx, issuer.Operator(), issuer.DemoTokenID); err != nil {
 		t.Fatal(err)
 	}
 	if r, err = boot(""); err != nil || r.DemoTokenSource != issuer.DemoTokenGenerated || !works(r.DemoToken) {

@@ -3,7 +3,6 @@ package issuer
 import (
 	"fmt"
 	"regexp"
-	"time"
 	"unicode/utf8"
 
 	"elicence/format"
@@ -160,5 +159,5 @@ func DemoTypes() []LicenceType {
 
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
 
-// chinaTime is UTC+8, in which licence dates are written.
-var chinaTime = time.FixedZone("CST", 8*3600)
+// chinaTime is the zone in which licence dates are written (identifier.ChinaTime).
+var chinaTime = identifier.ChinaTime()

@@ -1,33 +1,34 @@
 package issuer
 
 import (
-	"errors"
 	"fmt"
 
+	"elicence/issuer/kind"
 	"elicence/issuer/store"
 )
 
 // Sentinel errors of the issuer service, besides *ValidationError and the
 // store's (store.ErrNotFound, store.ErrConflict and those wrapping it,
-// store.ErrNotAuthorised), which the service passes through. The HTTP layer
-// maps each to one problem kind; errors of any other kind are internal.
+// store.ErrNotAuthorised), which the service passes through. Each says its
+// [kind.Kind], which only the HTTP layer maps to a status; errors of no
+// kind are internal.
 var (
 	// ErrUnauthenticated reports a missing, unknown, revoked or expired
 	// bearer token or wallet session.
-	ErrUnauthenticated = errors.New("unauthenticated")
+	ErrUnauthenticated = kind.New(kind.Unauthenticated, "unauthenticated")
 	// ErrForbidden reports a token that lacks the scope an action needs,
 	// or a department token used for an operator action.
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = kind.New(kind.Forbidden, "forbidden")
 	// ErrNotUsable reports a licence that cannot be presented: revoked,
 	// suspended or expired. It wraps store.ErrConflict.
-	ErrNotUsable = fmt.Errorf("%w: licence not usable", store.ErrConflict)
+	ErrNotUsable = kind.Refine(kind.Conflict, store.ErrConflict, "licence not usable")
 	// ErrUnavailable reports something the service cannot do in its
 	// configuration, e.g. sign a trust list without the root key.
-	ErrUnavailable = errors.New("unavailable")
+	ErrUnavailable = kind.New(kind.Unavailable, "unavailable")
 )
 
 // Problem is an error whose message is safe to show to the client. Err is
-// the sentinel that classifies it.
+// the sentinel that classifies it: its kind is the problem's kind.
 type Problem struct {
 	Err    error
 	Detail string

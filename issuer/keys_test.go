@@ -76,11 +76,11 @@ func TestRetiredKeySignsNothing(t *testing.T) {
 			}
 			t.Cleanup(func() { bsvc.Close() })
 			op := issuer.Operator()
-			pa, err := a.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
+			pa, err := a.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
 			if err != nil {
 				t.Fatal(err)
 			}
-			pb, err := bsvc.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
+			pb, err := bsvc.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,23 +88,23 @@ func TestRetiredKeySignsNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l1, _, err := a.Issue(ctx, pa, driving, "")
+			l1, _, err := a.Licences.Issue(ctx, pa, driving, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.Present(ctx, pa, l1.ID); err != nil {
+			if _, err := a.Wallet.Present(ctx, pa, l1.ID); err != nil {
 				t.Fatalf("presentation under the active key: %v", err)
 			}
-			if pub, err := a.StatusList(ctx, l1.StatusListID); err != nil || listKey(t, pub) != k1.ID {
+			if pub, err := a.Publication.StatusList(ctx, l1.StatusListID); err != nil || listKey(t, pub) != k1.ID {
 				t.Fatalf("status list before the rotation: %v", err)
 			}
 
-			k2, err := bsvc.NewDepartmentKey(ctx, op, issuertest.Dept)
+			k2, err := bsvc.Admin.NewDepartmentKey(ctx, op, issuertest.Dept)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// A's cache still names k1 active; the store refuses it.
-			l2, _, err := a.Issue(ctx, pa, driving, "")
+			l2, _, err := a.Licences.Issue(ctx, pa, driving, "")
 			if err != nil {
 				t.Fatalf("issue after the rotation elsewhere: %v", err)
 			}
@@ -112,43 +112,43 @@ func TestRetiredKeySignsNothing(t *testing.T) {
 				t.Errorf("licence issued after the rotation is signed by %s, want the new key %s", got, k2.ID)
 			}
 			// A status list that changed is signed by the new key.
-			if _, err := bsvc.ChangeStatus(ctx, pb, l1.ID, store.StatusSuspended, "investigation"); err != nil {
+			if _, err := bsvc.Licences.ChangeStatus(ctx, pb, l1.ID, store.StatusSuspended, "investigation"); err != nil {
 				t.Fatal(err)
 			}
-			pub, err := a.StatusList(ctx, l1.StatusListID)
+			pub, err := a.Publication.StatusList(ctx, l1.StatusListID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := listKey(t, pub); got != k2.ID {
 				t.Errorf("status list signed by %s after the rotation, want %s", got, k2.ID)
 			}
-			if _, err := bsvc.ChangeStatus(ctx, pb, l1.ID, store.StatusValid, ""); err != nil {
+			if _, err := bsvc.Licences.ChangeStatus(ctx, pb, l1.ID, store.StatusValid, ""); err != nil {
 				t.Fatal(err)
 			}
 			// No presentation or annotated copy of a licence of the old key.
 			var prob *issuer.Problem
-			_, err = a.Present(ctx, pa, l1.ID)
+			_, err = a.Wallet.Present(ctx, pa, l1.ID)
 			if !errors.As(err, &prob) || !errors.Is(err, issuer.ErrNotUsable) || !bytes.Contains([]byte(prob.Detail), []byte("re-issue")) {
 				t.Errorf("presentation of a licence of the retired key: %v, want a problem telling to re-issue", err)
 			}
-			_, err = a.Annotate(ctx, pa, l1.ID, issuer.AnnotationRequest{RelyingDepartment: issuertest.Other, Purpose: "test", ExpiresInDays: 1})
+			_, err = a.Wallet.Annotate(ctx, pa, l1.ID, issuer.AnnotationRequest{RelyingDepartment: issuertest.Other, Purpose: "test", ExpiresInDays: 1})
 			if !errors.Is(err, issuer.ErrNotUsable) {
 				t.Errorf("annotated copy of a licence of the retired key: %v, want ErrNotUsable", err)
 			}
 
 			// The new key is compromised elsewhere and none replaces it.
-			if _, err := bsvc.SetKeyState(ctx, op, issuertest.Dept, k2.ID, store.KeyCompromised, c.now().Add(-time.Minute)); err != nil {
+			if _, err := bsvc.Admin.SetKeyState(ctx, op, issuertest.Dept, k2.ID, store.KeyCompromised, c.now().Add(-time.Minute)); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = a.Issue(ctx, pa, driving, "")
+			_, _, err = a.Licences.Issue(ctx, pa, driving, "")
 			if !errors.Is(err, issuer.ErrUnavailable) {
 				t.Errorf("issue with no active key: %v, want ErrUnavailable", err)
 			}
-			if _, err := a.Present(ctx, pa, l2.ID); !errors.Is(err, issuer.ErrNotUsable) {
+			if _, err := a.Wallet.Present(ctx, pa, l2.ID); !errors.Is(err, issuer.ErrNotUsable) {
 				t.Errorf("presentation of a licence of the compromised key: %v, want ErrNotUsable", err)
 			}
 			c.add(2 * time.Second) // past the status lists' key recheck
-			if _, err := a.StatusList(ctx, l1.StatusListID); !errors.Is(err, issuer.ErrUnavailable) {
+			if _, err := a.Publication.StatusList(ctx, l1.StatusListID); !errors.Is(err, issuer.ErrUnavailable) {
 				t.Errorf("status list with no active key: %v, want ErrUnavailable", err)
 			}
 			// What the store holds of the two keys: no private half.
@@ -177,13 +177,13 @@ func TestReissueKeyConcurrent(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { other.Close() })
-			p, err := f.Service.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
+			p, err := f.Service.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
 			if err != nil {
 				t.Fatal(err)
 			}
 			const n = 60
 			in := bytes.Repeat([]byte(`{"type":"`+issuer.TypeDrivingLicence+`","holder_name":"李四","holder_id":"350102199003071234","valid_from":"2024-01-15","fields":{"cc":"C1","fi":"2012-01-15"}}`+"\n"), n)
-			sum, err := f.Service.IssueBulk(ctx, p, bytes.NewReader(in), issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: 7}, func(issuer.BulkRow) error { return nil })
+			sum, err := f.Service.Licences.IssueBulk(ctx, p, bytes.NewReader(in), issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: 7}, func(issuer.BulkRow) error { return nil })
 			if err != nil || sum.Issued != n {
 				t.Fatalf("bulk: %+v, %v", sum, err)
 			}
@@ -191,7 +191,7 @@ func TestReissueKeyConcurrent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			nk, err := f.Service.NewDepartmentKey(ctx, issuer.Operator(), issuertest.Dept)
+			nk, err := f.Service.Admin.NewDepartmentKey(ctx, issuer.Operator(), issuertest.Dept)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +200,7 @@ func TestReissueKeyConcurrent(t *testing.T) {
 			errs := make([]error, 2)
 			for i, svc := range []*issuer.Service{f.Service, other} {
 				wg.Go(func() {
-					res[i], errs[i] = svc.ReissueKey(ctx, issuer.Operator(), issuertest.Dept, old.ID, issuer.ReissueKeyOptions{BatchSize: 4, Workers: 2})
+					res[i], errs[i] = svc.Licences.ReissueKey(ctx, issuer.Operator(), issuertest.Dept, old.ID, issuer.ReissueKeyOptions{BatchSize: 4, Workers: 2})
 				})
 			}
 			wg.Wait()

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/singleflight"
 
 	"elicence/format"
 	"elicence/issuer/store"
@@ -34,7 +32,14 @@ const (
 	defaultTokenCacheLifetime = time.Second
 )
 
-// Config configures a Service.
+// Config configures a Service: the shared core (store, keys' passphrase,
+// clock, logger, metrics) and each room's settings. It is one struct for
+// the caller; each room reads only its own group of fields: Publication
+// the trust list's, the status lists' and the event stream's (PublicURL to
+// EventReplayWindow but the wallet's TTLs), Wallet the TTLs of
+// presentations, holder links, wallet sessions and identity links, Admin
+// Root (to certify new department keys). The Licences room has no
+// settings of its own.
 type Config struct {
 	// Store holds the issuer's state. Required. The service does not close it.
 	Store store.Store
@@ -48,7 +53,8 @@ type Config struct {
 	// verifiers at PublicURL + "/v1/status/{list}".
 	PublicURL string
 	// Root is the trust-list operator's root key and certificate. When set,
-	// the service builds and signs the trust list from the store.
+	// the service builds and signs the trust list from the store, and the
+	// administration certifies new department keys with it.
 	Root *keys.Pair
 	// TrustList is an operator-signed trust list served as it is when Root
 	// is nil.
@@ -90,45 +96,23 @@ type Config struct {
 	Registry prometheus.Registerer
 }
 
-// Service is the issuer: it issues licences, manages their lifecycle and
-// publishes trust and status lists. It is safe for concurrent use, and
-// several services (in one process or several) may share one store.
+// Service is the issuer: four rooms over one shared core. Each room is a
+// small type of its own; callers reach them by name:
+//
+//   - Licences: issuance (single and bulk), lifecycle, re-issue;
+//   - Publication: the trust list, status lists, keys and the event stream;
+//   - Wallet: holder links, wallet sessions, presentations, annotated copies;
+//   - Admin: departments, keys, licence types, tokens, authorisation, audit.
+//
+// It is safe for concurrent use, and several services (in one process or
+// several) may share one store. See docs/design/issuer-rooms.md.
 type Service struct {
-	cfg     Config
-	store   store.Store
-	now     func() time.Time
-	log     *slog.Logger
-	metrics *metrics
+	Licences    *Licences
+	Publication *Publication
+	Wallet      *Wallet
+	Admin       *Admin
 
-	mu          sync.Mutex
-	types       map[string]*LicenceType // immutable once created
-	signers     map[string]*signer      // by department code + "/" + key ID
-	active      map[string]activeKey    // by department code
-	tokens      map[string]cachedToken  // by hex of the secret hash
-	statusLists map[string]*publishedList
-	lastStatus  map[string]int64 // last IssuedAt served, by list
-	trust       *publishedTrust
-	trustSeq    uint64
-	flight      singleflight.Group
-
-	events *eventHub
-}
-
-type activeKey struct {
-	id      string
-	fetched time.Time
-}
-
-type cachedToken struct {
-	tok     store.Token
-	fetched time.Time
-}
-
-// signer is a decrypted department signing key.
-type signer struct {
-	dept string
-	id   keys.ID
-	key  *sm2.PrivateKey
+	core *core
 }
 
 // New returns a service on cfg.Store. Call Close to stop its background
@@ -166,235 +150,29 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{
-		cfg: cfg, store: cfg.Store, now: cfg.Now, log: cfg.Logger,
-		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
-		tokens: map[string]cachedToken{}, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{},
-	}
-	s.metrics = newMetrics(cfg.Registry)
-	s.events = newEventHub(s)
-	return s, nil
+	c := newCore(cfg)
+	pub := newPublication(c, &cfg)
+	c.keysChanged = pub.forget
+	return &Service{
+		core:        c,
+		Licences:    &Licences{core: c},
+		Publication: pub,
+		Wallet:      &Wallet{core: c, cfg: &cfg},
+		Admin:       &Admin{core: c, cfg: &cfg, tokens: map[string]cachedToken{}},
+	}, nil
 }
 
 // Close stops the event stream poller and ends open event streams.
 func (s *Service) Close() error {
-	s.events.close()
+	s.Publication.events.close()
 	return nil
 }
 
 // Store returns the service's store.
-func (s *Service) Store() store.Store { return s.store }
+func (s *Service) Store() store.Store { return s.core.store }
 
 // Ready reports whether the store is reachable.
-func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+func (s *Service) Ready(ctx context.Context) error { return s.core.store.Ping(ctx) }
 
 // Now returns the time on the service's clock (Config.Now).
-func (s *Service) Now() time.Time { return s.now() }
-
-// StatusTTL returns the configured status-list time-to-live.
-func (s *Service) StatusTTL() time.Duration { return s.cfg.StatusTTL }
-
-// licenceType returns the catalogue entry for code, from the store the
-// first time. It returns store.ErrNotFound for an unknown type.
-func (s *Service) licenceType(ctx context.Context, code string) (*LicenceType, error) {
-	s.mu.Lock()
-	lt := s.types[code]
-	s.mu.Unlock()
-	if lt != nil {
-		return lt, nil
-	}
-	st, err := s.store.LicenceType(ctx, code)
-	if err != nil {
-		return nil, err
-	}
-	lt, err = FromStore(st)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.types[code] = lt
-	s.mu.Unlock()
-	return lt, nil
-}
-
-// activeSigner returns the department's active signing key, decrypted.
-// The active key's ID is re-read from the store every few seconds so that
-// a rotation made by another process is followed; what it signs is then
-// checked against the store again (IssueParams.KeyID for licences,
-// confirmActive for the rest), so a key retired elsewhere signs nothing.
-func (s *Service) activeSigner(ctx context.Context, dept string) (*signer, error) {
-	return s.activeSignerWithin(ctx, dept, defaultKeyCacheRefresh)
-}
-
-// activeSignerWithin is activeSigner with the active key's ID at most
-// maxAge old.
-func (s *Service) activeSignerWithin(ctx context.Context, dept string, maxAge time.Duration) (*signer, error) {
-	now := s.now()
-	s.mu.Lock()
-	ak, ok := s.active[dept]
-	s.mu.Unlock()
-	if !ok || now.Sub(ak.fetched) >= maxAge || now.Before(ak.fetched) {
-		k, err := s.store.ActiveSigningKey(ctx, dept)
-		if errors.Is(err, store.ErrNotFound) {
-			s.dropActive(dept)
-			return nil, problem(ErrUnavailable, "department %s has no active signing key: it signs nothing until the operator adds one", dept)
-		}
-		if err != nil {
-			return nil, err
-		}
-		sg, err := s.cacheSigner(k)
-		if err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		if prev, ok := s.active[dept]; ok && prev.id != k.ID {
-			s.dropSignersLocked(dept, k.ID)
-		}
-		s.active[dept] = activeKey{id: k.ID, fetched: now}
-		s.mu.Unlock()
-		return sg, nil
-	}
-	s.mu.Lock()
-	sg := s.signers[dept+"/"+ak.id]
-	s.mu.Unlock()
-	if sg != nil {
-		return sg, nil
-	}
-	k, err := s.store.ActiveSigningKey(ctx, dept)
-	if errors.Is(err, store.ErrNotFound) {
-		s.dropActive(dept)
-		return nil, problem(ErrUnavailable, "department %s has no active signing key: it signs nothing until the operator adds one", dept)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s.cacheSigner(k)
-}
-
-// confirmActive checks, after sg signed something and before it is handed
-// out, that sg is still the department's active key in the store. A key
-// retired or marked compromised by any process before this read has its
-// signature thrown away: it signs nothing after its retirement. When the
-// key is no longer active the department's cached keys are dropped and
-// errKeyChanged returned.
-func (s *Service) confirmActive(ctx context.Context, sg *signer) error {
-	k, err := s.store.ActiveSigningKey(ctx, sg.dept)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if err == nil && k.ID == sg.id.String() {
-		return nil
-	}
-	s.forgetKeys(sg.dept)
-	return errKeyChanged
-}
-
-// errKeyChanged reports that the key a signature was made with stopped
-// being active; the caller signs again with the current key, or refuses.
-var errKeyChanged = errors.New("signing key is no longer active")
-
-func (s *Service) dropActive(dept string) {
-	s.mu.Lock()
-	delete(s.active, dept)
-	s.dropSignersLocked(dept, "")
-	s.mu.Unlock()
-}
-
-// dropSignersLocked forgets the decrypted keys of dept other than keep, so
-// that no private key of a key that stopped being active stays in memory.
-func (s *Service) dropSignersLocked(dept, keep string) {
-	for name := range s.signers {
-		if strings.HasPrefix(name, dept+"/") && name != dept+"/"+keep {
-			delete(s.signers, name)
-		}
-	}
-}
-
-// cacheSigner decrypts k (slow: PBKDF2) once per process, in one goroutine
-// however many ask at the same time. Only an active key is decrypted: the
-// store destroys the private half of every other key, and a key that is
-// not active must sign nothing even if a copy were left.
-func (s *Service) cacheSigner(k store.SigningKey) (*signer, error) {
-	name := k.DepartmentCode + "/" + k.ID
-	if k.State != store.KeyActive || len(k.PrivateKeyPEM) == 0 {
-		return nil, fmt.Errorf("signing key %s is %s: %w", name, k.State, errKeyChanged)
-	}
-	v, err, _ := s.flight.Do("key:"+name, func() (any, error) {
-		s.mu.Lock()
-		sg := s.signers[name]
-		s.mu.Unlock()
-		if sg != nil {
-			return sg, nil
-		}
-		priv, err := s.cfg.DecryptKey(k.PrivateKeyPEM, s.cfg.Passphrase)
-		if err != nil {
-			return nil, fmt.Errorf("signing key %s: %w", name, err)
-		}
-		id, err := keys.IDOf(&priv.PublicKey)
-		if err != nil {
-			return nil, err
-		}
-		if id.String() != k.ID {
-			return nil, fmt.Errorf("signing key %s: stored key has id %s", name, id)
-		}
-		sg = &signer{dept: k.DepartmentCode, id: id, key: priv}
-		s.mu.Lock()
-		s.signers[name] = sg
-		s.mu.Unlock()
-		return sg, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*signer), nil
-}
-
-// forgetKeys drops cached key state of dept, after a rotation or a key
-// state change: the active key, the decrypted signers, the status lists
-// they signed (served next signed by the active key, or not at all when
-// there is none) and the trust list.
-func (s *Service) forgetKeys(dept string) {
-	s.mu.Lock()
-	delete(s.active, dept)
-	s.dropSignersLocked(dept, "")
-	for id, c := range s.statusLists {
-		if c.dept == dept {
-			delete(s.statusLists, id)
-		}
-	}
-	s.trust = nil
-	s.mu.Unlock()
-}
-
-// sign times a signature for the signing-latency metric.
-func (s *Service) sign(object string, fn func() error) error {
-	start := time.Now()
-	err := fn()
-	s.metrics.signing.WithLabelValues(object).Observe(time.Since(start).Seconds())
-	return err
-}
-
-type metrics struct {
-	issued        *prometheus.CounterVec
-	statusChanges *prometheus.CounterVec
-	signing       *prometheus.HistogramVec
-}
-
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "elicence_issuer_licences_issued_total", Help: "Licences issued, by how (single, bulk, reissue).",
-		}, []string{"mode"}),
-		statusChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "elicence_issuer_status_changes_total", Help: "Licence status changes, by new status (revoked, suspended, valid).",
-		}, []string{"status"}),
-		signing: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "elicence_issuer_signing_seconds", Help: "SM2 signing latency by signed object.",
-			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05},
-		}, []string{"object"}),
-	}
-	if reg != nil {
-		reg.MustRegister(m.issued, m.statusChanges, m.signing)
-	}
-	return m
-}
+func (s *Service) Now() time.Time { return s.core.now() }

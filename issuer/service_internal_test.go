@@ -1,36 +1,11 @@
 package issuer
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"elicence/issuer/store"
-	"elicence/issuer/store/sqlite"
 )
-
-// TestAuditHead checks the probing search for the last audit entry at
-// every length from 0 to 40.
-func TestAuditHead(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "audit.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	for n := int64(0); n <= 40; n++ {
-		if n > 0 {
-			if _, err := st.AppendAudit(ctx, store.AuditEvent{Actor: "test", Action: "test"}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := auditHead(ctx, st)
-		if err != nil || got != n {
-			t.Fatalf("auditHead with %d entries = %d, %v", n, got, err)
-		}
-	}
-}
 
 // TestRequestOf checks that a stored licence converts back to the request
 // that issued it, dates included (the store keeps the exclusive end of

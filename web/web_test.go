@@ -327,13 +327,13 @@ func TestMessages(t *testing.T) {
 		}
 	}
 	// Every reason code the issuer accepts has its word.
-	issue, err := os.ReadFile("../issuer/issue.go")
+	issue, err := os.ReadFile("../issuer/licences_issue.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	codes := reasonCodes.FindAllStringSubmatch(string(issue), -1)
 	if len(codes) != 2 {
-		t.Fatalf("read %d reason-code lists from issuer/issue.go, want 2", len(codes))
+		t.Fatalf("read %d reason-code lists from issuer/licences_issue.go, want 2", len(codes))
 	}
 	for _, m := range codes {
 		status := map[string]string{"Revocation": "revoked", "Suspension": "suspended"}[m[1]]

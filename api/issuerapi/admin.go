@@ -57,7 +57,7 @@ func (rs admin) createDepartment(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	d, k, err := rs.a.svc.CreateDepartment(r.Context(), principal(r), req)
+	d, k, err := rs.a.svc.Admin.CreateDepartment(r.Context(), principal(r), req)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -70,7 +70,7 @@ func (rs admin) rotateKey(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	k, err := rs.a.svc.NewDepartmentKey(r.Context(), principal(r), chi.URLParam(r, "code"))
+	k, err := rs.a.svc.Admin.NewDepartmentKey(r.Context(), principal(r), chi.URLParam(r, "code"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -100,7 +100,7 @@ func (rs admin) setKeyState(w http.ResponseWriter, r *http.Request) {
 		}
 		since = t
 	}
-	k, err := rs.a.svc.SetKeyState(r.Context(), principal(r), chi.URLParam(r, "code"), chi.URLParam(r, "id"), store.KeyState(body.State), since)
+	k, err := rs.a.svc.Admin.SetKeyState(r.Context(), principal(r), chi.URLParam(r, "code"), chi.URLParam(r, "id"), store.KeyState(body.State), since)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -127,7 +127,7 @@ func (rs admin) reissueKey(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sum, err := rs.a.svc.ReissueKey(r.Context(), principal(r), chi.URLParam(r, "code"), chi.URLParam(r, "id"),
+	sum, err := rs.a.svc.Licences.ReissueKey(r.Context(), principal(r), chi.URLParam(r, "code"), chi.URLParam(r, "id"),
 		issuer.ReissueKeyOptions{BatchSize: body.BatchSize})
 	if err != nil {
 		rs.a.writeError(w, r, err)
@@ -145,7 +145,7 @@ func (rs admin) authorise(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dept := chi.URLParam(r, "code")
-	if err := rs.a.svc.Authorise(r.Context(), principal(r), dept, body.Type); err != nil {
+	if err := rs.a.svc.Admin.Authorise(r.Context(), principal(r), dept, body.Type); err != nil {
 		rs.a.writeError(w, r, err)
 		return
 	}
@@ -158,7 +158,7 @@ func (rs admin) createType(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	out, err := rs.a.svc.CreateLicenceType(r.Context(), principal(r), lt)
+	out, err := rs.a.svc.Admin.CreateLicenceType(r.Context(), principal(r), lt)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -187,7 +187,7 @@ func tokenOf(t store.Token) tokenJSON {
 }
 
 func (rs admin) listTokens(w http.ResponseWriter, r *http.Request) {
-	ts, err := rs.a.svc.Tokens(r.Context(), principal(r), r.URL.Query().Get("department"))
+	ts, err := rs.a.svc.Admin.Tokens(r.Context(), principal(r), r.URL.Query().Get("department"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -206,7 +206,7 @@ func (rs admin) createToken(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	t, secret, err := rs.a.svc.CreateToken(r.Context(), principal(r), req)
+	t, secret, err := rs.a.svc.Admin.CreateToken(r.Context(), principal(r), req)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -222,7 +222,7 @@ func (rs admin) revokeToken(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	t, err := rs.a.svc.RevokeToken(r.Context(), principal(r), chi.URLParam(r, "id"))
+	t, err := rs.a.svc.Admin.RevokeToken(r.Context(), principal(r), chi.URLParam(r, "id"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -239,6 +239,12 @@ type auditJSON struct {
 	Detail   json.RawMessage `json:"detail,omitempty"`
 	PrevHash string          `json:"prev_hash"`
 	Hash     string          `json:"hash"`
+}
+
+// departmentRoutes lists the administration endpoints a department
+// token may call: its own part of the audit log.
+func (rs admin) departmentRoutes(r chi.Router) {
+	r.With(rs.a.authenticate).Get("/audit", rs.a.audit)
 }
 
 func (a *API) audit(w http.ResponseWriter, r *http.Request) {
@@ -264,7 +270,7 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, api.Invalid("invalid query parameters", errs...))
 		return
 	}
-	es, last, err := a.svc.Audit(r.Context(), principal(r), after, limit)
+	es, last, err := a.svc.Admin.Audit(r.Context(), principal(r), after, limit)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -201,7 +201,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 
 		// Credentials.
 		token := func(id string, scopes ...store.Scope) string {
-			_, secret, err := e.svc.CreateToken(ctx, op, issuer.TokenRequest{ID: id, Department: issuertest.Dept, Scopes: scopes, Name: id})
+			_, secret, err := e.svc.Admin.CreateToken(ctx, op, issuer.TokenRequest{ID: id, Department: issuertest.Dept, Scopes: scopes, Name: id})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +209,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 		e.cred[callerMalformed] = "not a token, just words"
 		e.cred[callerRevoked] = token("matrix-revoked", store.ScopeIssue, store.ScopeRevoke, store.ScopeRead)
-		if _, err := e.svc.RevokeToken(ctx, op, "matrix-revoked"); err != nil {
+		if _, err := e.svc.Admin.RevokeToken(ctx, op, "matrix-revoked"); err != nil {
 			t.Fatal(err)
 		}
 		e.cred[callerNoIssue] = token("matrix-no-issue", store.ScopeRevoke, store.ScopeRead)
@@ -308,7 +308,7 @@ func (e *authzEnv) build(t *testing.T, row authzRow) authzReq {
 	}
 	if strings.Contains(path, "{code}") {
 		code := fmt.Sprintf("MATRIX%06d", e.n)
-		if _, _, err := e.svc.CreateDepartment(ctx, op, issuer.DepartmentRequest{Code: code, Name: "矩阵测试部门"}); err != nil {
+		if _, _, err := e.svc.Admin.CreateDepartment(ctx, op, issuer.DepartmentRequest{Code: code, Name: "矩阵测试部门"}); err != nil {
 			t.Fatal(err)
 		}
 		path = strings.ReplaceAll(path, "{code}", code)
@@ -319,7 +319,7 @@ func (e *authzEnv) build(t *testing.T, row authzRow) authzReq {
 			}
 			if strings.HasSuffix(path, "/reissue") {
 				// Only a key that is no longer active has licences to re-issue.
-				if _, err := e.svc.NewDepartmentKey(ctx, op, code); err != nil {
+				if _, err := e.svc.Admin.NewDepartmentKey(ctx, op, code); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -328,7 +328,7 @@ func (e *authzEnv) build(t *testing.T, row authzRow) authzReq {
 	}
 	if strings.HasPrefix(path, "/v1/admin/tokens/{id}") {
 		id := fmt.Sprintf("matrix-%d", e.n)
-		if _, _, err := e.svc.CreateToken(ctx, op, issuer.TokenRequest{ID: id, Department: issuertest.Dept, Scopes: []store.Scope{store.ScopeRead}, Name: id}); err != nil {
+		if _, _, err := e.svc.Admin.CreateToken(ctx, op, issuer.TokenRequest{ID: id, Department: issuertest.Dept, Scopes: []store.Scope{store.ScopeRead}, Name: id}); err != nil {
 			t.Fatal(err)
 		}
 		path = strings.ReplaceAll(path, "{id}", id)

@@ -43,11 +43,11 @@ func TestBadRequests(t *testing.T) {
 		if r := e.req("POST", "/v1/licences", tok, refBusiness, "Idempotency-Key", "used-key"); r.status != 201 {
 			t.Fatalf("set-up idempotency: %d", r.status)
 		}
-		_, oldSecret, err := e.svc.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{ID: "old", Department: issuertest.Dept, Scopes: []store.Scope{store.ScopeRead, store.ScopeIssue}, Name: "old"})
+		_, oldSecret, err := e.svc.Admin.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{ID: "old", Department: issuertest.Dept, Scopes: []store.Scope{store.ScopeRead, store.ScopeIssue}, Name: "old"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.RevokeToken(ctx, issuer.Operator(), "old"); err != nil {
+		if _, err := e.svc.Admin.RevokeToken(ctx, issuer.Operator(), "old"); err != nil {
 			t.Fatal(err)
 		}
 

@@ -103,7 +103,7 @@ func BenchmarkIssueHTTP(b *testing.B) {
 func BenchmarkBulkIssue(b *testing.B) {
 	const n = 100_000
 	e := newEnv(b, issuertest.Postgres(b), issuer.Config{}, Config{})
-	p, err := e.svc.Authenticate(context.Background(), e.tokens[issuertest.TokenIssuer])
+	p, err := e.svc.Admin.Authenticate(context.Background(), e.tokens[issuertest.TokenIssuer])
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func BenchmarkBulkIssue(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		sum, err := e.svc.IssueBulk(context.Background(), p, strings.NewReader(input),
+		sum, err := e.svc.Licences.IssueBulk(context.Background(), p, strings.NewReader(input),
 			issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: issuer.MaxBulkBatchSize}, func(issuer.BulkRow) error { return nil })
 		if err != nil || sum.Issued != n {
 			b.Fatalf("issued %d of %d: %v\n%s", sum.Issued, n, err, e.logs.String())
@@ -143,7 +143,7 @@ func BenchmarkReissueKey(b *testing.B) {
 		b.StopTimer()
 		e := newEnv(b, issuertest.Postgres(b), issuer.Config{}, Config{})
 		ctx := context.Background()
-		p, err := e.svc.Authenticate(ctx, e.tokens[issuertest.TokenIssuer])
+		p, err := e.svc.Admin.Authenticate(ctx, e.tokens[issuertest.TokenIssuer])
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func BenchmarkReissueKey(b *testing.B) {
 		}
 		b.StartTimer()
 		start := time.Now()
-		sum, err := e.svc.IssueBulk(ctx, p, strings.NewReader(input),
+		sum, err := e.svc.Licences.IssueBulk(ctx, p, strings.NewReader(input),
 			issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: issuer.DefaultBulkBatchSize}, func(issuer.BulkRow) error { return nil })
 		if err != nil || sum.Issued != n {
 			b.Fatalf("issued %d of %d: %v\n%s", sum.Issued, n, err, e.logs.String())
@@ -161,12 +161,12 @@ func BenchmarkReissueKey(b *testing.B) {
 		bulkSec += time.Since(start).Seconds()
 		bulkSign, bulkStore = bulkSign+sum.SignSeconds, bulkStore+sum.StoreSeconds
 		b.StopTimer()
-		if _, err := e.svc.NewDepartmentKey(ctx, issuer.Operator(), issuertest.Dept); err != nil {
+		if _, err := e.svc.Admin.NewDepartmentKey(ctx, issuer.Operator(), issuertest.Dept); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 		start = time.Now()
-		rs, err := e.svc.ReissueKey(ctx, issuer.Operator(), issuertest.Dept, old.ID, issuer.ReissueKeyOptions{})
+		rs, err := e.svc.Licences.ReissueKey(ctx, issuer.Operator(), issuertest.Dept, old.ID, issuer.ReissueKeyOptions{})
 		if err != nil || rs.Reissued != n {
 			b.Fatalf("re-issued %d of %d: %v\n%s", rs.Reissued, n, err, e.logs.String())
 		}

@@ -58,7 +58,7 @@ func TestEventReplayMemoryBound(t *testing.T) {
 	st := issuertest.Backends()[0].Open(t) // SQLite: the store does not change what a stream holds
 	e := newEnv(t, st, issuer.Config{EventPollInterval: 20 * time.Millisecond}, Config{MaxStreamsPerClient: replayStreams})
 	ctx := context.Background()
-	p, err := e.svc.Authenticate(ctx, e.tokens[issuertest.TokenIssuer])
+	p, err := e.svc.Admin.Authenticate(ctx, e.tokens[issuertest.TokenIssuer])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +68,12 @@ func TestEventReplayMemoryBound(t *testing.T) {
 		if i%2 == 1 {
 			to, reason = store.StatusValid, ""
 		}
-		if _, err := e.svc.ChangeStatus(ctx, p, l.ID, to, reason); err != nil {
+		if _, err := e.svc.Licences.ChangeStatus(ctx, p, l.ID, to, reason); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The head: the last change's event id, seen by a live stream.
-	sub, err := e.svc.Subscribe(ctx, -1)
+	sub, err := e.svc.Publication.Subscribe(ctx, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,7 +192,7 @@ func TestEventsAcrossServices(t *testing.T) {
 		}
 		defer svc2.Close()
 		ctx := context.Background()
-		sub, err := svc2.Subscribe(ctx, -1)
+		sub, err := svc2.Publication.Subscribe(ctx, -1)
 		if err != nil {
 			t.Fatal(err)
 		}

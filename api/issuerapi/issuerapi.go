@@ -4,9 +4,9 @@
 // returns the whole handler; [API.Routes] lists every endpoint in one
 // place, and docs/openapi.yaml documents each (a test keeps the two equal).
 //
-// Handlers call the issuer service and return errors; [writeError] maps the
-// service's and the store's sentinel errors to problem kinds, and any other
-// error to a 500 whose detail says nothing.
+// Handlers call the issuer's rooms and return errors; [writeError] maps
+// each error's kind (package issuer/kind) to a problem kind, and an error
+// of no kind to a 500 whose detail says nothing.
 package issuerapi
 
 import (
@@ -26,6 +26,7 @@ import (
 	"elicence/api"
 	"elicence/docs"
 	"elicence/issuer"
+	"elicence/issuer/kind"
 	"elicence/issuer/store"
 )
 
@@ -163,26 +164,24 @@ func (a *API) Routes() chi.Router {
 	r.NotFound(api.NotFound)
 	r.MethodNotAllowed(api.MethodNotAllowed)
 
-	// Public, cacheable by any CDN.
+	// One resource per room of the issuer (docs/design/issuer-rooms.md).
 	r.Get("/openapi.yaml", a.openAPI)
-	r.Get("/trust-list", a.trustList)
-	r.Get("/status/{list}", a.statusList)
-	r.Get("/keys/{file}", a.keyFile)
-	r.Get("/licence-types", a.licenceTypes)
-	r.Get("/departments", a.departments)
-	r.Get("/events", a.events)
 
-	// Departments, with bearer tokens.
+	// Publication: public, cacheable by any CDN.
+	r.Group(publication{a}.routes)
+
+	// Licences: departments, with bearer tokens.
 	r.Mount("/licences", licences{a}.Routes())
-	r.With(a.authenticate).Post("/holder-links", a.createHolderLink)
-	r.With(a.authenticate).Get("/audit", a.audit)
 
-	// The holder's wallet, with a session from a one-time link or the
-	// identity provider.
+	// The wallet: the holder's, with a session from a one-time link or the
+	// identity provider; the department's one-time links, with its token.
 	r.Mount("/wallet", wallet{a}.Routes())
+	r.Group(wallet{a}.departmentRoutes)
 
-	// The operator's administration, with an operator token.
+	// Administration: the operator's, with an operator token; a
+	// department's audit entries, with its token.
 	r.Mount("/admin", admin{a}.Routes())
+	r.Group(admin{a}.departmentRoutes)
 	return r
 }
 
@@ -211,7 +210,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.writeError(w, r, &issuer.Problem{Err: issuer.ErrUnauthenticated, Detail: "an Authorization: Bearer token is required"})
 			return
 		}
-		p, err := a.svc.Authenticate(r.Context(), tok)
+		p, err := a.svc.Admin.Authenticate(r.Context(), tok)
 		if err != nil {
 			a.writeError(w, r, err)
 			return
@@ -246,9 +245,26 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // StoreRetryAfter is the Retry-After sent when the store is unavailable.
 const StoreRetryAfter = 2 * time.Second
 
-// toAPIError classifies err. Only *api.Error, *issuer.ValidationError,
-// *issuer.Problem and the store's sentinels get a client-visible detail;
-// anything else is internal.
+// kinds maps each error kind of the issuer to its problem kind and the
+// detail sent when the error carries none of its own (an issuer.Problem's
+// detail is sent instead). This is the one place kinds become HTTP.
+var kinds = map[kind.Kind]struct {
+	api    api.Kind
+	detail string
+}{
+	kind.Invalid:             {api.KindBadRequest, "invalid argument"},
+	kind.Unauthenticated:     {api.KindUnauthorized, "missing, unknown or revoked credentials"},
+	kind.Forbidden:           {api.KindForbidden, "the token may not do this"},
+	kind.NotAuthorised:       {api.KindForbidden, "the department is not authorised for this licence type"},
+	kind.NotFound:            {api.KindNotFound, "not found"},
+	kind.Conflict:            {api.KindConflict, "the request conflicts with the current state"},
+	kind.IdempotencyMismatch: {api.KindConflict, "the Idempotency-Key was used with a different request"},
+	kind.Unavailable:         {api.KindUnavailable, "the service cannot do this now"},
+}
+
+// toAPIError classifies err by its kind (package kind). Only *api.Error,
+// *issuer.ValidationError, *issuer.Problem and the store's sentinels get a
+// client-visible detail; anything else is internal.
 func toAPIError(err error) error {
 	var ae *api.Error
 	if errors.As(err, &ae) {
@@ -262,41 +278,28 @@ func toAPIError(err error) error {
 		}
 		return api.Invalid("the request is invalid", fields...)
 	}
+	// The drivers' own connection errors say no kind: IsUnavailable knows
+	// them as well as store.ErrUnavailable (kind.StoreUnavailable).
 	if store.IsUnavailable(err) {
 		// Nothing was done, or what was done is not known to be durable:
 		// the client may send the request again (with its Idempotency-Key).
 		return &api.Error{Kind: api.KindUnavailable, Detail: "the licence store is unavailable; nothing was confirmed, send the request again later",
 			RetryAfter: StoreRetryAfter, Err: err}
 	}
-	kinds := []struct {
-		sentinel error
-		kind     api.Kind
-		detail   string
-	}{
-		{issuer.ErrUnauthenticated, api.KindUnauthorized, "missing, unknown or revoked credentials"},
-		{issuer.ErrForbidden, api.KindForbidden, "the token may not do this"},
-		{store.ErrNotAuthorised, api.KindForbidden, "the department is not authorised for this licence type"},
-		{store.ErrNotFound, api.KindNotFound, "not found"},
-		{store.ErrIdempotencyMismatch, api.KindConflict, "the Idempotency-Key was used with a different request"},
-		{store.ErrConflict, api.KindConflict, "the request conflicts with the current state"},
-		{issuer.ErrUnavailable, api.KindUnavailable, "the service cannot do this now"},
-		{store.ErrInvalid, api.KindBadRequest, "invalid argument"},
+	k, ok := kinds[kind.Of(err)]
+	if !ok {
+		return err
 	}
-	for _, k := range kinds {
-		if errors.Is(err, k.sentinel) {
-			detail := k.detail
-			var pb *issuer.Problem
-			if errors.As(err, &pb) {
-				detail = pb.Detail
-			}
-			e := &api.Error{Kind: k.kind, Detail: detail, Err: err}
-			if k.kind == api.KindUnavailable {
-				e.RetryAfter = StoreRetryAfter
-			}
-			return e
-		}
+	detail := k.detail
+	var pb *issuer.Problem
+	if errors.As(err, &pb) {
+		detail = pb.Detail
 	}
-	return err
+	e := &api.Error{Kind: k.api, Detail: detail, Err: err}
+	if k.api == api.KindUnavailable {
+		e.RetryAfter = StoreRetryAfter
+	}
+	return e
 }
 
 // limiter is a token bucket per caller: an API token or a wallet

@@ -73,7 +73,8 @@ type licenceJSON struct {
 	} `json:"links"`
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
+// chinaTime is the zone in which licence dates are written (identifier.ChinaTime).
+var chinaTime = identifier.ChinaTime()
 
 // validityDates returns the first and last day of validity (China time).
 func validityDates(l store.Licence) (string, *string) {
@@ -114,7 +115,7 @@ func (rs licences) issue(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	l, replayed, err := rs.a.svc.Issue(r.Context(), principal(r), req, r.Header.Get("Idempotency-Key"))
+	l, replayed, err := rs.a.svc.Licences.Issue(r.Context(), principal(r), req, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -127,7 +128,7 @@ func (rs licences) issue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rs licences) get(w http.ResponseWriter, r *http.Request) {
-	l, err := rs.a.svc.Licence(r.Context(), principal(r), chi.URLParam(r, "id"))
+	l, err := rs.a.svc.Licences.Licence(r.Context(), principal(r), chi.URLParam(r, "id"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -158,7 +159,7 @@ func (rs licences) list(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, api.Invalid("invalid query parameters", errs...))
 		return
 	}
-	page, next, err := rs.a.svc.Licences(r.Context(), principal(r), lq)
+	page, next, err := rs.a.svc.Licences.List(r.Context(), principal(r), lq)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -186,7 +187,7 @@ func (rs licences) changeStatus(w http.ResponseWriter, r *http.Request, to store
 			return
 		}
 	}
-	l, err := rs.a.svc.ChangeStatus(r.Context(), principal(r), chi.URLParam(r, "id"), to, body.Reason)
+	l, err := rs.a.svc.Licences.ChangeStatus(r.Context(), principal(r), chi.URLParam(r, "id"), to, body.Reason)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -214,7 +215,7 @@ func (rs licences) reissue(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	l, replayed, err := rs.a.svc.Reissue(r.Context(), principal(r), chi.URLParam(r, "id"), req, r.Header.Get("Idempotency-Key"))
+	l, replayed, err := rs.a.svc.Licences.Reissue(r.Context(), principal(r), chi.URLParam(r, "id"), req, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -240,7 +241,7 @@ func (rs licences) present(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	p, err := rs.a.svc.Present(r.Context(), principal(r), chi.URLParam(r, "id"))
+	p, err := rs.a.svc.Wallet.Present(r.Context(), principal(r), chi.URLParam(r, "id"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -255,7 +256,7 @@ func (rs licences) annotate(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	c, err := rs.a.svc.Annotate(r.Context(), principal(r), chi.URLParam(r, "id"), req)
+	c, err := rs.a.svc.Wallet.Annotate(r.Context(), principal(r), chi.URLParam(r, "id"), req)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -294,7 +295,7 @@ func (rs licences) qrSVG(w http.ResponseWriter, r *http.Request) { rs.qrImage(w,
 // only on the signed credential, so its ETag is derived from it and the
 // answer is immutable; renderings are kept in a small cache.
 func (rs licences) qrImage(w http.ResponseWriter, r *http.Request, kind string) {
-	l, err := rs.a.svc.Licence(r.Context(), principal(r), chi.URLParam(r, "id"))
+	l, err := rs.a.svc.Licences.Licence(r.Context(), principal(r), chi.URLParam(r, "id"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -426,7 +427,7 @@ func (rs licences) batch(w http.ResponseWriter, r *http.Request) {
 		enc = json.NewEncoder(bw)
 		enc.SetEscapeHTML(false)
 	}
-	sum, err := rs.a.svc.IssueBulk(r.Context(), principal(r), body, opts, func(row issuer.BulkRow) error {
+	sum, err := rs.a.svc.Licences.IssueBulk(r.Context(), principal(r), body, opts, func(row issuer.BulkRow) error {
 		if !body.done.Load() {
 			return enc.Encode(row)
 		}

@@ -223,7 +223,7 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	holder, _ := claims[o.cfg.HolderClaim].(string)
 	name, _ := claims[o.cfg.NameClaim].(string)
-	link, err := o.svc.CreateIdentityLink(r.Context(), issuer.Identity{
+	link, err := o.svc.Wallet.CreateIdentityLink(r.Context(), issuer.Identity{
 		Issuer: idt.Issuer, Subject: idt.Subject, HolderID: strings.ToUpper(strings.TrimSpace(holder)), Name: name,
 	})
 	if err != nil {

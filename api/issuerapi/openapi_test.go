@@ -192,7 +192,7 @@ func TestOpenAPIExamples(t *testing.T) {
 					if strings.HasPrefix(path, "/v1/admin/") && strings.HasSuffix(path, "/reissue") {
 						// {id} is a retired key of a department that has an
 						// active one: rotate, then name the previous key.
-						if _, err := e.svc.NewDepartmentKey(t.Context(), issuer.Operator(), issuertest.Other); err != nil {
+						if _, err := e.svc.Admin.NewDepartmentKey(t.Context(), issuer.Operator(), issuertest.Other); err != nil {
 							t.Fatal(err)
 						}
 						ks, err := st.ListSigningKeys(t.Context(), issuertest.Other)

@@ -14,6 +14,23 @@ import (
 	"elicence/issuer"
 )
 
+// publication is the publication room's resource: the trust list, status
+// lists, keys, the published registry and the event stream, public and
+// (but for the stream) cacheable by any CDN. Its paths lie at the root of
+// /v1, so it registers them on the API's router rather than being mounted
+// under a prefix of its own.
+type publication struct{ *API }
+
+// routes lists the publication endpoints.
+func (a publication) routes(r chi.Router) {
+	r.Get("/trust-list", a.trustList)
+	r.Get("/status/{list}", a.statusList)
+	r.Get("/keys/{file}", a.keyFile)
+	r.Get("/licence-types", a.licenceTypes)
+	r.Get("/departments", a.departments)
+	r.Get("/events", a.events)
+}
+
 // writePublished serves a signed object with its ETag and caching
 // headers, answering 304 when the client has it.
 func writePublished(w http.ResponseWriter, r *http.Request, p *issuer.Published) {
@@ -33,8 +50,8 @@ func writePublished(w http.ResponseWriter, r *http.Request, p *issuer.Published)
 	}
 }
 
-func (a *API) trustList(w http.ResponseWriter, r *http.Request) {
-	p, err := a.svc.TrustList(r.Context())
+func (a publication) trustList(w http.ResponseWriter, r *http.Request) {
+	p, err := a.svc.Publication.TrustList(r.Context())
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -42,8 +59,8 @@ func (a *API) trustList(w http.ResponseWriter, r *http.Request) {
 	writePublished(w, r, p)
 }
 
-func (a *API) statusList(w http.ResponseWriter, r *http.Request) {
-	p, err := a.svc.StatusList(r.Context(), chi.URLParam(r, "list"))
+func (a publication) statusList(w http.ResponseWriter, r *http.Request) {
+	p, err := a.svc.Publication.StatusList(r.Context(), chi.URLParam(r, "list"))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -52,16 +69,16 @@ func (a *API) statusList(w http.ResponseWriter, r *http.Request) {
 }
 
 // keyFile serves root.crt, <keyid>.pem (public key) and <keyid>.crt.
-func (a *API) keyFile(w http.ResponseWriter, r *http.Request) {
+func (a publication) keyFile(w http.ResponseWriter, r *http.Request) {
 	file := chi.URLParam(r, "file")
 	var body []byte
 	var err error
 	switch {
 	case file == "root.crt":
-		body = a.svc.RootCertificate()
+		body = a.svc.Publication.RootCertificate()
 	case strings.HasSuffix(file, ".pem"), strings.HasSuffix(file, ".crt"):
 		var pub, cert []byte
-		pub, cert, err = a.svc.PublicKey(r.Context(), file[:len(file)-4])
+		pub, cert, err = a.svc.Publication.PublicKey(r.Context(), file[:len(file)-4])
 		body = pub
 		if strings.HasSuffix(file, ".crt") {
 			body = cert
@@ -84,8 +101,8 @@ func (a *API) keyFile(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-func (a *API) licenceTypes(w http.ResponseWriter, r *http.Request) {
-	ts, err := a.svc.LicenceTypes(r.Context())
+func (a publication) licenceTypes(w http.ResponseWriter, r *http.Request) {
+	ts, err := a.svc.Publication.LicenceTypes(r.Context())
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -94,8 +111,8 @@ func (a *API) licenceTypes(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, map[string]any{"licence_types": ts})
 }
 
-func (a *API) departments(w http.ResponseWriter, r *http.Request) {
-	ds, err := a.svc.Departments(r.Context())
+func (a publication) departments(w http.ResponseWriter, r *http.Request) {
+	ds, err := a.svc.Publication.Departments(r.Context())
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -109,7 +126,7 @@ func (a *API) departments(w http.ResponseWriter, r *http.Request) {
 // are capped per client address and in all (see Config.MaxStreams); a
 // replay is sent a page at a time, and a Last-Event-ID older than the
 // replay window gets a "reset" event (refetch your lists) instead.
-func (a *API) events(w http.ResponseWriter, r *http.Request) {
+func (a publication) events(w http.ResponseWriter, r *http.Request) {
 	after := int64(-1)
 	if s := r.Header.Get("Last-Event-ID"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -130,7 +147,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	sub, err := a.svc.Subscribe(r.Context(), after)
+	sub, err := a.svc.Publication.Subscribe(r.Context(), after)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -181,7 +198,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flusher.Flush()
-	ping := time.NewTicker(a.svc.EventPingInterval())
+	ping := time.NewTicker(a.svc.Publication.EventPingInterval())
 	defer ping.Stop()
 	for {
 		select {

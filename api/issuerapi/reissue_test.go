@@ -93,7 +93,7 @@ func TestReissueKey(t *testing.T) {
 
 		// Crash after the first batch of 5.
 		cctx, cancel := context.WithCancel(ctx)
-		sum, err := e.svc.ReissueKey(cctx, issuer.Operator(), issuertest.Dept, old.ID, issuer.ReissueKeyOptions{
+		sum, err := e.svc.Licences.ReissueKey(cctx, issuer.Operator(), issuertest.Dept, old.ID, issuer.ReissueKeyOptions{
 			BatchSize: 5, Workers: 1, Progress: func(issuer.ReissueKeySummary) { cancel() },
 		})
 		cancel()

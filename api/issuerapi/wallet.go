@@ -40,7 +40,7 @@ type holderKey struct{}
 // holder requires a wallet session and rate-limits it.
 func (rs wallet) holder(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, err := rs.a.svc.WalletHolder(r.Context(), bearer(r))
+		h, err := rs.a.svc.Wallet.WalletHolder(r.Context(), bearer(r))
 		if err != nil {
 			rs.a.writeError(w, r, err)
 			return
@@ -65,7 +65,7 @@ func (rs wallet) session(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	s, err := rs.a.svc.StartWalletSession(r.Context(), body.LoginToken)
+	s, err := rs.a.svc.Wallet.StartWalletSession(r.Context(), body.LoginToken)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -106,7 +106,7 @@ func (rs wallet) refresh(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	s, err := rs.a.svc.RefreshWalletSession(r.Context(), bearer(r))
+	s, err := rs.a.svc.Wallet.RefreshWalletSession(r.Context(), bearer(r))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -117,7 +117,7 @@ func (rs wallet) refresh(w http.ResponseWriter, r *http.Request) {
 
 // signOut ends the session.
 func (rs wallet) signOut(w http.ResponseWriter, r *http.Request) {
-	if err := rs.a.svc.SignOutWallet(r.Context(), bearer(r)); err != nil {
+	if err := rs.a.svc.Wallet.SignOutWallet(r.Context(), bearer(r)); err != nil {
 		rs.a.writeError(w, r, err)
 		return
 	}
@@ -143,7 +143,7 @@ type walletLicenceJSON struct {
 }
 
 func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
-	ls, err := rs.a.svc.WalletLicences(r.Context(), holderOf(r))
+	ls, err := rs.a.svc.Wallet.WalletLicences(r.Context(), holderOf(r))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -161,9 +161,9 @@ func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, l := range ls {
 		j := walletLicenceJSON{
-			ID: l.ID, TypeCode: l.TypeCode, TypeName: name("t", l.TypeCode, rs.a.svc.TypeName),
+			ID: l.ID, TypeCode: l.TypeCode, TypeName: name("t", l.TypeCode, rs.a.svc.Wallet.TypeName),
 			HolderName: l.HolderName, HolderID: maskedHolder(l),
-			IssuerCode: l.DepartmentCode, IssuerName: name("d", l.DepartmentCode, rs.a.svc.DepartmentName),
+			IssuerCode: l.DepartmentCode, IssuerName: name("d", l.DepartmentCode, rs.a.svc.Wallet.DepartmentName),
 			Status: l.Status.String(), QRText: qrText(l),
 		}
 		j.ValidFrom, j.ValidUntil = validityDates(l)
@@ -185,7 +185,7 @@ func (rs wallet) present(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	p, err := rs.a.svc.WalletPresent(r.Context(), holderOf(r), chi.URLParam(r, "id"))
+	p, err := rs.a.svc.Wallet.WalletPresent(r.Context(), holderOf(r), chi.URLParam(r, "id"))
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
@@ -200,13 +200,19 @@ func (rs wallet) annotate(w http.ResponseWriter, r *http.Request) {
 		rs.a.writeError(w, r, err)
 		return
 	}
-	c, err := rs.a.svc.WalletAnnotate(r.Context(), holderOf(r), chi.URLParam(r, "id"), req)
+	c, err := rs.a.svc.Wallet.WalletAnnotate(r.Context(), holderOf(r), chi.URLParam(r, "id"), req)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	api.WriteJSON(w, http.StatusCreated, c)
+}
+
+// departmentRoutes lists the wallet endpoints a department calls, with
+// its token: one-time links for a holder.
+func (rs wallet) departmentRoutes(r chi.Router) {
+	r.With(rs.a.authenticate).Post("/holder-links", rs.a.createHolderLink)
 }
 
 func (a *API) createHolderLink(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +223,7 @@ func (a *API) createHolderLink(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	link, err := a.svc.CreateHolderLink(r.Context(), principal(r), body.HolderID)
+	link, err := a.svc.Wallet.CreateHolderLink(r.Context(), principal(r), body.HolderID)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -110,7 +110,7 @@ func TestWalletCrossDepartment(t *testing.T) {
 		e := newEnv(t, st, issuer.Config{}, Config{})
 		ctx := context.Background()
 		victim := e.issue(refDriving) // issuertest.Dept's licence of citizenID
-		_, attacker, err := e.svc.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{
+		_, attacker, err := e.svc.Admin.CreateToken(ctx, issuer.Operator(), issuer.TokenRequest{
 			ID: "attacker", Department: issuertest.Other, Scopes: []store.Scope{store.ScopeIssue}, Name: "attacker",
 		})
 		if err != nil {
@@ -232,7 +232,7 @@ func TestWalletCrossDepartment(t *testing.T) {
 		if counts[issuer.ActionPresentation] != 1 || counts[issuer.ActionAnnotatedCopy] != 1 || counts["department "+issuer.ActionPresentation] != 1 {
 			t.Errorf("audited signatures %v, want one presentation and one annotated copy by the session and one presentation by the department", counts)
 		}
-		if _, err := e.svc.VerifyAudit(ctx); err != nil {
+		if _, err := e.svc.Admin.VerifyAudit(ctx); err != nil {
 			t.Errorf("audit chain: %v", err)
 		}
 	})

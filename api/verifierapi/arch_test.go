@@ -1,10 +1,6 @@
 package verifierapi_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -20,38 +16,7 @@ var forbidden = []string{"elicence/issuer", "github.com/jackc/pgx", "modernc.org
 // (with their tests' dependencies when test is set), as go list sees them.
 func forbiddenDeps(t *testing.T, test bool, pkgs ...string) []string {
 	t.Helper()
-	args := []string{"list", "-deps", "-json=ImportPath,Error"}
-	if test {
-		args = append(args, "-test")
-	}
-	cmd := exec.Command("go", append(args, pkgs...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list %s: %v\n%s", strings.Join(pkgs, " "), err, stderr.Bytes())
-	}
-	var bad []string
-	dec := json.NewDecoder(bytes.NewReader(out))
-	n := 0
-	for {
-		var p struct{ ImportPath string }
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		n++
-		for _, f := range forbidden {
-			if p.ImportPath == f || strings.HasPrefix(p.ImportPath, f+"/") || strings.HasPrefix(p.ImportPath, f+".") {
-				bad = append(bad, p.ImportPath)
-			}
-		}
-	}
-	if n < len(pkgs) {
-		t.Fatalf("go list listed %d packages for %s", n, strings.Join(pkgs, " "))
-	}
-	return bad
+	return testenv.Under(testenv.Deps(t, test, pkgs...), forbidden...)
 }
 
 // TestVerifierImportsNoIssuerNorStore keeps the verifier stateless: neither

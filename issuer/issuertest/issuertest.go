@@ -176,7 +176,7 @@ func Populate(ctx context.Context, svc *issuer.Service, tokens map[string]string
 	}
 	op := issuer.Operator()
 	for _, lt := range issuer.DemoTypes() {
-		if _, err := svc.CreateLicenceType(ctx, op, lt); err != nil {
+		if _, err := svc.Admin.CreateLicenceType(ctx, op, lt); err != nil {
 			return err
 		}
 	}
@@ -191,11 +191,11 @@ func Populate(ctx context.Context, svc *issuer.Service, tokens map[string]string
 		if _, err := st.CreateDepartment(ctx, store.Department{Code: d.code, Name: d.name}, store.AuditEvent{Actor: "operator", Action: "department.create", Subject: d.code}); err != nil {
 			return err
 		}
-		if _, err := svc.AddDepartmentKeyPEM(ctx, op, d.code, s.deptPEM[d.code], s.deptCert[d.code]); err != nil {
+		if _, err := svc.Admin.AddDepartmentKeyPEM(ctx, op, d.code, s.deptPEM[d.code], s.deptCert[d.code]); err != nil {
 			return err
 		}
 		for _, t := range d.types {
-			if err := svc.Authorise(ctx, op, d.code, t); err != nil {
+			if err := svc.Admin.Authorise(ctx, op, d.code, t); err != nil {
 				return err
 			}
 		}
@@ -210,7 +210,7 @@ func Populate(ctx context.Context, svc *issuer.Service, tokens map[string]string
 		{TokenOther, Other, []store.Scope{store.ScopeIssue, store.ScopeRevoke, store.ScopeRead}},
 		{TokenOperator, "", []store.Scope{store.ScopeOperator}},
 	} {
-		_, secret, err := svc.CreateToken(ctx, op, issuer.TokenRequest{ID: t.name, Department: t.dept, Scopes: t.scopes, Name: t.name})
+		_, secret, err := svc.Admin.CreateToken(ctx, op, issuer.TokenRequest{ID: t.name, Department: t.dept, Scopes: t.scopes, Name: t.name})
 		if err != nil {
 			return err
 		}

@@ -7,42 +7,45 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"elicence/issuer/kind"
 )
 
 // Sentinel errors returned (wrapped) by every [Store] implementation. Test
-// for them with errors.Is.
+// for them with errors.Is; each says its [kind.Kind] (ErrChainBroken is
+// internal).
 var (
 	// ErrNotFound reports that the record does not exist, or belongs to
 	// another department than the one named in the request.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = kind.New(kind.NotFound, "not found")
 
 	// ErrInvalid reports a record or argument that breaks a documented rule
 	// (a malformed code, a missing field); the wrapping message says which.
-	ErrInvalid = errors.New("invalid argument")
+	ErrInvalid = kind.New(kind.Invalid, "invalid argument")
 
 	// ErrConflict reports that the request conflicts with the current state.
 	// ErrDuplicate, ErrInvalidTransition and ErrIdempotencyMismatch wrap it.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = kind.New(kind.Conflict, "conflict")
 
 	// ErrDuplicate reports that a record with the same identity exists.
-	ErrDuplicate = fmt.Errorf("%w: duplicate", ErrConflict)
+	ErrDuplicate = kind.Refine(kind.Conflict, ErrConflict, "duplicate")
 
 	// ErrInvalidTransition reports a state change the rules forbid, such as
 	// reinstating a revoked licence or revoking a token twice.
-	ErrInvalidTransition = fmt.Errorf("%w: invalid state transition", ErrConflict)
+	ErrInvalidTransition = kind.Refine(kind.Conflict, ErrConflict, "invalid state transition")
 
 	// ErrIdempotencyMismatch reports that an idempotency key was used before
 	// with a different request body.
-	ErrIdempotencyMismatch = fmt.Errorf("%w: idempotency key reused with a different request", ErrConflict)
+	ErrIdempotencyMismatch = kind.Refine(kind.IdempotencyMismatch, ErrConflict, "idempotency key reused with a different request")
 
 	// ErrKeyNotActive reports that the signing key named for an issuance
 	// is not (or no longer) the department's active key: a retired or
 	// compromised key signs nothing new.
-	ErrKeyNotActive = fmt.Errorf("%w: signing key not active", ErrConflict)
+	ErrKeyNotActive = kind.Refine(kind.Conflict, ErrConflict, "signing key not active")
 
 	// ErrNotAuthorised reports that the department is not authorised to
 	// issue the licence type.
-	ErrNotAuthorised = errors.New("department not authorised for licence type")
+	ErrNotAuthorised = kind.New(kind.NotAuthorised, "department not authorised for licence type")
 
 	// ErrChainBroken reports that the audit chain does not verify.
 	ErrChainBroken = errors.New("audit chain broken")
@@ -58,7 +61,7 @@ func invalidf(format string, args ...any) error {
 // connections): the request may succeed if sent again later. Test with
 // [IsUnavailable], which also recognises the drivers' own connection
 // errors.
-var ErrUnavailable = errors.New("store unavailable")
+var ErrUnavailable = kind.New(kind.StoreUnavailable, "store unavailable")
 
 // IsUnavailable reports whether err says the store could not be reached
 // or is not accepting work, rather than that the request was wrong: it

@@ -1,8 +1,9 @@
 package store
 
 import (
-	"strconv"
 	"time"
+
+	"elicence/format"
 )
 
 // Department is an issuing department (发证部门).
@@ -126,28 +127,16 @@ type LicenceType struct {
 	CreatedAt time.Time
 }
 
-// Status is a licence status, numbered as the status list encodes it.
-type Status uint8
+// Status is a licence status: the status list's own enum (format.Status),
+// so that what the store keeps and what a list encodes are one type.
+type Status = format.Status
 
 // Licence statuses.
 const (
-	StatusValid     Status = 0
-	StatusRevoked   Status = 1
-	StatusSuspended Status = 2
+	StatusValid     = format.StatusValid
+	StatusRevoked   = format.StatusRevoked
+	StatusSuspended = format.StatusSuspended
 )
-
-// String returns "valid", "revoked" or "suspended".
-func (s Status) String() string {
-	switch s {
-	case StatusValid:
-		return "valid"
-	case StatusRevoked:
-		return "revoked"
-	case StatusSuspended:
-		return "suspended"
-	}
-	return "status(" + strconv.Itoa(int(s)) + ")"
-}
 
 // ReasonSuperseded is the revocation reason recorded on a licence replaced
 // by a new version.

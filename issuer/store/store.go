@@ -197,6 +197,10 @@ type AuditStore interface {
 	AppendAudit(ctx context.Context, e AuditEvent) (AuditEntry, error)
 	// ListAudit returns up to limit entries with Seq > after, in order.
 	ListAudit(ctx context.Context, after int64, limit int) ([]AuditEntry, error)
+	// AuditHead returns the sequence number of the last audit entry (0
+	// when the log is empty), read from the chain's head row: sequence
+	// numbers have no gaps, so it is also the number of entries.
+	AuditHead(ctx context.Context) (int64, error)
 	// VerifyChain checks the whole chain and its head. It returns (0, nil)
 	// when the chain verifies. Otherwise it returns the Seq of the first bad
 	// entry (for a missing entry, its Seq) and an error wrapping

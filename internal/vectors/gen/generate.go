@@ -205,6 +205,17 @@ func (g *generator) vector(name, expect string, now time.Time, comment, text str
 	return g.write(name, v.Marshal())
 }
 
+// vectorSpec is one vector: its name (the file), the verdict expected
+// ("INDICATION SUB_INDICATION"), the verifier's clock, what it shows, and
+// the QR text; opts set the rest (e.g. the relying department).
+type vectorSpec struct {
+	name, expect string
+	now          time.Time
+	comment      string
+	text         string
+	opts         []func(*vectors.Vector)
+}
+
 func department(code string) func(*vectors.Vector) {
 	return func(v *vectors.Vector) { v.Department = code }
 }
@@ -277,156 +288,109 @@ func (g *generator) run() error {
 	}
 	payloadFlipped := flip(env, serialAt+7) // "00000001" becomes "00000000"
 
-	driving, _, err := g.credential(cred{key: a, issuer: deptA, req: drivingRequest, serial: "00000002", index: 4243})
-	if err != nil {
-		return err
-	}
-	revoked, _, err := g.credential(cred{key: a, issuer: deptA, req: businessRequest, serial: "00000003", index: indexRevoked})
-	if err != nil {
-		return err
-	}
-	suspended, _, err := g.credential(cred{key: a, issuer: deptA, req: businessRequest, serial: "00000004", index: indexSuspended})
-	if err != nil {
-		return err
-	}
-	unknownStatus, _, err := g.credential(cred{key: a, issuer: deptA, req: businessRequest, serial: "00000005", index: indexUnknown})
-	if err != nil {
-		return err
-	}
-	expired, _, err := g.credential(cred{key: a, issuer: deptA, req: expiredRequest, serial: "00000006", index: 4244, issuedAt: t0.AddDate(-6, 0, 0)})
-	if err != nil {
-		return err
-	}
-	future, _, err := g.credential(cred{key: a, issuer: deptA, req: futureRequest, serial: "00000007", index: 4245})
-	if err != nil {
-		return err
-	}
-	missingList, _, err := g.credential(cred{key: a, issuer: deptA, req: businessRequest, serial: "00000008", index: 4246, list: "9"})
-	if err != nil {
-		return err
-	}
+	// The other credentials, by name: each a spec of what is signed.
 	out := g.keys[outsiderSpec.file]
-	unknownKey, _, err := g.credential(cred{key: out, issuer: deptA, req: businessRequest, serial: "00000009", index: 4247})
-	if err != nil {
-		return err
-	}
-	unknownIss, _, err := g.credential(cred{key: out, issuer: unknownIssuer, req: businessRequest, serial: "00000010", index: 4248})
-	if err != nil {
-		return err
-	}
-	notAuthorised, _, err := g.credential(cred{key: b, issuer: deptB, req: drivingRequest, serial: "00000011", index: 4249})
-	if err != nil {
-		return err
-	}
 	ck, rk := g.keys[compromised.file], g.keys[retired.file]
-	afterCompromise, _, err := g.credential(cred{key: ck, issuer: deptA, req: businessRequest, serial: "00000012", index: 4250, issuedAt: t0.Add(-5 * day)})
-	if err != nil {
-		return err
-	}
-	beforeCompromise, _, err := g.credential(cred{key: ck, issuer: deptA, req: businessRequest, serial: "00000013", index: 4251, issuedAt: t0.Add(-20 * day)})
-	if err != nil {
-		return err
-	}
-	afterRetire, _, err := g.credential(cred{key: rk, issuer: deptA, req: businessRequest, serial: "00000014", index: 4252, issuedAt: t0.Add(-5 * day)})
-	if err != nil {
-		return err
-	}
-	beforeRetire, _, err := g.credential(cred{key: rk, issuer: deptA, req: businessRequest, serial: "00000015", index: 4253, issuedAt: t0.Add(-20 * day)})
-	if err != nil {
-		return err
+	creds := map[string]format.Signed{}
+	for _, c := range []struct {
+		name string
+		cred
+	}{
+		{"driving", cred{key: a, issuer: deptA, req: drivingRequest, serial: "00000002", index: 4243}},
+		{"revoked", cred{key: a, issuer: deptA, req: businessRequest, serial: "00000003", index: indexRevoked}},
+		{"suspended", cred{key: a, issuer: deptA, req: businessRequest, serial: "00000004", index: indexSuspended}},
+		{"unknown status", cred{key: a, issuer: deptA, req: businessRequest, serial: "00000005", index: indexUnknown}},
+		{"expired", cred{key: a, issuer: deptA, req: expiredRequest, serial: "00000006", index: 4244, issuedAt: t0.AddDate(-6, 0, 0)}},
+		{"future", cred{key: a, issuer: deptA, req: futureRequest, serial: "00000007", index: 4245}},
+		{"missing list", cred{key: a, issuer: deptA, req: businessRequest, serial: "00000008", index: 4246, list: "9"}},
+		{"unknown key", cred{key: out, issuer: deptA, req: businessRequest, serial: "00000009", index: 4247}},
+		{"unknown issuer", cred{key: out, issuer: unknownIssuer, req: businessRequest, serial: "00000010", index: 4248}},
+		{"not authorised", cred{key: b, issuer: deptB, req: drivingRequest, serial: "00000011", index: 4249}},
+		{"after compromise", cred{key: ck, issuer: deptA, req: businessRequest, serial: "00000012", index: 4250, issuedAt: t0.Add(-5 * day)}},
+		{"before compromise", cred{key: ck, issuer: deptA, req: businessRequest, serial: "00000013", index: 4251, issuedAt: t0.Add(-20 * day)}},
+		{"after retire", cred{key: rk, issuer: deptA, req: businessRequest, serial: "00000014", index: 4252, issuedAt: t0.Add(-5 * day)}},
+		{"before retire", cred{key: rk, issuer: deptA, req: businessRequest, serial: "00000015", index: 4253, issuedAt: t0.Add(-20 * day)}},
+		{"future dated", cred{key: a, issuer: deptA, req: businessRequest, serial: "00000016", index: 4254, issuedAt: t0.Add(time.Hour)}},
+	} {
+		s, _, err := g.credential(c.cred)
+		if err != nil {
+			return fmt.Errorf("credential %s: %w", c.name, err)
+		}
+		creds[c.name] = s
 	}
 
-	futureDated, _, err := g.credential(cred{key: a, issuer: deptA, req: businessRequest, serial: "00000016", index: 4254, issuedAt: t0.Add(time.Hour)})
-	if err != nil {
-		return err
-	}
-
-	presentationBy := func(k *vectorKey, cred []byte, nb, exp time.Time) (string, error) {
-		s, err := format.SignPresentation(k.signer(), format.Presentation{
-			Credential: cred, NotBefore: nb.Unix(), Expires: exp.Unix(), Nonce: []byte("vectors!"),
+	// Presentations and annotated copies, by name: each its signing key,
+	// credential and times.
+	texts := map[string]string{}
+	for _, p := range []struct {
+		name    string
+		key     *vectorKey
+		cred    []byte
+		nb, exp time.Time
+	}{
+		{"too long", a, env, t0.Add(-20 * time.Second), t0.Add(day)},
+		{"retired", rk, creds["before retire"].Encode(), t0.Add(-20 * time.Second), t0.Add(40 * time.Second)},
+		{"valid", a, env, t0.Add(-20 * time.Second), t0.Add(40 * time.Second)},
+		{"expired", a, env, t0.Add(-10 * time.Minute), t0.Add(-9 * time.Minute)},
+		{"future", a, env, t0.Add(5 * time.Minute), t0.Add(6 * time.Minute)},
+	} {
+		s, err := format.SignPresentation(p.key.signer(), format.Presentation{
+			Credential: p.cred, NotBefore: p.nb.Unix(), Expires: p.exp.Unix(), Nonce: []byte("vectors!"),
 		})
-		return format.QRText(format.KindPresentation, s), err
+		if err != nil {
+			return fmt.Errorf("presentation %s: %w", p.name, err)
+		}
+		texts["presentation "+p.name] = format.QRText(format.KindPresentation, s)
 	}
-	presentation := func(nb, exp time.Time) (string, error) { return presentationBy(a, env, nb, exp) }
-	presTooLong, err := presentation(t0.Add(-20*time.Second), t0.Add(day))
-	if err != nil {
-		return err
-	}
-	presRetired, err := presentationBy(rk, beforeRetire.Encode(), t0.Add(-20*time.Second), t0.Add(40*time.Second))
-	if err != nil {
-		return err
-	}
-	presValid, err := presentation(t0.Add(-20*time.Second), t0.Add(40*time.Second))
-	if err != nil {
-		return err
-	}
-	presExpired, err := presentation(t0.Add(-10*time.Minute), t0.Add(-9*time.Minute))
-	if err != nil {
-		return err
-	}
-	presFuture, err := presentation(t0.Add(5*time.Minute), t0.Add(6*time.Minute))
-	if err != nil {
-		return err
-	}
-	annotatedAt := func(at, exp time.Time) (string, error) {
+	for _, c := range []struct {
+		name    string
+		at, exp time.Time
+	}{
+		{"future", t0.Add(time.Hour), t0.Add(6 * day)},
+		{"valid", t0.Add(-day), t0.Add(6 * day)},
+		{"expired", t0.Add(-day), t0.Add(-time.Hour)},
+	} {
 		s, err := format.SignAnnotatedCopy(a.signer(), format.AnnotatedCopy{
-			Credential: env, Relying: deptB, Purpose: "办理食品经营许可申请", IssuedAt: at.Unix(), Expires: exp.Unix(),
+			Credential: env, Relying: deptB, Purpose: "办理食品经营许可申请", IssuedAt: c.at.Unix(), Expires: c.exp.Unix(),
 			Nonce: []byte("vectors!"),
 		})
-		return format.QRText(format.KindAnnotatedCopy, s), err
+		if err != nil {
+			return fmt.Errorf("annotated copy %s: %w", c.name, err)
+		}
+		texts["annotated "+c.name] = format.QRText(format.KindAnnotatedCopy, s)
 	}
-	annotated := func(exp time.Time) (string, error) { return annotatedAt(t0.Add(-day), exp) }
-	annFuture, err := annotatedAt(t0.Add(time.Hour), t0.Add(6*day))
-	if err != nil {
-		return err
-	}
-	annValid, err := annotated(t0.Add(6 * day))
-	if err != nil {
-		return err
-	}
-	annExpired, err := annotated(t0.Add(-time.Hour))
-	if err != nil {
-		return err
-	}
-
 	text := func(s format.Signed) string { return format.QRText(format.KindCredential, s) }
 	oversized := validText + strings.Repeat("0", format.MaxQRText+3-len(validText))
 	badChar := validText[:10] + "a" + validText[11:]
 	overflow := validText[:7] + "GGW" + validText[10:]
 
-	for _, v := range []struct {
-		name, expect string
-		now          time.Time
-		comment      string
-		text         string
-		opts         []func(*vectors.Vector)
-	}{
+	for _, v := range []vectorSpec{
 		{"credential_valid", "PASSED", t0, "a business licence (营业执照) of an enterprise, no end date (长期)", validText, nil},
-		{"credential_valid_driving", "PASSED", t0, "a driving licence; the holder's citizen ID number is masked", text(driving), nil},
-		{"presentation_valid", "PASSED", t0, "a dynamic presentation QR, 20 s into its 60 s", presValid, nil},
-		{"annotated_valid", "PASSED", t0, "an annotated copy (加注件) shown to the department it names", annValid, []func(*vectors.Vector){department(deptB)}},
-		{"key_retired_signed_before", "PASSED", t0, "signed by a key 10 days before it was retired\n(a retired key's claimed time is accepted for credentials only; see docs/FORMAT.md §10)", text(beforeRetire), nil},
-		{"key_compromised_signed_before", "FAILED KEY_COMPROMISED", t0, "claims to be signed 10 days before its key was marked compromised:\na signer's own time proves nothing, so it fails (docs/FORMAT.md §10)", text(beforeCompromise), nil},
-		{"presentation_key_retired", "FAILED KEY_RETIRED", t0, "a fresh presentation of a credential signed before its key was retired,\nsigned by that retired key: a retired key signs nothing new", presRetired, nil},
-		{"credential_future_dated", "FAILED FUTURE_DATED", t0, "a credential whose issued-at is an hour ahead of the verifier's clock", text(futureDated), nil},
-		{"presentation_too_long", "FAILED LIFETIME_TOO_LONG", t0, "a presentation QR valid for a day, more than the 5 minutes an issuer may give", presTooLong, nil},
-		{"annotated_future_dated", "FAILED FUTURE_DATED", t0, "an annotated copy issued an hour ahead of the verifier's clock", annFuture, []func(*vectors.Vector){department(deptB)}},
+		{"credential_valid_driving", "PASSED", t0, "a driving licence; the holder's citizen ID number is masked", text(creds["driving"]), nil},
+		{"presentation_valid", "PASSED", t0, "a dynamic presentation QR, 20 s into its 60 s", texts["presentation valid"], nil},
+		{"annotated_valid", "PASSED", t0, "an annotated copy (加注件) shown to the department it names", texts["annotated valid"], []func(*vectors.Vector){department(deptB)}},
+		{"key_retired_signed_before", "PASSED", t0, "signed by a key 10 days before it was retired\n(a retired key's claimed time is accepted for credentials only; see docs/FORMAT.md §10)", text(creds["before retire"]), nil},
+		{"key_compromised_signed_before", "FAILED KEY_COMPROMISED", t0, "claims to be signed 10 days before its key was marked compromised:\na signer's own time proves nothing, so it fails (docs/FORMAT.md §10)", text(creds["before compromise"]), nil},
+		{"presentation_key_retired", "FAILED KEY_RETIRED", t0, "a fresh presentation of a credential signed before its key was retired,\nsigned by that retired key: a retired key signs nothing new", texts["presentation retired"], nil},
+		{"credential_future_dated", "FAILED FUTURE_DATED", t0, "a credential whose issued-at is an hour ahead of the verifier's clock", text(creds["future dated"]), nil},
+		{"presentation_too_long", "FAILED LIFETIME_TOO_LONG", t0, "a presentation QR valid for a day, more than the 5 minutes an issuer may give", texts["presentation too long"], nil},
+		{"annotated_future_dated", "FAILED FUTURE_DATED", t0, "an annotated copy issued an hour ahead of the verifier's clock", texts["annotated future"], []func(*vectors.Vector){department(deptB)}},
 
 		{"signature_flipped", "FAILED SIG_CRYPTO_FAILURE", t0, "the last byte of the signature flipped", qr(flip(env, len(env)-1)), nil},
 		{"payload_flipped", "FAILED SIG_CRYPTO_FAILURE", t0, "one byte of the payload flipped: serial 00000001 became 00000000", qr(payloadFlipped), nil},
-		{"unknown_key", "FAILED UNKNOWN_KEY", t0, "names a trusted department but is signed by a key not in the trust list", text(unknownKey), nil},
-		{"unknown_issuer", "FAILED UNKNOWN_ISSUER", t0, "issued by a department that is not in the trust list", text(unknownIss), nil},
-		{"type_not_authorised", "FAILED TYPE_NOT_AUTHORISED", t0, "a driving licence issued by a department that may not issue driving licences", text(notAuthorised), nil},
-		{"key_compromised", "FAILED KEY_COMPROMISED", t0, "signed 5 days after the signing key was marked compromised", text(afterCompromise), nil},
-		{"key_retired", "FAILED KEY_RETIRED", t0, "signed 5 days after the signing key was retired", text(afterRetire), nil},
-		{"expired", "FAILED EXPIRED", t0, "a food business permit valid through 2025-12-31", text(expired), nil},
-		{"not_yet_valid", "FAILED NOT_YET_VALID", t0, "a food business permit valid from 2026-07-01", text(future), nil},
-		{"revoked", "FAILED REVOKED", t0, "status list entry 100 is 1 (revoked)", text(revoked), nil},
-		{"suspended", "FAILED SUSPENDED", t0, "status list entry 101 is 2 (suspended)", text(suspended), nil},
-		{"presentation_expired", "FAILED PRESENTATION_EXPIRED", t0, "a presentation QR that expired 9 minutes ago: a screenshot", presExpired, nil},
-		{"presentation_not_yet_valid", "FAILED PRESENTATION_NOT_YET_VALID", t0, "a presentation QR valid from 5 minutes ahead", presFuture, nil},
-		{"annotated_wrong_department", "FAILED WRONG_RELYING_DEPARTMENT", t0, "an annotated copy for department " + deptB + " shown to " + deptA, annValid, []func(*vectors.Vector){department(deptA)}},
-		{"annotated_expired", "FAILED ANNOTATION_EXPIRED", t0, "an annotated copy that expired an hour ago", annExpired, []func(*vectors.Vector){department(deptB)}},
+		{"unknown_key", "FAILED UNKNOWN_KEY", t0, "names a trusted department but is signed by a key not in the trust list", text(creds["unknown key"]), nil},
+		{"unknown_issuer", "FAILED UNKNOWN_ISSUER", t0, "issued by a department that is not in the trust list", text(creds["unknown issuer"]), nil},
+		{"type_not_authorised", "FAILED TYPE_NOT_AUTHORISED", t0, "a driving licence issued by a department that may not issue driving licences", text(creds["not authorised"]), nil},
+		{"key_compromised", "FAILED KEY_COMPROMISED", t0, "signed 5 days after the signing key was marked compromised", text(creds["after compromise"]), nil},
+		{"key_retired", "FAILED KEY_RETIRED", t0, "signed 5 days after the signing key was retired", text(creds["after retire"]), nil},
+		{"expired", "FAILED EXPIRED", t0, "a food business permit valid through 2025-12-31", text(creds["expired"]), nil},
+		{"not_yet_valid", "FAILED NOT_YET_VALID", t0, "a food business permit valid from 2026-07-01", text(creds["future"]), nil},
+		{"revoked", "FAILED REVOKED", t0, "status list entry 100 is 1 (revoked)", text(creds["revoked"]), nil},
+		{"suspended", "FAILED SUSPENDED", t0, "status list entry 101 is 2 (suspended)", text(creds["suspended"]), nil},
+		{"presentation_expired", "FAILED PRESENTATION_EXPIRED", t0, "a presentation QR that expired 9 minutes ago: a screenshot", texts["presentation expired"], nil},
+		{"presentation_not_yet_valid", "FAILED PRESENTATION_NOT_YET_VALID", t0, "a presentation QR valid from 5 minutes ahead", texts["presentation future"], nil},
+		{"annotated_wrong_department", "FAILED WRONG_RELYING_DEPARTMENT", t0, "an annotated copy for department " + deptB + " shown to " + deptA, texts["annotated valid"], []func(*vectors.Vector){department(deptA)}},
+		{"annotated_expired", "FAILED ANNOTATION_EXPIRED", t0, "an annotated copy that expired an hour ago", texts["annotated expired"], []func(*vectors.Vector){department(deptB)}},
 		{"base45_invalid", "FAILED ENCODING_FAILURE", t0, "a lower-case letter, outside the Base45 alphabet", badChar, nil},
 		{"base45_overflow", "FAILED ENCODING_FAILURE", t0, "a Base45 group GGW, which encodes 65536: more than two bytes", overflow, nil},
 		{"truncated", "FAILED FORMAT_FAILURE", t0, "the envelope without its last two bytes (of the signature)", qr(env[:len(env)-2]), nil},
@@ -437,9 +401,9 @@ func (g *generator) run() error {
 		{"wrong_version", "FAILED UNSUPPORTED_FORMAT", t0, "prefix LC2: (a format version we do not know)", "LC2:" + strings.TrimPrefix(validText, format.PrefixCredential), nil},
 		{"wrong_prefix", "FAILED UNSUPPORTED_FORMAT", t0, "a URL, not an elicence QR text", "HTTPS://EXAMPLE.GOV.CN/L/123", nil},
 
-		{"status_unknown_value", "INDETERMINATE STATUS_UNKNOWN", t0, "status list entry 102 holds 3, a value with no meaning", text(unknownStatus), nil},
+		{"status_unknown_value", "INDETERMINATE STATUS_UNKNOWN", t0, "status list entry 102 holds 3, a value with no meaning", text(creds["unknown status"]), nil},
 		{"status_stale", "INDETERMINATE TRY_LATER", t0.Add(2 * day), "the status list is 49 hours old, more than its own 1 hour time-to-live plus the 5 minutes' grace", validText, nil},
-		{"status_missing", "INDETERMINATE TRY_LATER", t0, "the credential names status list 9, which the verifier does not have", text(missingList), nil},
+		{"status_missing", "INDETERMINATE TRY_LATER", t0, "the credential names status list 9, which the verifier does not have", text(creds["missing list"]), nil},
 		{"trust_stale", "INDETERMINATE TRY_LATER", t0.Add(31 * day), "the trust list's next update was due a day ago", validText, nil},
 	} {
 		if err := g.vector(v.name, v.expect, v.now, v.comment, v.text, v.opts...); err != nil {

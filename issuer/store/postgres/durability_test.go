@@ -40,7 +40,7 @@ func TestFlushSurvivesImmediateStop(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := issuertest.New(t, st, issuer.Config{})
-	p, err := f.Service.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
+	p, err := f.Service.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestFlushSurvivesImmediateStop(t *testing.T) {
 			if i%2 == 0 {
 				key = fmt.Sprintf("durable-%d-%d", round, i) // keyed path; the others are grouped
 			}
-			l, _, err := f.Service.Issue(ctx, p, req(round*10+i), key)
+			l, _, err := f.Service.Licences.Issue(ctx, p, req(round*10+i), key)
 			if err != nil {
 				t.Fatalf("round %d: issue: %v", round, err)
 			}
@@ -73,16 +73,16 @@ func TestFlushSurvivesImmediateStop(t *testing.T) {
 		}
 		// Re-issue one, suspend one, revoke one; the last answer is a
 		// status change.
-		nl, _, err := f.Service.Reissue(ctx, p, ids[0], issuer.ReissueRequest{}, "")
+		nl, _, err := f.Service.Licences.Reissue(ctx, p, ids[0], issuer.ReissueRequest{}, "")
 		if err != nil {
 			t.Fatalf("round %d: re-issue: %v", round, err)
 		}
 		want[ids[0]], want[nl.ID] = store.StatusRevoked, store.StatusValid
-		if _, err := f.Service.ChangeStatus(ctx, p, ids[1], store.StatusSuspended, issuer.SuspensionReasons[0]); err != nil {
+		if _, err := f.Service.Licences.ChangeStatus(ctx, p, ids[1], store.StatusSuspended, issuer.SuspensionReasons[0]); err != nil {
 			t.Fatalf("round %d: suspend: %v", round, err)
 		}
 		want[ids[1]] = store.StatusSuspended
-		if _, err := f.Service.ChangeStatus(ctx, p, last, store.StatusRevoked, issuer.RevocationReasons[0]); err != nil {
+		if _, err := f.Service.Licences.ChangeStatus(ctx, p, last, store.StatusRevoked, issuer.RevocationReasons[0]); err != nil {
 			t.Fatalf("round %d: revoke: %v", round, err)
 		}
 		want[last] = store.StatusRevoked

@@ -43,6 +43,15 @@ func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.
 	return out, nil
 }
 
+// AuditHead implements store.AuditStore.
+func (s *Store) AuditHead(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.r.QueryRowContext(ctx, `SELECT seq FROM audit_head WHERE id = 1`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("read audit head: %w", err)
+	}
+	return seq, nil
+}
+
 // VerifyChain implements store.AuditStore. It reads the head and the
 // entries in one snapshot, streaming the entries.
 func (s *Store) VerifyChain(ctx context.Context) (int64, error) {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"elicence/issuer/store"
@@ -78,6 +79,33 @@ func testAudit(t *testing.T, f *fixture) {
 		t.Errorf("ListAudit limit 0 = %d entries, %v", len(page), err)
 	}
 	f.verify()
+}
+
+// testAuditHead checks that AuditHead names the last entry's sequence
+// number, and so the number of entries, at every length from the
+// fixture's to 40 entries more, through both ways of appending.
+func testAuditHead(t *testing.T, f *fixture) {
+	s, ctx := f.s, f.ctx
+	for i := 0; i <= 40; i++ {
+		if i > 0 {
+			if i%2 == 1 {
+				if _, err := s.AppendAudit(ctx, store.AuditEvent{Actor: "test", Action: "test"}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				f.issue(deptA, typeBL, fmt.Sprintf("head-%d", i))
+			}
+		}
+		all := f.audit()
+		want := int64(len(all))
+		if want > 0 && all[len(all)-1].Seq != want {
+			t.Fatalf("last entry has seq %d with %d entries", all[len(all)-1].Seq, want)
+		}
+		got, err := s.AuditHead(ctx)
+		if err != nil || got != want {
+			t.Fatalf("AuditHead with %d entries = %d, %v", want, got, err)
+		}
+	}
 }
 
 // tamperer returns the store's Tamperer, or skips the test.

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IssueBatchRowKeys", testIssueBatchRowKeys},
 		{"ListLicences", testListLicences},
 		{"Audit", testAudit},
+		{"AuditHead", testAuditHead},
 		{"AuditTamperEdit", testAuditTamperEdit},
 		{"AuditTamperDelete", testAuditTamperDelete},
 		{"Concurrency", testConcurrency},
@@ -71,6 +72,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, newFixture(t, open(t)))
 		})
 	}
+	// Before any fixture: an empty log's head is 0.
+	t.Run("AuditHeadEmpty", func(t *testing.T) {
+		t.Parallel()
+		if head, err := open(t).AuditHead(context.Background()); err != nil || head != 0 {
+			t.Errorf("AuditHead of a new store = %d, %v, want 0", head, err)
+		}
+	})
 }
 
 // Fixture data: two departments, two licence types; D1 may issue both,

@@ -13,8 +13,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"elicence/issuer/store"
 )
@@ -159,7 +160,7 @@ type bulkBatch struct {
 // emit in input order as their batches complete, so a caller can stream
 // them. Several batches are signed and stored at once. A failure to read
 // the input is returned after the rows read before it are reported.
-func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts BulkOptions, emit func(BulkRow) error) (BulkSummary, error) {
+func (s *Licences) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts BulkOptions, emit func(BulkRow) error) (BulkSummary, error) {
 	var sum BulkSummary
 	if err := requireDept(p, store.ScopeIssue); err != nil {
 		return sum, err
@@ -187,16 +188,17 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 	auth := map[string]error{}
 	work := make(chan *bulkBatch)
 	order := make(chan *bulkBatch, opts.Workers*2)
-	var wg sync.WaitGroup
+	// The workers sign and store batches; a batch's failure is its rows'
+	// outcome, not the upload's, so no worker returns an error.
+	var workers errgroup.Group
 	for range opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		workers.Go(func() error {
 			for b := range work {
 				s.issueBatch(ctx, p, b, now, opts)
 				close(b.ready)
 			}
-		}()
+			return nil
+		})
 	}
 	// The emitter reports batches in input order.
 	emitErr := make(chan error, 1)
@@ -272,12 +274,12 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 		}
 		// A row that could not be read stays in the current batch (and
 		// fails it) rather than starting a batch of its own.
-		unreadable := !parsed
-		if cur != nil && cur.typeCode == "" && !unreadable {
-			cur.typeCode = req.Type // the batch so far holds only unreadable rows
-		}
-		if cur != nil && (len(cur.reqs) == opts.BatchSize || (cur.typeCode != req.Type && !unreadable)) {
-			flush()
+		if cur != nil {
+			var ends bool
+			cur.typeCode, ends = batchRule(cur.typeCode, len(cur.reqs), opts.BatchSize, req.Type, !parsed)
+			if ends {
+				flush()
+			}
 		}
 		if cur == nil {
 			seq++
@@ -292,7 +294,7 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 	}
 	flush()
 	close(work)
-	wg.Wait()
+	_ = workers.Wait() // the workers return no error
 	close(order)
 	if err := <-emitErr; err != nil {
 		return sum, err
@@ -309,8 +311,23 @@ func (s *Service) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opts
 	return sum, nil
 }
 
+// batchRule decides where batches of a bulk upload end. The current batch
+// has n rows of type typ ("" while it holds only unreadable rows, whose
+// type is not known); the next row has type rowType, or could not be read.
+// It returns the current batch's type once the row is seen (an unreadable
+// batch takes the type of the first readable row after it) and whether
+// the batch ends before the row: when it is full, or when a readable row
+// of another type comes. An unreadable row never starts a batch of its
+// own: it stays in the current one, and fails it.
+func batchRule(typ string, n, size int, rowType string, unreadable bool) (string, bool) {
+	if typ == "" && !unreadable {
+		typ = rowType
+	}
+	return typ, n == size || (typ != rowType && !unreadable)
+}
+
 // prepareBulk validates one row; authorisation is looked up once per type.
-func (s *Service) prepareBulk(ctx context.Context, p *Principal, req *Request, now time.Time, auth map[string]error) (*prepared, []FieldError) {
+func (s *Licences) prepareBulk(ctx context.Context, p *Principal, req *Request, now time.Time, auth map[string]error) (*prepared, []FieldError) {
 	if req.Type == "" {
 		return nil, []FieldError{{"type", "required (in the row or as the type parameter)"}}
 	}
@@ -341,7 +358,7 @@ func (s *Service) prepareBulk(ctx context.Context, p *Principal, req *Request, n
 }
 
 // issueBatch issues one batch and fills in its rows' outcomes.
-func (s *Service) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, now time.Time, opts BulkOptions) {
+func (s *Licences) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, now time.Time, opts BulkOptions) {
 	b.rows = make([]BulkRow, len(b.reqs))
 	for i := range b.reqs {
 		b.rows[i] = BulkRow{Row: b.firstRow + i, Batch: b.seq, Digest: hex.EncodeToString(b.hashes[i][:8])}

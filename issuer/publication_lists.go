@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/fxamacker/cbor/v2"
+	"golang.org/x/sync/singleflight"
 
 	"elicence/format"
 	"elicence/issuer/store"
@@ -34,6 +36,47 @@ func newPublished(body []byte, maxAge time.Duration, issuedAt time.Time) *Publis
 	return &Published{Body: body, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, MaxAge: maxAge, IssuedAt: issuedAt}
 }
 
+// Publication is the publication room: it signs and serves the trust
+// list, the status lists, the public keys and the published registry
+// (departments and licence types), and runs the revocation event stream.
+type Publication struct {
+	*core
+	cfg *Config // its settings: see Config
+
+	mu          sync.Mutex
+	statusLists map[string]*publishedList
+	lastStatus  map[string]int64 // last IssuedAt served, by list
+	trust       *publishedTrust
+	trustSeq    uint64
+	flight      singleflight.Group
+
+	events *eventHub
+}
+
+func newPublication(c *core, cfg *Config) *Publication {
+	p := &Publication{core: c, cfg: cfg, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{}}
+	p.events = newEventHub(p)
+	return p
+}
+
+// forget drops what was signed with dept's keys (every status list of
+// the department) and the trust list; with dept "" the trust list only.
+func (s *Publication) forget(dept string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if dept != "" {
+		for id, c := range s.statusLists {
+			if c.dept == dept {
+				delete(s.statusLists, id)
+			}
+		}
+	}
+	s.trust = nil
+}
+
+// StatusTTL returns the configured status-list time-to-live.
+func (s *Publication) StatusTTL() time.Duration { return s.cfg.StatusTTL }
+
 type publishedList struct {
 	dept     string
 	revision int64
@@ -47,7 +90,7 @@ type publishedList struct {
 // time-to-live has passed; otherwise it is signed afresh, with an
 // issued-at never earlier than that of any list this service served
 // before.
-func (s *Service) StatusList(ctx context.Context, id string) (*Published, error) {
+func (s *Publication) StatusList(ctx context.Context, id string) (*Published, error) {
 	if len(id) == 0 || len(id) > 64 {
 		return nil, problem(store.ErrNotFound, "no status list %q", id)
 	}
@@ -84,7 +127,7 @@ func (s *Service) StatusList(ctx context.Context, id string) (*Published, error)
 const statusKeyRecheck = time.Second
 
 // cachedList returns the cached signing of list id at revision, if fresh.
-func (s *Service) cachedList(id string, revision int64) *Published {
+func (s *Publication) cachedList(id string, revision int64) *Published {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,7 +135,7 @@ func (s *Service) cachedList(id string, revision int64) *Published {
 	if c == nil || c.revision < revision || now.Sub(c.signedAt) >= s.cfg.StatusTTL/2 || now.Before(c.signedAt) {
 		return nil
 	}
-	if ak, ok := s.active[c.dept]; !ok || ak.id != c.keyID.String() {
+	if id, ok := s.activeKeyID(c.dept); !ok || id != c.keyID.String() {
 		return nil // the department rotated its key, or has none active
 	}
 	return c.pub
@@ -102,7 +145,7 @@ func (s *Service) cachedList(id string, revision int64) *Published {
 // department's active key, checked again after signing: a list is never
 // signed by a retired or compromised key, and with no active key there is
 // no list (ErrUnavailable) rather than one signed by the old key.
-func (s *Service) signStatusList(ctx context.Context, id string) (*Published, error) {
+func (s *Publication) signStatusList(ctx context.Context, id string) (*Published, error) {
 	for attempt := 0; ; attempt++ {
 		pub, err := s.signStatusListOnce(ctx, id)
 		if errors.Is(err, errKeyChanged) && attempt == 0 {
@@ -115,7 +158,7 @@ func (s *Service) signStatusList(ctx context.Context, id string) (*Published, er
 	}
 }
 
-func (s *Service) signStatusListOnce(ctx context.Context, id string) (*Published, error) {
+func (s *Publication) signStatusListOnce(ctx context.Context, id string) (*Published, error) {
 	meta, entries, err := s.store.StatusListEntries(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem(store.ErrNotFound, "no status list %q", id)
@@ -177,7 +220,7 @@ const trustRecheck = time.Second
 // validity has passed; its sequence number is the signing time in
 // milliseconds, so it increases across processes and restarts. Without
 // the root key the configured operator-signed list is served.
-func (s *Service) TrustList(ctx context.Context) (*Published, error) {
+func (s *Publication) TrustList(ctx context.Context) (*Published, error) {
 	if s.cfg.Root == nil {
 		return s.staticTrust()
 	}
@@ -235,7 +278,7 @@ func (s *Service) TrustList(ctx context.Context) (*Published, error) {
 // that a newly admitted department or compromised key spreads quickly.
 const trustMaxAge = 60 * time.Second
 
-func (s *Service) staticTrust() (*Published, error) {
+func (s *Publication) staticTrust() (*Published, error) {
 	if len(s.cfg.TrustList) == 0 {
 		return nil, problem(ErrUnavailable, "this issuer publishes no trust list")
 	}
@@ -264,7 +307,7 @@ func trustFingerprint(tl *format.TrustList) []byte {
 }
 
 // buildTrustList reads the trust list's content from the store.
-func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error) {
+func (s *Publication) buildTrustList(ctx context.Context) (*format.TrustList, error) {
 	depts, err := s.store.ListDepartments(ctx)
 	if err != nil {
 		return nil, err
@@ -326,7 +369,7 @@ func (s *Service) buildTrustList(ctx context.Context) (*format.TrustList, error)
 
 // RootCertificate returns the root certificate as PEM, or nil when the
 // service has none.
-func (s *Service) RootCertificate() []byte {
+func (s *Publication) RootCertificate() []byte {
 	if s.cfg.Root != nil {
 		return keys.CertificatePEM(s.cfg.Root.Cert.Raw)
 	}
@@ -342,7 +385,7 @@ func (s *Service) RootCertificate() []byte {
 
 // PublicKey returns a department signing key by its ID: the public key as
 // PEM and the certificate as PEM (nil when the key has none).
-func (s *Service) PublicKey(ctx context.Context, id string) (pubPEM, certPEM []byte, err error) {
+func (s *Publication) PublicKey(ctx context.Context, id string) (pubPEM, certPEM []byte, err error) {
 	if _, err := keys.ParseID(id); err != nil {
 		return nil, nil, problem(store.ErrNotFound, "no key %q", id)
 	}
@@ -381,7 +424,7 @@ type Department struct {
 }
 
 // Departments lists the departments.
-func (s *Service) Departments(ctx context.Context) ([]Department, error) {
+func (s *Publication) Departments(ctx context.Context) ([]Department, error) {
 	ds, err := s.store.ListDepartments(ctx)
 	if err != nil {
 		return nil, err
@@ -394,7 +437,7 @@ func (s *Service) Departments(ctx context.Context) ([]Department, error) {
 }
 
 // LicenceTypes returns the licence-type catalogue.
-func (s *Service) LicenceTypes(ctx context.Context) ([]*LicenceType, error) {
+func (s *Publication) LicenceTypes(ctx context.Context) ([]*LicenceType, error) {
 	sts, err := s.store.ListLicenceTypes(ctx)
 	if err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ const eventBuffer = 256
 // log, changes made by any process on the same database reach every
 // stream.
 type eventHub struct {
-	s *Service
+	s *Publication
 
 	mu      sync.Mutex
 	started bool
@@ -48,6 +48,10 @@ type eventHub struct {
 	subs    map[*Subscription]struct{}
 	stop    chan struct{}
 	stopped chan struct{}
+	// woken makes the poller read the log now rather than at its next
+	// tick (see wake): the seam for a store that says when the log grew,
+	// such as PostgreSQL's LISTEN/NOTIFY.
+	woken chan struct{}
 }
 
 // Subscription receives events until its channel is closed: at service
@@ -79,8 +83,9 @@ func (sub *Subscription) Close() {
 	}
 }
 
-func newEventHub(s *Service) *eventHub {
-	return &eventHub{s: s, subs: map[*Subscription]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+func newEventHub(s *Publication) *eventHub {
+	return &eventHub{s: s, subs: map[*Subscription]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{}),
+		woken: make(chan struct{}, 1)}
 }
 
 // Subscribe starts a subscription. With after ≥ 0 (a Last-Event-ID), the
@@ -88,7 +93,7 @@ func newEventHub(s *Service) *eventHub {
 // subscription are to be replayed first with [Subscription.Replay], unless
 // after lies more than Config.EventReplayWindow audit entries behind the
 // head, in which case the subscription reports a Gap instead.
-func (s *Service) Subscribe(ctx context.Context, after int64) (*Subscription, error) {
+func (s *Publication) Subscribe(ctx context.Context, after int64) (*Subscription, error) {
 	h := s.events
 	if err := h.start(ctx); err != nil {
 		return nil, err
@@ -108,7 +113,7 @@ func (s *Service) Subscribe(ctx context.Context, after int64) (*Subscription, er
 		// Ahead of this process: another process may have seen more of
 		// the log, but an ID beyond the log's real head comes from
 		// another history (a restored database): start over.
-		head, err := auditHead(ctx, s.store)
+		head, err := s.store.AuditHead(ctx)
 		if err != nil {
 			sub.Close()
 			return nil, err
@@ -162,47 +167,13 @@ func (h *eventHub) start(ctx context.Context) error {
 	if h.started || h.closed {
 		return nil
 	}
-	head, err := auditHead(ctx, h.s.store)
+	head, err := h.s.store.AuditHead(ctx)
 	if err != nil {
 		return err
 	}
 	h.last, h.started = head, true
 	go h.run()
 	return nil
-}
-
-// auditHead returns the sequence number of the last audit entry. Sequence
-// numbers have no gaps, so it probes with one-entry reads: doubling, then
-// bisecting.
-func auditHead(ctx context.Context, st store.AuditStore) (int64, error) {
-	exists := func(seq int64) (bool, error) { // is there an entry with Seq ≥ seq?
-		es, err := st.ListAudit(ctx, seq-1, 1)
-		return len(es) > 0, err
-	}
-	lo, hi := int64(0), int64(1) // entry lo exists (or lo = 0); find hi that does not
-	for {
-		ok, err := exists(hi)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			break
-		}
-		lo, hi = hi, hi*2
-	}
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		ok, err := exists(mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return lo, nil
 }
 
 func (h *eventHub) run() {
@@ -214,6 +185,7 @@ func (h *eventHub) run() {
 		case <-h.stop:
 			return
 		case <-t.C:
+		case <-h.woken:
 		}
 		if err := h.poll(); err != nil {
 			h.s.log.Warn("event stream: poll audit log", "err", err)
@@ -260,6 +232,15 @@ func (h *eventHub) poll() error {
 	}
 }
 
+// wake asks the poller to read the audit log at once; it never blocks,
+// and wakes that come while a read is pending fold into it.
+func (h *eventHub) wake() {
+	select {
+	case h.woken <- struct{}{}:
+	default:
+	}
+}
+
 func (h *eventHub) close() {
 	h.mu.Lock()
 	if h.closed {
@@ -281,7 +262,7 @@ func (h *eventHub) close() {
 
 // eventsOf turns the status changes among audit entries into events, each
 // with its list freshly signed.
-func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]Event, error) {
+func (s *Publication) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]Event, error) {
 	var out []Event
 	// One page of changes often touches few lists: sign and read each once.
 	lists := map[string]*Published{}
@@ -299,14 +280,11 @@ func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]E
 		pub := lists[d.List]
 		if pub == nil {
 			var err error
-			pub, err = s.StatusList(ctx, d.List)
-			var pb *Problem
-			if errors.As(err, &pb) {
-				s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
-				continue
-			}
-			if err != nil {
+			if pub, err = s.eventList(ctx, d.List, e.Seq); err != nil {
 				return nil, err
+			}
+			if pub == nil {
+				continue
 			}
 			lists[d.List] = pub
 		}
@@ -314,14 +292,12 @@ func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]E
 		if d.NewStatus != "" && d.NewList != "" && d.NewIndex != nil {
 			// A suspended licence re-issued: its new version's entry is
 			// suspended too.
-			npub, err := s.StatusList(ctx, d.NewList)
-			var pb *Problem
-			if errors.As(err, &pb) {
-				s.log.Warn("event stream: status list", "seq", e.Seq, "err", err)
-				continue
-			}
+			npub, err := s.eventList(ctx, d.NewList, e.Seq)
 			if err != nil {
 				return nil, err
+			}
+			if npub == nil {
+				continue
 			}
 			out = append(out, Event{Seq: e.Seq, Issuer: d.Issuer, List: d.NewList, Index: *d.NewIndex, Status: d.NewStatus, StatusList: npub.Body})
 		}
@@ -329,5 +305,18 @@ func (s *Service) eventsOf(ctx context.Context, entries []store.AuditEntry) ([]E
 	return out, nil
 }
 
+// eventList signs status list id for the event of audit entry seq. A list
+// that cannot be published (a problem: no active key, say) is logged and
+// yields nil, and the event is skipped; other errors end the page.
+func (s *Publication) eventList(ctx context.Context, id string, seq int64) (*Published, error) {
+	pub, err := s.StatusList(ctx, id)
+	var pb *Problem
+	if errors.As(err, &pb) {
+		s.log.Warn("event stream: status list", "seq", seq, "err", err)
+		return nil, nil
+	}
+	return pub, err
+}
+
 // EventPingInterval returns how often an idle stream gets a comment.
-func (s *Service) EventPingInterval() time.Duration { return s.cfg.EventPingInterval }
+func (s *Publication) EventPingInterval() time.Duration { return s.cfg.EventPingInterval }

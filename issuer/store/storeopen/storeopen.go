@@ -1,4 +1,9 @@
-package issuer
+// Package storeopen opens the issuer's store named by a flag or an
+// environment variable: a PostgreSQL URL or an embedded SQLite file. It is
+// the one place that links both database drivers, so that the domain
+// (package issuer and its rooms) and the HTTP API link neither; only the
+// wiring in cli/ imports it.
+package storeopen
 
 import (
 	"context"
@@ -19,9 +24,9 @@ func IsPostgresURL(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
-// OpenStore opens the store db names: a postgres:// URL, or the path of
+// Open opens the store db names: a postgres:// URL, or the path of
 // the embedded SQLite file (created if missing). Migrations are applied.
-func OpenStore(ctx context.Context, db string, logger *slog.Logger) (store.Store, error) {
+func Open(ctx context.Context, db string, logger *slog.Logger) (store.Store, error) {
 	if IsPostgresURL(db) {
 		return postgres.Open(ctx, postgres.Config{URL: db, Logger: logger})
 	}

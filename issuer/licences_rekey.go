@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"elicence/format"
 	"elicence/issuer/store"
 	"elicence/keys"
@@ -93,7 +95,7 @@ const maxReissueFailures = 100
 // Only the operator may run it. It fails with a problem when the key does
 // not exist (404), is the active key (409), or the department has no
 // active key to sign with (503).
-func (s *Service) ReissueKey(ctx context.Context, p *Principal, dept, id string, opts ReissueKeyOptions) (ReissueKeySummary, error) {
+func (s *Licences) ReissueKey(ctx context.Context, p *Principal, dept, id string, opts ReissueKeyOptions) (ReissueKeySummary, error) {
 	start := time.Now()
 	sum := ReissueKeySummary{Department: dept, Key: id}
 	if err := requireOperator(p); err != nil {
@@ -140,25 +142,25 @@ func (s *Service) ReissueKey(ctx context.Context, p *Principal, dept, id string,
 	sum.NewKey = sg.id.String()
 
 	run := &rekeyRun{s: s, p: p, dept: dept, oldKey: id, now: s.now(), sum: &sum, opts: opts, sg: sg}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The first batch to fail ends the run: the group's context stops the
+	// scan and the other workers.
 	work := make(chan []store.Licence)
-	var wg sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx)
 	for range opts.Workers {
-		wg.Go(func() {
+		g.Go(func() error {
 			for b := range work {
-				if err := run.batch(ctx, b); err != nil {
-					run.fail(err)
-					cancel()
+				if err := run.batch(gctx, b); err != nil {
+					return err
 				}
 			}
+			return nil
 		})
 	}
-	scanErr := run.scan(ctx, kid, opts.BatchSize, work)
+	scanErr := run.scan(gctx, kid, opts.BatchSize, work)
 	close(work)
-	wg.Wait()
+	err = g.Wait()
 	sum.Seconds = time.Since(start).Seconds()
-	if err := run.firstErr(); err != nil {
+	if err != nil {
 		return sum, err
 	}
 	if scanErr != nil {
@@ -169,7 +171,7 @@ func (s *Service) ReissueKey(ctx context.Context, p *Principal, dept, id string,
 
 // rekeyRun is one ReissueKey run.
 type rekeyRun struct {
-	s      *Service
+	s      *Licences
 	p      *Principal
 	dept   string
 	oldKey string
@@ -179,21 +181,6 @@ type rekeyRun struct {
 	mu  sync.Mutex
 	sg  *signer
 	sum *ReissueKeySummary
-	err error
-}
-
-func (r *rekeyRun) fail(err error) {
-	r.mu.Lock()
-	if r.err == nil {
-		r.err = err
-	}
-	r.mu.Unlock()
-}
-
-func (r *rekeyRun) firstErr() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
 }
 
 func (r *rekeyRun) failure(id, reason string) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -18,6 +19,17 @@ import (
 // ("<code>-<seq>") stay within the 32 bytes a credential allows.
 const MaxDepartmentCodeLength = 24
 
+// Admin is the administration room: the operator's departments, signing
+// keys, licence types and authorisations, the API tokens (and the
+// authentication of every caller that presents one), and the audit log.
+type Admin struct {
+	*core
+	cfg *Config // its settings: see Config
+
+	mu     sync.Mutex
+	tokens map[string]cachedToken // by hex of the secret hash
+}
+
 // DepartmentRequest asks for a new department.
 type DepartmentRequest struct {
 	Code string `json:"code"`
@@ -29,7 +41,7 @@ type DepartmentRequest struct {
 // CreateDepartment creates a department with a new SM2 signing key,
 // certified by the root key, and authorises it for req.Types. It needs
 // the root key (to certify) and the passphrase (to store the key).
-func (s *Service) CreateDepartment(ctx context.Context, p *Principal, req DepartmentRequest) (store.Department, store.SigningKey, error) {
+func (s *Admin) CreateDepartment(ctx context.Context, p *Principal, req DepartmentRequest) (store.Department, store.SigningKey, error) {
 	if err := requireOperator(p); err != nil {
 		return store.Department{}, store.SigningKey{}, err
 	}
@@ -53,7 +65,7 @@ func (s *Service) CreateDepartment(ctx context.Context, p *Principal, req Depart
 	if s.cfg.Root == nil {
 		return store.Department{}, store.SigningKey{}, problem(ErrUnavailable, "this issuer holds no root key to certify a department key")
 	}
-	if len(s.cfg.Passphrase) == 0 {
+	if len(s.passphrase) == 0 {
 		return store.Department{}, store.SigningKey{}, problem(ErrUnavailable, "this issuer has no passphrase to store keys with")
 	}
 	d, err := s.store.CreateDepartment(ctx, store.Department{Code: req.Code, Name: req.Name},
@@ -78,11 +90,11 @@ func (s *Service) CreateDepartment(ctx context.Context, p *Principal, req Depart
 
 // NewDepartmentKey generates a department's new active signing key,
 // certified by the root; the previous active key is retired.
-func (s *Service) NewDepartmentKey(ctx context.Context, p *Principal, dept string) (store.SigningKey, error) {
+func (s *Admin) NewDepartmentKey(ctx context.Context, p *Principal, dept string) (store.SigningKey, error) {
 	if err := requireOperator(p); err != nil {
 		return store.SigningKey{}, err
 	}
-	if s.cfg.Root == nil || len(s.cfg.Passphrase) == 0 {
+	if s.cfg.Root == nil || len(s.passphrase) == 0 {
 		return store.SigningKey{}, problem(ErrUnavailable, "this issuer holds no root key or passphrase")
 	}
 	d, err := s.store.Department(ctx, dept)
@@ -106,7 +118,7 @@ func (s *Service) NewDepartmentKey(ctx context.Context, p *Principal, dept strin
 // AddDepartmentKey stores priv (encrypted with the passphrase) as the
 // department's new active signing key with its certificate (DER, may be
 // empty).
-func (s *Service) AddDepartmentKey(ctx context.Context, p *Principal, dept string, k *sm2.PrivateKey, certDER []byte) (store.SigningKey, error) {
+func (s *Admin) AddDepartmentKey(ctx context.Context, p *Principal, dept string, k *sm2.PrivateKey, certDER []byte) (store.SigningKey, error) {
 	if err := requireOperator(p); err != nil {
 		return store.SigningKey{}, err
 	}
@@ -114,7 +126,7 @@ func (s *Service) AddDepartmentKey(ctx context.Context, p *Principal, dept strin
 	if err != nil {
 		return store.SigningKey{}, err
 	}
-	pem, err := keys.MarshalPrivateKey(k, s.cfg.Passphrase)
+	pem, err := keys.MarshalPrivateKey(k, s.passphrase)
 	if err != nil {
 		return store.SigningKey{}, err
 	}
@@ -124,11 +136,11 @@ func (s *Service) AddDepartmentKey(ctx context.Context, p *Principal, dept strin
 // AddDepartmentKeyPEM stores an already encrypted private key (PKCS#8 PEM,
 // encrypted with the service's passphrase) as the department's new active
 // signing key.
-func (s *Service) AddDepartmentKeyPEM(ctx context.Context, p *Principal, dept string, keyPEM, certDER []byte) (store.SigningKey, error) {
+func (s *Admin) AddDepartmentKeyPEM(ctx context.Context, p *Principal, dept string, keyPEM, certDER []byte) (store.SigningKey, error) {
 	if err := requireOperator(p); err != nil {
 		return store.SigningKey{}, err
 	}
-	k, err := s.cfg.DecryptKey(keyPEM, s.cfg.Passphrase)
+	k, err := s.decryptKey(keyPEM, s.passphrase)
 	if err != nil {
 		return store.SigningKey{}, err
 	}
@@ -139,7 +151,7 @@ func (s *Service) AddDepartmentKeyPEM(ctx context.Context, p *Principal, dept st
 	return s.addKeyPEM(ctx, p, dept, spki, keyPEM, certDER)
 }
 
-func (s *Service) addKeyPEM(ctx context.Context, p *Principal, dept string, spki, pem, certDER []byte) (store.SigningKey, error) {
+func (s *Admin) addKeyPEM(ctx context.Context, p *Principal, dept string, spki, pem, certDER []byte) (store.SigningKey, error) {
 	id := keys.IDOfDER(spki).String()
 	sk, err := s.store.AddSigningKey(ctx, store.SigningKey{
 		ID: id, DepartmentCode: dept, PublicKey: spki, PrivateKeyPEM: pem, Certificate: certDER, State: store.KeyActive,
@@ -164,7 +176,7 @@ func (s *Service) addKeyPEM(ctx context.Context, p *Principal, dept string, spki
 // for a change the key's current state forbids. The trust list and the
 // department's cached signers and status lists are dropped, so that what
 // is served next reflects the change.
-func (s *Service) SetKeyState(ctx context.Context, p *Principal, dept, id string, state store.KeyState, since time.Time) (store.SigningKey, error) {
+func (s *Admin) SetKeyState(ctx context.Context, p *Principal, dept, id string, state store.KeyState, since time.Time) (store.SigningKey, error) {
 	if err := requireOperator(p); err != nil {
 		return store.SigningKey{}, err
 	}
@@ -201,7 +213,7 @@ func (s *Service) SetKeyState(ctx context.Context, p *Principal, dept, id string
 }
 
 // CreateLicenceType adds a licence type to the catalogue.
-func (s *Service) CreateLicenceType(ctx context.Context, p *Principal, lt LicenceType) (*LicenceType, error) {
+func (s *Admin) CreateLicenceType(ctx context.Context, p *Principal, lt LicenceType) (*LicenceType, error) {
 	if err := requireOperator(p); err != nil {
 		return nil, err
 	}
@@ -219,7 +231,7 @@ func (s *Service) CreateLicenceType(ctx context.Context, p *Principal, lt Licenc
 }
 
 // Authorise lets a department issue a licence type.
-func (s *Service) Authorise(ctx context.Context, p *Principal, dept, typeCode string) error {
+func (s *Admin) Authorise(ctx context.Context, p *Principal, dept, typeCode string) error {
 	if err := requireOperator(p); err != nil {
 		return err
 	}
@@ -231,9 +243,7 @@ func (s *Service) Authorise(ctx context.Context, p *Principal, dept, typeCode st
 		return problem(store.ErrDuplicate, "department %s is already authorised for %s", dept, typeCode)
 	}
 	if err == nil {
-		s.mu.Lock()
-		s.trust = nil
-		s.mu.Unlock()
+		s.keysChanged("")
 	}
 	return err
 }
@@ -244,7 +254,7 @@ type AuditEntry = store.AuditEntry
 // Audit returns up to limit audit entries after seq. An operator sees
 // every entry; a department token with scope read sees the entries about
 // its department's licences and its own actions.
-func (s *Service) Audit(ctx context.Context, p *Principal, after int64, limit int) ([]store.AuditEntry, int64, error) {
+func (s *Admin) Audit(ctx context.Context, p *Principal, after int64, limit int) ([]store.AuditEntry, int64, error) {
 	if !p.IsOperator() {
 		if err := requireDept(p, store.ScopeRead); err != nil {
 			return nil, 0, err
@@ -286,6 +296,6 @@ func auditOf(e store.AuditEntry, dept string) bool {
 }
 
 // VerifyAudit checks the audit hash chain; see store.AuditStore.VerifyChain.
-func (s *Service) VerifyAudit(ctx context.Context) (int64, error) {
+func (s *Admin) VerifyAudit(ctx context.Context) (int64, error) {
 	return s.store.VerifyChain(ctx)
 }

@@ -7,12 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"elicence/format"
 	"elicence/identifier"
 	"elicence/issuer/store"
 )
@@ -51,6 +49,14 @@ const (
 	// Connect), which proves the holder without any department.
 	WalletViaOIDC = "oidc"
 )
+
+// Wallet is the wallet room: one-time holder links, wallet sessions (from
+// a link or an identity provider sign-in), and the presentations and
+// annotated copies a department or a holder asks for.
+type Wallet struct {
+	*core
+	cfg *Config // its settings: see Config
+}
 
 // WalletScope is what a wallet session reaches, fixed when it opens and
 // checked by every wallet action: the holder's licences issued by the
@@ -111,7 +117,7 @@ type HolderLink struct {
 // issue may make one, only for a holder of one of its licences, and the
 // session it opens reaches only that department's licences. The link is
 // audited (ActionHolderLink, actor the token, subject the department).
-func (s *Service) CreateHolderLink(ctx context.Context, p *Principal, holderID string) (HolderLink, error) {
+func (s *Wallet) CreateHolderLink(ctx context.Context, p *Principal, holderID string) (HolderLink, error) {
 	if err := requireDept(p, store.ScopeIssue); err != nil {
 		return HolderLink{}, err
 	}
@@ -167,7 +173,7 @@ type WalletSession struct {
 // token works once, on any issuer process. The session has the scope of
 // its link, and its start is audited (ActionWalletSession, actor
 // WalletActor of the session).
-func (s *Service) StartWalletSession(ctx context.Context, loginToken string) (WalletSession, error) {
+func (s *Wallet) StartWalletSession(ctx context.Context, loginToken string) (WalletSession, error) {
 	now := s.now()
 	if loginToken == "" || len(loginToken) > MaxTokenLength {
 		return WalletSession{}, problem(ErrUnauthenticated, "invalid or used login token")
@@ -204,7 +210,7 @@ func sessionJSON(secret string, ws store.WalletSession) WalletSession {
 // RefreshWalletSession replaces the session's secret by a new one and
 // extends it by Config.WalletSessionTTL from now; the old secret stops
 // working. It is audited (ActionWalletRefresh).
-func (s *Service) RefreshWalletSession(ctx context.Context, session string) (WalletSession, error) {
+func (s *Wallet) RefreshWalletSession(ctx context.Context, session string) (WalletSession, error) {
 	h, err := s.WalletHolder(ctx, session)
 	if err != nil {
 		return WalletSession{}, err
@@ -226,7 +232,7 @@ func (s *Service) RefreshWalletSession(ctx context.Context, session string) (Wal
 
 // SignOutWallet ends the session on every issuer process; it is audited
 // (ActionWalletSignOut).
-func (s *Service) SignOutWallet(ctx context.Context, session string) error {
+func (s *Wallet) SignOutWallet(ctx context.Context, session string) error {
 	h, err := s.WalletHolder(ctx, session)
 	if err != nil {
 		return err
@@ -256,7 +262,7 @@ type Identity struct {
 // The session reaches the holder's licences of every department. It
 // refuses a holder ID that is not a valid citizen ID number or unified
 // social credit code. It is audited (ActionIdentityLink, actor "oidc").
-func (s *Service) CreateIdentityLink(ctx context.Context, id Identity) (HolderLink, error) {
+func (s *Wallet) CreateIdentityLink(ctx context.Context, id Identity) (HolderLink, error) {
 	now := s.now()
 	if identifier.ValidateCitizenID(id.HolderID, now) != nil && identifier.ValidateUSCC(id.HolderID) != nil {
 		return HolderLink{}, problem(ErrUnauthenticated, "the identity provider asserted no valid citizen ID number or unified social credit code")
@@ -326,7 +332,7 @@ func (h *Holder) auditDetail(m map[string]any) map[string]any {
 
 // WalletHolder returns the wallet session of a session token, read from
 // the store, so that any issuer process knows it.
-func (s *Service) WalletHolder(ctx context.Context, session string) (*Holder, error) {
+func (s *Wallet) WalletHolder(ctx context.Context, session string) (*Holder, error) {
 	if session == "" || len(session) > MaxTokenLength {
 		return nil, problem(ErrUnauthenticated, "a wallet session is required")
 	}
@@ -345,7 +351,7 @@ func (s *Service) WalletHolder(ctx context.Context, session string) (*Holder, er
 // session reaches, newest first per department, each in its newest version
 // only (a re-issued licence shows as its new version, not the one it
 // superseded).
-func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licence, error) {
+func (s *Wallet) WalletLicences(ctx context.Context, h *Holder) ([]store.Licence, error) {
 	if h == nil {
 		return nil, problem(ErrUnauthenticated, "a wallet session is required")
 	}
@@ -380,7 +386,7 @@ func (s *Service) WalletLicences(ctx context.Context, h *Holder) ([]store.Licenc
 
 // walletLicence returns the holder's licence id if the session reaches
 // it; any other is store.ErrNotFound, like one that does not exist.
-func (s *Service) walletLicence(ctx context.Context, h *Holder, id string) (store.Licence, error) {
+func (s *Wallet) walletLicence(ctx context.Context, h *Holder, id string) (store.Licence, error) {
 	if h == nil {
 		return store.Licence{}, problem(ErrUnauthenticated, "a wallet session is required")
 	}
@@ -396,7 +402,7 @@ func (s *Service) walletLicence(ctx context.Context, h *Holder, id string) (stor
 }
 
 // DepartmentName returns a department's name, or "" if unknown.
-func (s *Service) DepartmentName(ctx context.Context, code string) string {
+func (s *Wallet) DepartmentName(ctx context.Context, code string) string {
 	d, err := s.store.Department(ctx, code)
 	if err != nil {
 		return ""
@@ -405,238 +411,10 @@ func (s *Service) DepartmentName(ctx context.Context, code string) string {
 }
 
 // TypeName returns a licence type's name, or "" if unknown.
-func (s *Service) TypeName(ctx context.Context, code string) string {
+func (s *Wallet) TypeName(ctx context.Context, code string) string {
 	lt, err := s.licenceType(ctx, code)
 	if err != nil {
 		return ""
 	}
 	return lt.Name
-}
-
-// Presentation is a dynamic presentation QR.
-type Presentation struct {
-	QRText         string    `json:"qr_text"`
-	NotBefore      time.Time `json:"not_before"`
-	ExpiresAt      time.Time `json:"expires_at"`
-	RefreshSeconds int       `json:"refresh_seconds"`
-}
-
-// usableSigner checks that l may be presented now and returns the key
-// that signed its credential, which must sign the presentation too: the
-// format binds a presentation or annotated copy to the credential's key,
-// so a licence whose key is no longer active gets neither (the old key
-// signs nothing new) until the department re-issues it.
-func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Time) (*signer, error) {
-	switch {
-	case l.Status != store.StatusValid:
-		return nil, problem(ErrNotUsable, "licence %s is %s", l.ID, l.Status)
-	case !l.ValidUntil.IsZero() && !now.Before(l.ValidUntil):
-		return nil, problem(ErrNotUsable, "licence %s has expired", l.ID)
-	}
-	_, cred, err := format.ParseCredential(l.Credential)
-	if err != nil {
-		return nil, fmt.Errorf("stored credential of %s: %w", l.ID, err)
-	}
-	active, err := s.activeSigner(ctx, l.DepartmentCode)
-	var pb *Problem
-	if errors.As(err, &pb) && errors.Is(err, ErrUnavailable) {
-		return nil, oldKeyProblem(l.ID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if string(active.id[:]) != string(cred.KeyID) {
-		return nil, oldKeyProblem(l.ID)
-	}
-	return active, nil
-}
-
-// oldKeyProblem refuses a presentation or annotated copy of a licence
-// whose signing key is no longer active.
-func oldKeyProblem(id string) error {
-	return problem(ErrNotUsable, "licence %s was signed by a key that is retired or compromised, which signs nothing new; "+
-		"the department must re-issue it under its current key (elicence issuer reissue) before it can be presented", id)
-}
-
-// confirmPresented checks, after signing, that the key is still active
-// (see confirmActive); if it is not, the signature is thrown away.
-func (s *Service) confirmPresented(ctx context.Context, sg *signer, id string) error {
-	err := s.confirmActive(ctx, sg)
-	if errors.Is(err, errKeyChanged) {
-		return oldKeyProblem(id)
-	}
-	return err
-}
-
-// Present signs a dynamic presentation QR for p's department's licence
-// id. It signs with the department's key, so it needs scope issue; it is
-// audited (ActionPresentation, actor the token).
-func (s *Service) Present(ctx context.Context, p *Principal, id string) (Presentation, error) {
-	if err := requireDept(p, store.ScopeIssue); err != nil {
-		return Presentation{}, err
-	}
-	l, err := s.ownLicence(ctx, p, id)
-	if err != nil {
-		return Presentation{}, err
-	}
-	return s.present(ctx, l, p.TokenID, map[string]any{})
-}
-
-// WalletPresent signs a dynamic presentation QR for the holder's licence,
-// if the session reaches it; it is audited (ActionPresentation, actor
-// WalletActor, with what opened the session).
-func (s *Service) WalletPresent(ctx context.Context, h *Holder, id string) (Presentation, error) {
-	l, err := s.walletLicence(ctx, h, id)
-	if err != nil {
-		return Presentation{}, err
-	}
-	return s.present(ctx, l, h.actor(), h.auditDetail(map[string]any{}))
-}
-
-func (s *Service) present(ctx context.Context, l store.Licence, actor string, detail map[string]any) (Presentation, error) {
-	now := s.now()
-	sg, err := s.usableSigner(ctx, l, now)
-	if err != nil {
-		return Presentation{}, err
-	}
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	nb := now.Truncate(time.Second)
-	exp := nb.Add(s.cfg.PresentationTTL)
-	var signed format.Signed
-	err = s.sign("presentation", func() (err error) {
-		signed, err = format.SignPresentation(sg.key, format.Presentation{
-			Credential: l.Credential, NotBefore: nb.Unix(), Expires: exp.Unix(), Nonce: nonce,
-		})
-		return err
-	})
-	if err != nil {
-		return Presentation{}, err
-	}
-	if err := s.confirmPresented(ctx, sg, l.ID); err != nil {
-		return Presentation{}, err
-	}
-	detail["issuer"], detail["nonce"], detail["expires"] = l.DepartmentCode, hex.EncodeToString(nonce), exp.UTC()
-	d, _ := json.Marshal(detail)
-	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: actor, Action: ActionPresentation, Subject: l.ID, Detail: d}); err != nil {
-		return Presentation{}, err
-	}
-	return Presentation{
-		QRText: format.QRText(format.KindPresentation, signed), NotBefore: nb.UTC(), ExpiresAt: exp.UTC(),
-		RefreshSeconds: int(s.cfg.PresentationTTL / time.Second),
-	}, nil
-}
-
-// AnnotationRequest asks for an annotated copy (加注件).
-type AnnotationRequest struct {
-	// RelyingDepartment is the code of the only department the copy may
-	// be shown to.
-	RelyingDepartment string `json:"relying_department"`
-	// Purpose is the stated purpose of use (事由).
-	Purpose   string    `json:"purpose"`
-	ExpiresAt time.Time `json:"expires_at"`
-	// ExpiresInDays may be given instead of ExpiresAt.
-	ExpiresInDays int `json:"expires_in_days,omitempty"`
-}
-
-// AnnotatedCopy is a signed annotated copy.
-type AnnotatedCopy struct {
-	QRText            string    `json:"qr_text"`
-	RelyingDepartment string    `json:"relying_department"`
-	Purpose           string    `json:"purpose"`
-	ExpiresAt         time.Time `json:"expires_at"`
-}
-
-// Annotate signs an annotated copy of p's department's licence id. It
-// signs with the department's key, so it needs scope issue; it is audited
-// (ActionAnnotatedCopy, actor the token).
-func (s *Service) Annotate(ctx context.Context, p *Principal, id string, req AnnotationRequest) (AnnotatedCopy, error) {
-	if err := requireDept(p, store.ScopeIssue); err != nil {
-		return AnnotatedCopy{}, err
-	}
-	l, err := s.ownLicence(ctx, p, id)
-	if err != nil {
-		return AnnotatedCopy{}, err
-	}
-	return s.annotate(ctx, l, req, p.TokenID, map[string]any{})
-}
-
-// WalletAnnotate signs an annotated copy of the holder's licence, if the
-// session reaches it; it is audited (ActionAnnotatedCopy, actor
-// WalletActor, with what opened the session).
-func (s *Service) WalletAnnotate(ctx context.Context, h *Holder, id string, req AnnotationRequest) (AnnotatedCopy, error) {
-	l, err := s.walletLicence(ctx, h, id)
-	if err != nil {
-		return AnnotatedCopy{}, err
-	}
-	return s.annotate(ctx, l, req, h.actor(), h.auditDetail(map[string]any{}))
-}
-
-func (s *Service) annotate(ctx context.Context, l store.Licence, req AnnotationRequest, actor string, detail map[string]any) (AnnotatedCopy, error) {
-	now := s.now()
-	var errs []FieldError
-	purpose := strings.TrimSpace(req.Purpose)
-	switch {
-	case purpose == "":
-		errs = append(errs, FieldError{"purpose", "required"})
-	case len(purpose) > 256:
-		errs = append(errs, FieldError{"purpose", "at most 256 bytes"})
-	}
-	switch {
-	case req.ExpiresInDays != 0 && !req.ExpiresAt.IsZero():
-		errs = append(errs, FieldError{"expires_in_days", "give expires_at or expires_in_days, not both"})
-	case req.ExpiresInDays < 0 || req.ExpiresInDays > int(MaxAnnotatedCopyValidity/(24*time.Hour)):
-		errs = append(errs, FieldError{"expires_in_days", "1 to 90"})
-	case req.ExpiresInDays > 0:
-		req.ExpiresAt = now.Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)
-	case req.ExpiresAt.IsZero():
-		errs = append(errs, FieldError{"expires_at", "required (RFC 3339), or expires_in_days"})
-	case !req.ExpiresAt.After(now):
-		errs = append(errs, FieldError{"expires_at", "must be in the future"})
-	case req.ExpiresAt.After(now.Add(MaxAnnotatedCopyValidity)):
-		errs = append(errs, FieldError{"expires_at", "at most 90 days ahead"})
-	}
-	if req.RelyingDepartment == "" {
-		errs = append(errs, FieldError{"relying_department", "required"})
-	} else if !store.ValidDepartmentCode(req.RelyingDepartment) {
-		errs = append(errs, FieldError{"relying_department", "unknown department"})
-	} else if _, err := s.store.Department(ctx, req.RelyingDepartment); errors.Is(err, store.ErrNotFound) {
-		errs = append(errs, FieldError{"relying_department", "unknown department"})
-	} else if err != nil {
-		return AnnotatedCopy{}, err
-	}
-	if len(errs) > 0 {
-		return AnnotatedCopy{}, &ValidationError{Errors: errs}
-	}
-	sg, err := s.usableSigner(ctx, l, now)
-	if err != nil {
-		return AnnotatedCopy{}, err
-	}
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	exp := req.ExpiresAt.Truncate(time.Second)
-	var signed format.Signed
-	err = s.sign("annotated_copy", func() (err error) {
-		signed, err = format.SignAnnotatedCopy(sg.key, format.AnnotatedCopy{
-			Credential: l.Credential, Relying: req.RelyingDepartment, Purpose: purpose,
-			IssuedAt: now.Unix(), Expires: exp.Unix(), Nonce: nonce,
-		})
-		return err
-	})
-	if err != nil {
-		return AnnotatedCopy{}, err
-	}
-	if err := s.confirmPresented(ctx, sg, l.ID); err != nil {
-		return AnnotatedCopy{}, err
-	}
-	detail["issuer"], detail["relying"], detail["purpose"], detail["expires"] = l.DepartmentCode, req.RelyingDepartment, purpose, exp.UTC()
-	detail["nonce"] = hex.EncodeToString(nonce)
-	d, _ := json.Marshal(detail)
-	if _, err := s.store.AppendAudit(ctx, store.AuditEvent{Actor: actor, Action: ActionAnnotatedCopy, Subject: l.ID, Detail: d}); err != nil {
-		return AnnotatedCopy{}, err
-	}
-	return AnnotatedCopy{
-		QRText: format.QRText(format.KindAnnotatedCopy, signed), RelyingDepartment: req.RelyingDepartment,
-		Purpose: purpose, ExpiresAt: exp.UTC(),
-	}, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"elicence/format"
 	"elicence/identifier"
+	"elicence/issuer/kind"
 )
 
 // Request is a request to issue one licence, as departments send it.
@@ -38,6 +39,9 @@ type FieldError struct {
 type ValidationError struct {
 	Errors []FieldError
 }
+
+// Kind returns kind.Validation.
+func (e *ValidationError) Kind() kind.Kind { return kind.Validation }
 
 // Error returns the first reason and how many there are.
 func (e *ValidationError) Error() string {

@@ -18,6 +18,14 @@ import (
 // SerialWidth is the number of digits a licence serial is written with.
 const SerialWidth = 8
 
+// Licences is the licences room: it issues licences (one at a time or in
+// bulk), changes their status, re-issues them, and reads them back for
+// the department that issued them. It has no settings of its own beyond
+// the core's.
+type Licences struct {
+	*core
+}
+
 // FormatSerial writes a store serial as it appears in a licence identifier.
 func FormatSerial(n int64) string { return fmt.Sprintf("%0*d", SerialWidth, n) }
 
@@ -45,7 +53,7 @@ type prepared struct {
 //
 // Authorisation is checked first when checkAuth is set; otherwise the
 // store checks it when it allocates the serial, which saves a query.
-func (s *Service) prepare(ctx context.Context, p *Principal, req *Request, now time.Time, checkAuth bool) (*prepared, error) {
+func (s *Licences) prepare(ctx context.Context, p *Principal, req *Request, now time.Time, checkAuth bool) (*prepared, error) {
 	if req.Type == "" {
 		return nil, fieldError("type", "required")
 	}
@@ -72,7 +80,7 @@ func (s *Service) prepare(ctx context.Context, p *Principal, req *Request, now t
 	return &prepared{v: v, lt: lt, sg: sg, dept: p.Department}, nil
 }
 
-func (s *Service) checkAuthorised(ctx context.Context, dept, typeCode string) error {
+func (s *Licences) checkAuthorised(ctx context.Context, dept, typeCode string) error {
 	ok, err := s.store.IsAuthorised(ctx, dept, typeCode)
 	if err != nil {
 		return err
@@ -84,7 +92,7 @@ func (s *Service) checkAuthorised(ctx context.Context, dept, typeCode string) er
 }
 
 // build signs the licence of pr with allocation a.
-func (s *Service) build(pr *prepared, a store.Allocation, issuedAt time.Time, supersedes string) (store.Licence, error) {
+func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, supersedes string) (store.Licence, error) {
 	d := Draft{
 		Validated: pr.v, Type: pr.lt, IssuerCode: pr.dept, Serial: FormatSerial(a.Serial), Version: a.Version,
 		Status: format.StatusRef{List: a.StatusListID, Index: uint32(a.StatusIndex)}, KeyID: pr.sg.id[:], IssuedAt: issuedAt,
@@ -133,7 +141,7 @@ func issueDetail(l *store.Licence) []byte {
 // idempotency key, the same key and request return the licence issued
 // first (replayed is then true); the same key with another request is
 // store.ErrIdempotencyMismatch.
-func (s *Service) Issue(ctx context.Context, p *Principal, req Request, idempotencyKey string) (l store.Licence, replayed bool, err error) {
+func (s *Licences) Issue(ctx context.Context, p *Principal, req Request, idempotencyKey string) (l store.Licence, replayed bool, err error) {
 	if err := requireDept(p, store.ScopeIssue); err != nil {
 		return store.Licence{}, false, err
 	}
@@ -178,7 +186,7 @@ func (s *Service) Issue(ctx context.Context, p *Principal, req Request, idempote
 // that the key stopped being active in between (another process retired
 // it), the cached keys are dropped and fn runs once more with the new
 // active key; the store stored nothing the first time.
-func (s *Service) withActiveKey(dept string, fn func() error) error {
+func (s *Licences) withActiveKey(dept string, fn func() error) error {
 	err := fn()
 	if errors.Is(err, store.ErrKeyNotActive) {
 		s.forgetKeys(dept)
@@ -191,7 +199,7 @@ func (s *Service) withActiveKey(dept string, fn func() error) error {
 }
 
 // licenceErr gives store errors about a licence a safe detail.
-func (s *Service) licenceErr(err error, id string) error {
+func (s *core) licenceErr(err error, id string) error {
 	var pb *Problem
 	var ve *ValidationError
 	switch {
@@ -241,7 +249,7 @@ func RequestOf(l store.Licence) Request {
 //
 // A re-issue revokes the old version, so it needs both scope issue and
 // scope revoke.
-func (s *Service) Reissue(ctx context.Context, p *Principal, id string, rr ReissueRequest, idempotencyKey string) (store.Licence, bool, error) {
+func (s *Licences) Reissue(ctx context.Context, p *Principal, id string, rr ReissueRequest, idempotencyKey string) (store.Licence, bool, error) {
 	if err := requireDept(p, store.ScopeIssue, store.ScopeRevoke); err != nil {
 		return store.Licence{}, false, err
 	}
@@ -293,7 +301,7 @@ func (s *Service) Reissue(ctx context.Context, p *Principal, id string, rr Reiss
 	return l, !built, nil
 }
 
-func (s *Service) reissueOne(ctx context.Context, p *Principal, pr *prepared, id string, rr ReissueRequest, idempotencyKey string, now time.Time, built *bool) (store.Licence, error) {
+func (s *Licences) reissueOne(ctx context.Context, p *Principal, pr *prepared, id string, rr ReissueRequest, idempotencyKey string, now time.Time, built *bool) (store.Licence, error) {
 	return s.store.ReissueLicence(ctx, store.ReissueParams{
 		DepartmentCode: p.Department, LicenceID: id, IdempotencyKey: idempotencyKey, RequestHash: RequestHash(struct {
 			ID string
@@ -359,7 +367,7 @@ var (
 // Licence returns p's department's licence id, for a token with scope
 // read; another department's licence is store.ErrNotFound, like one that
 // does not exist.
-func (s *Service) Licence(ctx context.Context, p *Principal, id string) (store.Licence, error) {
+func (s *Licences) Licence(ctx context.Context, p *Principal, id string) (store.Licence, error) {
 	if err := requireDept(p, store.ScopeRead); err != nil {
 		return store.Licence{}, err
 	}
@@ -368,7 +376,7 @@ func (s *Service) Licence(ctx context.Context, p *Principal, id string) (store.L
 
 // ownLicence returns p's department's licence id for an action whose
 // scope the caller has checked.
-func (s *Service) ownLicence(ctx context.Context, p *Principal, id string) (store.Licence, error) {
+func (s *core) ownLicence(ctx context.Context, p *Principal, id string) (store.Licence, error) {
 	if p == nil || p.Department == "" {
 		return store.Licence{}, requireDept(p, store.ScopeRead)
 	}
@@ -382,8 +390,8 @@ func (s *Service) ownLicence(ctx context.Context, p *Principal, id string) (stor
 	return l, nil
 }
 
-// Licences lists p's department's licences; q.DepartmentCode is set from p.
-func (s *Service) Licences(ctx context.Context, p *Principal, q store.LicenceQuery) ([]store.Licence, string, error) {
+// List lists p's department's licences; q.DepartmentCode is set from p.
+func (s *Licences) List(ctx context.Context, p *Principal, q store.LicenceQuery) ([]store.Licence, string, error) {
 	if err := requireDept(p, store.ScopeRead); err != nil {
 		return nil, "", err
 	}
@@ -399,31 +407,20 @@ func (s *Service) Licences(ctx context.Context, p *Principal, q store.LicenceQue
 // revokes (StatusRevoked) p's department's licence id. reason is a code
 // from SuspensionReasons or RevocationReasons; it is ignored for a
 // reinstatement. Revocation is final.
-func (s *Service) ChangeStatus(ctx context.Context, p *Principal, id string, to store.Status, reason string) (store.Licence, error) {
+func (s *Licences) ChangeStatus(ctx context.Context, p *Principal, id string, to store.Status, reason string) (store.Licence, error) {
 	if err := requireDept(p, store.ScopeRevoke); err != nil {
 		return store.Licence{}, err
 	}
-	action := map[store.Status]string{store.StatusSuspended: ActionSuspend, store.StatusValid: ActionReinstate, store.StatusRevoked: ActionRevoke}[to]
-	switch to {
-	case store.StatusRevoked:
-		if !slices.Contains(RevocationReasons, reason) {
-			return store.Licence{}, fieldError("reason", "want one of %v", RevocationReasons)
-		}
-	case store.StatusSuspended:
-		if !slices.Contains(SuspensionReasons, reason) {
-			return store.Licence{}, fieldError("reason", "want one of %v", SuspensionReasons)
-		}
-	case store.StatusValid:
-		reason = ""
-	default:
-		return store.Licence{}, fmt.Errorf("change status: unknown status %d", to)
+	action, reason, err := statusChangeRule(to, reason)
+	if err != nil {
+		return store.Licence{}, err
 	}
 	old, err := s.ownLicence(ctx, p, id)
 	if err != nil {
 		return store.Licence{}, err
 	}
-	if err := store.ValidateTransition(old.Status, to); err != nil {
-		return store.Licence{}, transitionProblem(id, old.Status, to)
+	if err := transitionRule(id, old.Status, to); err != nil {
+		return store.Licence{}, err
 	}
 	detail, _ := json.Marshal(statusDetail{
 		Issuer: old.DepartmentCode, List: old.StatusListID, Index: old.StatusIndex, Status: to.String(), Reason: reason, Licence: id,
@@ -441,6 +438,38 @@ func (s *Service) ChangeStatus(ctx context.Context, p *Principal, id string, to 
 	}
 	s.metrics.statusChanges.WithLabelValues(to.String()).Inc()
 	return l, nil
+}
+
+// statusChangeRule checks a requested status change on its own, before
+// the licence is read: a revocation or suspension needs one of its reason
+// codes, a reinstatement has none. It returns the audit action and the
+// reason to record.
+func statusChangeRule(to store.Status, reason string) (action, recorded string, err error) {
+	switch to {
+	case store.StatusRevoked:
+		if !slices.Contains(RevocationReasons, reason) {
+			return "", "", fieldError("reason", "want one of %v", RevocationReasons)
+		}
+		return ActionRevoke, reason, nil
+	case store.StatusSuspended:
+		if !slices.Contains(SuspensionReasons, reason) {
+			return "", "", fieldError("reason", "want one of %v", SuspensionReasons)
+		}
+		return ActionSuspend, reason, nil
+	case store.StatusValid:
+		return ActionReinstate, "", nil
+	default:
+		return "", "", fmt.Errorf("change status: unknown status %d", to)
+	}
+}
+
+// transitionRule checks that licence id may go from status from to to
+// (store.ValidateTransition), with a problem that says why not.
+func transitionRule(id string, from, to store.Status) error {
+	if err := store.ValidateTransition(from, to); err != nil {
+		return transitionProblem(id, from, to)
+	}
+	return nil
 }
 
 func transitionProblem(id string, from, to store.Status) error {

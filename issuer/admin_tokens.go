@@ -119,7 +119,7 @@ const MaxTokenLength = 256
 // revoked and malformed tokens are ErrUnauthenticated. Token lookups are
 // cached for a second, so a revocation made by another process takes
 // effect within a second; one made by this service at once.
-func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, error) {
+func (s *Admin) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	if secret == "" || len(secret) > MaxTokenLength {
 		return nil, problem(ErrUnauthenticated, "missing or malformed bearer token")
 	}
@@ -170,7 +170,7 @@ type TokenRequest struct {
 
 // CreateToken creates an API token and returns it with its secret, which
 // is shown once and stored only hashed. Only an operator may create tokens.
-func (s *Service) CreateToken(ctx context.Context, p *Principal, req TokenRequest) (store.Token, string, error) {
+func (s *Admin) CreateToken(ctx context.Context, p *Principal, req TokenRequest) (store.Token, string, error) {
 	if err := requireOperator(p); err != nil {
 		return store.Token{}, "", err
 	}
@@ -232,7 +232,7 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, req TokenReques
 
 // RevokeToken revokes an API token; it stops working at once in this
 // process and within a second in others.
-func (s *Service) RevokeToken(ctx context.Context, p *Principal, id string) (store.Token, error) {
+func (s *Admin) RevokeToken(ctx context.Context, p *Principal, id string) (store.Token, error) {
 	if err := requireOperator(p); err != nil {
 		return store.Token{}, err
 	}
@@ -253,7 +253,7 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, id string) (sto
 
 // Tokens lists the tokens of a department (the operator tokens for an
 // empty dept), without secrets.
-func (s *Service) Tokens(ctx context.Context, p *Principal, dept string) ([]store.Token, error) {
+func (s *Admin) Tokens(ctx context.Context, p *Principal, dept string) ([]store.Token, error) {
 	if err := requireOperator(p); err != nil {
 		return nil, err
 	}
