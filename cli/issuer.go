@@ -183,8 +183,9 @@ func issuerServeCommand() Command {
 					return err
 				}
 				cfg := issuer.Config{
-					Passphrase: pass, Logger: log, Now: e.Now, StatusTTL: *sf.statusTTL,
-					TrustListValidity: *sf.trustValidity, PresentationTTL: *sf.presentationTTL,
+					Passphrase: pass, Logger: log, Now: e.Now,
+					Publication: issuer.PublicationConfig{StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity},
+					Wallet:      issuer.WalletConfig{PresentationTTL: *sf.presentationTTL},
 				}
 				if *rootKey != "" {
 					certFile := *rootCert
@@ -197,11 +198,11 @@ func issuerServeCommand() Command {
 					}
 					cfg.Root = &pair
 				} else {
-					if cfg.TrustList, err = os.ReadFile(*trustList); err != nil {
+					if cfg.Publication.TrustList, err = os.ReadFile(*trustList); err != nil {
 						return fmt.Errorf("trust list: %w", err)
 					}
 					if *rootCert != "" {
-						if cfg.RootCertificate, err = os.ReadFile(*rootCert); err != nil {
+						if cfg.Publication.RootCertificate, err = os.ReadFile(*rootCert); err != nil {
 							return fmt.Errorf("root certificate: %w", err)
 						}
 					}
@@ -218,9 +219,9 @@ func issuerServeCommand() Command {
 					return err
 				}
 				cfg.Store = st
-				cfg.PublicURL = *sf.publicURL
-				if cfg.PublicURL == "" {
-					cfg.PublicURL = "http://" + ln.Addr().String()
+				cfg.Publication.PublicURL = *sf.publicURL
+				if cfg.Publication.PublicURL == "" {
+					cfg.Publication.PublicURL = "http://" + ln.Addr().String()
 				}
 				reg := newRegistry()
 				cfg.Registry = reg
@@ -229,7 +230,7 @@ func issuerServeCommand() Command {
 					return err
 				}
 				defer svc.Close()
-				log.Info("issuer listening", "addr", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL,
+				log.Info("issuer listening", "addr", "http://"+ln.Addr().String(), "public_url", cfg.Publication.PublicURL,
 					"postgres", storeopen.IsPostgresURL(*db), "signs_trust_list", cfg.Root != nil)
 				return runIssuer(ctx, log, "issuer", sf, svc, reg, webMounts(web.Config{Wallet: true}), ln)
 			}

@@ -97,8 +97,9 @@ func serveCommand() Command {
 				}
 				reg := newRegistry()
 				svc, err := issuer.New(issuer.Config{
-					Store: st, Passphrase: pass, PublicURL: publicURL, Root: &boot.Root, Logger: log, Registry: reg, Now: e.Now,
-					StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity, PresentationTTL: *sf.presentationTTL,
+					Store: st, Passphrase: pass, Root: &boot.Root, Logger: log, Registry: reg, Now: e.Now,
+					Publication: issuer.PublicationConfig{PublicURL: publicURL, StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity},
+					Wallet:      issuer.WalletConfig{PresentationTTL: *sf.presentationTTL},
 				})
 				if err != nil {
 					return err

@@ -24,7 +24,6 @@ const MaxDepartmentCodeLength = 24
 // authentication of every caller that presents one), and the audit log.
 type Admin struct {
 	*core
-	cfg *Config // its settings: see Config
 
 	mu     sync.Mutex
 	tokens map[string]cachedToken // by hex of the secret hash
@@ -62,7 +61,7 @@ func (s *Admin) CreateDepartment(ctx context.Context, p *Principal, req Departme
 	if len(errs) > 0 {
 		return store.Department{}, store.SigningKey{}, &ValidationError{Errors: errs}
 	}
-	if s.cfg.Root == nil {
+	if s.root == nil {
 		return store.Department{}, store.SigningKey{}, problem(ErrUnavailable, "this issuer holds no root key to certify a department key")
 	}
 	if len(s.passphrase) == 0 {
@@ -94,7 +93,7 @@ func (s *Admin) NewDepartmentKey(ctx context.Context, p *Principal, dept string)
 	if err := requireOperator(p); err != nil {
 		return store.SigningKey{}, err
 	}
-	if s.cfg.Root == nil || len(s.passphrase) == 0 {
+	if s.root == nil || len(s.passphrase) == 0 {
 		return store.SigningKey{}, problem(ErrUnavailable, "this issuer holds no root key or passphrase")
 	}
 	d, err := s.store.Department(ctx, dept)
@@ -108,7 +107,7 @@ func (s *Admin) NewDepartmentKey(ctx context.Context, p *Principal, dept string)
 	if err != nil {
 		return store.SigningKey{}, err
 	}
-	certDER, err := keys.NewIssuerCertificate(s.cfg.Root.Cert.Raw, s.cfg.Root.Key, &priv.PublicKey, keys.Subject{Code: d.Code, Name: d.Name}, s.now())
+	certDER, err := keys.NewIssuerCertificate(s.root.Cert.Raw, s.root.Key, &priv.PublicKey, keys.Subject{Code: d.Code, Name: d.Name}, s.now())
 	if err != nil {
 		return store.SigningKey{}, err
 	}

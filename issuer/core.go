@@ -28,6 +28,8 @@ type core struct {
 	metrics    *metrics
 	passphrase []byte
 	decryptKey func(pem, passphrase []byte) (*sm2.PrivateKey, error)
+	// root is the trust-list operator's key (Config.Root), or nil.
+	root *keys.Pair
 
 	mu      sync.Mutex
 	types   map[string]*LicenceType // immutable once created
@@ -44,7 +46,7 @@ type core struct {
 func newCore(cfg Config) *core {
 	return &core{
 		store: cfg.Store, now: cfg.Now, log: cfg.Logger, metrics: newMetrics(cfg.Registry),
-		passphrase: cfg.Passphrase, decryptKey: cfg.DecryptKey,
+		passphrase: cfg.Passphrase, decryptKey: cfg.DecryptKey, root: cfg.Root,
 		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
 		keysChanged: func(string) {},
 	}

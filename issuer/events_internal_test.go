@@ -44,7 +44,7 @@ func TestEventHubWake(t *testing.T) {
 	ctx := context.Background()
 	log := &auditLog{}
 	log.append()
-	s, err := New(Config{Store: log, EventPollInterval: time.Hour})
+	s, err := New(Config{Store: log, Publication: PublicationConfig{EventPollInterval: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,10 +21,10 @@ func TestPresentationTTLCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := New(Config{Store: st, PresentationTTL: format.MaxPresentationLifetime + time.Second}); err == nil || !strings.Contains(err.Error(), "presentation ttl") {
+	if _, err := New(Config{Store: st, Wallet: WalletConfig{PresentationTTL: format.MaxPresentationLifetime + time.Second}}); err == nil || !strings.Contains(err.Error(), "presentation ttl") {
 		t.Fatalf("New with a presentation ttl beyond the cap: err %v, want a refusal", err)
 	}
-	s, err := New(Config{Store: st, PresentationTTL: format.MaxPresentationLifetime})
+	s, err := New(Config{Store: st, Wallet: WalletConfig{PresentationTTL: format.MaxPresentationLifetime}})
 	if err != nil {
 		t.Fatalf("New at the cap: %v", err)
 	}

@@ -41,7 +41,7 @@ func newPublished(body []byte, maxAge time.Duration, issuedAt time.Time) *Publis
 // (departments and licence types), and runs the revocation event stream.
 type Publication struct {
 	*core
-	cfg *Config // its settings: see Config
+	cfg PublicationConfig
 
 	mu          sync.Mutex
 	statusLists map[string]*publishedList
@@ -53,7 +53,7 @@ type Publication struct {
 	events *eventHub
 }
 
-func newPublication(c *core, cfg *Config) *Publication {
+func newPublication(c *core, cfg PublicationConfig) *Publication {
 	p := &Publication{core: c, cfg: cfg, statusLists: map[string]*publishedList{}, lastStatus: map[string]int64{}}
 	p.events = newEventHub(p)
 	return p
@@ -221,7 +221,7 @@ const trustRecheck = time.Second
 // milliseconds, so it increases across processes and restarts. Without
 // the root key the configured operator-signed list is served.
 func (s *Publication) TrustList(ctx context.Context) (*Published, error) {
-	if s.cfg.Root == nil {
+	if s.root == nil {
 		return s.staticTrust()
 	}
 	now := s.now()
@@ -256,7 +256,7 @@ func (s *Publication) TrustList(ctx context.Context) (*Published, error) {
 		tl.NextUpdate = now.Add(s.cfg.TrustListValidity).Unix()
 		var signed format.Signed
 		err = s.sign("trust_list", func() (err error) {
-			signed, err = format.SignTrustList(s.cfg.Root.Key, *tl)
+			signed, err = format.SignTrustList(s.root.Key, *tl)
 			return err
 		})
 		if err != nil {
@@ -370,8 +370,8 @@ func (s *Publication) buildTrustList(ctx context.Context) (*format.TrustList, er
 // RootCertificate returns the root certificate as PEM, or nil when the
 // service has none.
 func (s *Publication) RootCertificate() []byte {
-	if s.cfg.Root != nil {
-		return keys.CertificatePEM(s.cfg.Root.Cert.Raw)
+	if s.root != nil {
+		return keys.CertificatePEM(s.root.Cert.Raw)
 	}
 	if len(s.cfg.RootCertificate) == 0 {
 		return nil

@@ -32,14 +32,11 @@ const (
 	defaultTokenCacheLifetime = time.Second
 )
 
-// Config configures a Service: the shared core (store, keys' passphrase,
-// clock, logger, metrics) and each room's settings. It is one struct for
-// the caller; each room reads only its own group of fields: Publication
-// the trust list's, the status lists' and the event stream's (PublicURL to
-// EventReplayWindow but the wallet's TTLs), Wallet the TTLs of
-// presentations, holder links, wallet sessions and identity links, Admin
-// Root (to certify new department keys). The Licences room has no
-// settings of its own.
+// Config configures a Service: the shared core's settings (store, keys'
+// passphrase, root, clock, logger, metrics) and each room's own, in its
+// own type: Publication (PublicationConfig) and Wallet (WalletConfig). The
+// Licences and Admin rooms have no settings of their own; Admin certifies
+// new department keys with the core's Root.
 type Config struct {
 	// Store holds the issuer's state. Required. The service does not close it.
 	Store store.Store
@@ -48,26 +45,55 @@ type Config struct {
 	// DecryptKey opens an encrypted private key; keys.ParsePrivateKey when
 	// nil. Each key is opened once per service (it is slow on purpose).
 	DecryptKey func(pem, passphrase []byte) (*sm2.PrivateKey, error)
+	// Root is the trust-list operator's root key and certificate. When set,
+	// the publication room builds and signs the trust list from the store,
+	// and the administration certifies new department keys with it.
+	Root *keys.Pair
+
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Logger receives operational logs; it never receives secrets.
+	Logger *slog.Logger
+	// Registry receives the service's metrics; none are registered when nil.
+	Registry prometheus.Registerer
+
+	// Publication configures the trust list, the status lists and the
+	// event stream.
+	Publication PublicationConfig
+	// Wallet configures holder links, wallet sessions and presentations.
+	Wallet WalletConfig
+}
+
+// PublicationConfig configures the publication room. Zero values take the
+// defaults.
+type PublicationConfig struct {
 	// PublicURL is the base URL under which the service is reachable,
 	// e.g. "https://licences.example.gov.cn"; the trust list points
 	// verifiers at PublicURL + "/v1/status/{list}".
 	PublicURL string
-	// Root is the trust-list operator's root key and certificate. When set,
-	// the service builds and signs the trust list from the store, and the
-	// administration certifies new department keys with it.
-	Root *keys.Pair
-	// TrustList is an operator-signed trust list served as it is when Root
-	// is nil.
+	// TrustList is an operator-signed trust list served as it is when
+	// Config.Root is nil.
 	TrustList []byte
 	// RootCertificate is the root certificate (DER or PEM) published at
-	// /v1/keys/root.crt when Root is nil.
+	// /v1/keys/root.crt when Config.Root is nil.
 	RootCertificate []byte
-
 	// StatusTTL is the time-to-live of signed status lists.
 	StatusTTL time.Duration
 	// TrustListValidity is how long after signing a trust list's next
 	// update is due.
 	TrustListValidity time.Duration
+	// EventPollInterval is how often the audit log is polled for status
+	// events; EventPingInterval how often idle event streams get a comment.
+	EventPollInterval time.Duration
+	EventPingInterval time.Duration
+	// EventReplayWindow is how many audit entries back from the head a
+	// Last-Event-ID may lie and still be replayed; a client further behind
+	// is told to refetch its lists instead (see Subscription.Gap).
+	EventReplayWindow int64
+}
+
+// WalletConfig configures the wallet room. Zero values take the defaults.
+type WalletConfig struct {
 	// PresentationTTL is the validity of a dynamic presentation QR.
 	PresentationTTL time.Duration
 	// HolderLinkTTL is the validity of a one-time wallet login link.
@@ -79,21 +105,6 @@ type Config struct {
 	// IdentityLinkTTL is the validity of the one-time link an identity
 	// provider sign-in hands the wallet page.
 	IdentityLinkTTL time.Duration
-	// EventPollInterval is how often the audit log is polled for status
-	// events; EventPingInterval how often idle event streams get a comment.
-	EventPollInterval time.Duration
-	EventPingInterval time.Duration
-	// EventReplayWindow is how many audit entries back from the head a
-	// Last-Event-ID may lie and still be replayed; a client further behind
-	// is told to refetch its lists instead (see Subscription.Gap).
-	EventReplayWindow int64
-
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
-	// Logger receives operational logs; it never receives secrets.
-	Logger *slog.Logger
-	// Registry receives the service's metrics; none are registered when nil.
-	Registry prometheus.Registerer
 }
 
 // Service is the issuer: four rooms over one shared core. Each room is a
@@ -126,21 +137,21 @@ func New(cfg Config) (*Service, error) {
 			*d = v
 		}
 	}
-	def(&cfg.StatusTTL, DefaultStatusTTL)
-	def(&cfg.TrustListValidity, DefaultTrustListValidity)
-	def(&cfg.PresentationTTL, DefaultPresentationTTL)
-	if cfg.PresentationTTL > format.MaxPresentationLifetime {
-		return nil, fmt.Errorf("issuer: presentation ttl %s is longer than the %s verifiers accept", cfg.PresentationTTL, format.MaxPresentationLifetime)
+	def(&cfg.Publication.StatusTTL, DefaultStatusTTL)
+	def(&cfg.Publication.TrustListValidity, DefaultTrustListValidity)
+	def(&cfg.Wallet.PresentationTTL, DefaultPresentationTTL)
+	if cfg.Wallet.PresentationTTL > format.MaxPresentationLifetime {
+		return nil, fmt.Errorf("issuer: presentation ttl %s is longer than the %s verifiers accept", cfg.Wallet.PresentationTTL, format.MaxPresentationLifetime)
 	}
-	def(&cfg.HolderLinkTTL, DefaultHolderLinkTTL)
-	def(&cfg.WalletSessionTTL, DefaultWalletSessionTTL)
-	def(&cfg.IdentityLinkTTL, DefaultIdentityLinkTTL)
-	def(&cfg.EventPollInterval, DefaultEventPollInterval)
-	def(&cfg.EventPingInterval, DefaultEventPingInterval)
-	if cfg.EventReplayWindow <= 0 {
-		cfg.EventReplayWindow = DefaultEventReplayWindow
+	def(&cfg.Wallet.HolderLinkTTL, DefaultHolderLinkTTL)
+	def(&cfg.Wallet.WalletSessionTTL, DefaultWalletSessionTTL)
+	def(&cfg.Wallet.IdentityLinkTTL, DefaultIdentityLinkTTL)
+	def(&cfg.Publication.EventPollInterval, DefaultEventPollInterval)
+	def(&cfg.Publication.EventPingInterval, DefaultEventPingInterval)
+	if cfg.Publication.EventReplayWindow <= 0 {
+		cfg.Publication.EventReplayWindow = DefaultEventReplayWindow
 	}
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	cfg.Publication.PublicURL = strings.TrimRight(cfg.Publication.PublicURL, "/")
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -151,14 +162,14 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := newCore(cfg)
-	pub := newPublication(c, &cfg)
+	pub := newPublication(c, cfg.Publication)
 	c.keysChanged = pub.forget
 	return &Service{
 		core:        c,
 		Licences:    &Licences{core: c},
 		Publication: pub,
-		Wallet:      &Wallet{core: c, cfg: &cfg},
-		Admin:       &Admin{core: c, cfg: &cfg, tokens: map[string]cachedToken{}},
+		Wallet:      &Wallet{core: c, cfg: cfg.Wallet},
+		Admin:       &Admin{core: c, tokens: map[string]cachedToken{}},
 	}, nil
 }
 

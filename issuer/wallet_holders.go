@@ -55,7 +55,7 @@ const (
 // annotated copies a department or a holder asks for.
 type Wallet struct {
 	*core
-	cfg *Config // its settings: see Config
+	cfg WalletConfig
 }
 
 // WalletScope is what a wallet session reaches, fixed when it opens and

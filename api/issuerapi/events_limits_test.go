@@ -35,7 +35,7 @@ func (e *env) changeStatus(t *testing.T, id string, suspend bool) {
 // "reset" event whose id is the head, and no replay.
 func TestEventsReplayWindow(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st store.Store) {
-		e := newEnv(t, st, issuer.Config{EventPollInterval: 20 * time.Millisecond, EventPingInterval: 100 * time.Millisecond, EventReplayWindow: 3}, Config{})
+		e := newEnv(t, st, issuer.Config{Publication: issuer.PublicationConfig{EventPollInterval: 20 * time.Millisecond, EventPingInterval: 100 * time.Millisecond, EventReplayWindow: 3}}, Config{})
 		a := e.issue(refBusiness)
 		live, cancel := e.openStream(t, "")
 		defer cancel()

@@ -56,7 +56,7 @@ func heapPeak(stop <-chan struct{}) <-chan uint64 {
 func TestEventReplayMemoryBound(t *testing.T) {
 	testenv.MemoryBound(t)
 	st := issuertest.Backends()[0].Open(t) // SQLite: the store does not change what a stream holds
-	e := newEnv(t, st, issuer.Config{EventPollInterval: 20 * time.Millisecond}, Config{MaxStreamsPerClient: replayStreams})
+	e := newEnv(t, st, issuer.Config{Publication: issuer.PublicationConfig{EventPollInterval: 20 * time.Millisecond}}, Config{MaxStreamsPerClient: replayStreams})
 	ctx := context.Background()
 	p, err := e.svc.Admin.Authenticate(ctx, e.tokens[issuertest.TokenIssuer])
 	if err != nil {

@@ -101,7 +101,7 @@ type eventData struct {
 // the streams.
 func TestEvents(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st store.Store) {
-		e := newEnv(t, st, issuer.Config{EventPollInterval: 20 * time.Millisecond, EventPingInterval: 100 * time.Millisecond}, Config{})
+		e := newEnv(t, st, issuer.Config{Publication: issuer.PublicationConfig{EventPollInterval: 20 * time.Millisecond, EventPingInterval: 100 * time.Millisecond}}, Config{})
 		tok := e.tokens[issuertest.TokenIssuer]
 		a, b := e.issue(refBusiness), e.issue(refDriving)
 		ch, cancel := e.openStream(t, "")
@@ -183,7 +183,7 @@ func TestEvents(t *testing.T) {
 // stream of another service on the same database.
 func TestEventsAcrossServices(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st store.Store) {
-		e := newEnv(t, st, issuer.Config{EventPollInterval: 20 * time.Millisecond}, Config{})
+		e := newEnv(t, st, issuer.Config{Publication: issuer.PublicationConfig{EventPollInterval: 20 * time.Millisecond}}, Config{})
 		cfg := e.f.Config
 		cfg.Registry = nil
 		svc2, err := issuer.New(cfg)

@@ -67,8 +67,8 @@ func newEnv(t testing.TB, st store.Store, scfg issuer.Config, acfg Config) *env 
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	reg := prometheus.NewRegistry()
 	scfg.Logger, scfg.Registry = logger, reg
-	if scfg.PublicURL == "" {
-		scfg.PublicURL = "http://issuer.test"
+	if scfg.Publication.PublicURL == "" {
+		scfg.Publication.PublicURL = "http://issuer.test"
 	}
 	f := issuertest.New(t, st, scfg)
 	acfg.Service, acfg.Logger, acfg.Registry, acfg.Gatherer = f.Service, logger, reg, reg

@@ -266,7 +266,7 @@ func TestPublication(t *testing.T) {
 		ttl := 120 * time.Second
 		now := time.Now()
 		clock := func() time.Time { return now }
-		e := newEnv(t, st, issuer.Config{StatusTTL: ttl, Now: clock}, Config{})
+		e := newEnv(t, st, issuer.Config{Publication: issuer.PublicationConfig{StatusTTL: ttl}, Now: clock}, Config{})
 		l := e.issue(refBusiness)
 
 		r := e.req("GET", "/v1/status/"+l.StatusList, "", nil)
@@ -409,7 +409,7 @@ func TestOperatorSignedTrustList(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := signed.Encode()
-	e := newEnv(t, issuertest.SQLite(t), issuer.Config{TrustList: raw, RootCertificate: keysPEM(root)}, Config{})
+	e := newEnv(t, issuertest.SQLite(t), issuer.Config{Publication: issuer.PublicationConfig{TrustList: raw, RootCertificate: keysPEM(root)}}, Config{})
 	r := e.req("GET", "/v1/trust-list", "", nil)
 	if r.status != 200 || string(r.body) != string(raw) {
 		t.Fatalf("trust list: %d, same bytes %v", r.status, string(r.body) == string(raw))

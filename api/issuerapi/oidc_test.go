@@ -34,7 +34,7 @@ func TestOIDCSignIn(t *testing.T) {
 			oidctest.User{Username: "lisi", Password: "correct horse", Name: "李四", HolderID: citizenID},
 			oidctest.User{Username: "noid", Password: "correct horse", Name: "王五"},
 		)
-		f := issuertest.New(t, st, issuer.Config{PublicURL: "http://issuer.test"})
+		f := issuertest.New(t, st, issuer.Config{Publication: issuer.PublicationConfig{PublicURL: "http://issuer.test"}})
 		h = New(Config{Service: f.Service, OIDC: &OIDCConfig{
 			IssuerURL: prov.Issuer, ClientID: prov.ClientID, ClientSecret: prov.ClientSecret,
 			RedirectURL: redirect, HolderClaim: "cn_id",

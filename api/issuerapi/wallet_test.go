@@ -22,7 +22,7 @@ import (
 // department.
 func TestWallet(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st store.Store) {
-		e := newEnv(t, st, issuer.Config{PresentationTTL: 30 * time.Second}, Config{})
+		e := newEnv(t, st, issuer.Config{Wallet: issuer.WalletConfig{PresentationTTL: 30 * time.Second}}, Config{})
 		mine := e.issue(refDriving)
 		e.issue(refBusiness) // another holder's
 

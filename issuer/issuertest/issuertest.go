@@ -152,7 +152,7 @@ func New(tb testing.TB, st store.Store, cfg issuer.Config) *Fixture {
 	}
 	root := s.root
 	cfg.Store, cfg.Passphrase, cfg.DecryptKey = st, []byte(Passphrase), DecryptKey
-	if cfg.Root == nil && cfg.TrustList == nil {
+	if cfg.Root == nil && cfg.Publication.TrustList == nil {
 		cfg.Root = &root
 	}
 	svc, err := issuer.New(cfg)
