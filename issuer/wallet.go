@@ -433,10 +433,6 @@ func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Ti
 	case !l.ValidUntil.IsZero() && !now.Before(l.ValidUntil):
 		return nil, problem(ErrNotUsable, "licence %s has expired", l.ID)
 	}
-	_, cred, err := format.ParseCredential(l.Credential)
-	if err != nil {
-		return nil, fmt.Errorf("stored credential of %s: %w", l.ID, err)
-	}
 	active, err := s.activeSigner(ctx, l.DepartmentCode)
 	var pb *Problem
 	if errors.As(err, &pb) && errors.Is(err, ErrUnavailable) {
@@ -445,7 +441,9 @@ func (s *Service) usableSigner(ctx context.Context, l store.Licence, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	if string(active.id[:]) != string(cred.KeyID) {
+	if ok, err := signedByKey(l.Credential, active.id); err != nil {
+		return nil, fmt.Errorf("stored credential of %s: %w", l.ID, err)
+	} else if !ok {
 		return nil, oldKeyProblem(l.ID)
 	}
 	return active, nil
@@ -522,7 +520,7 @@ func (s *Service) present(ctx context.Context, l store.Licence, actor string, de
 		return Presentation{}, err
 	}
 	return Presentation{
-		QRText: format.QRText(format.KindPresentation, signed), NotBefore: nb.UTC(), ExpiresAt: exp.UTC(),
+		QRText: s.QRText(format.KindPresentation, signed), NotBefore: nb.UTC(), ExpiresAt: exp.UTC(),
 		RefreshSeconds: int(s.cfg.PresentationTTL / time.Second),
 	}, nil
 }
@@ -636,7 +634,7 @@ func (s *Service) annotate(ctx context.Context, l store.Licence, req AnnotationR
 		return AnnotatedCopy{}, err
 	}
 	return AnnotatedCopy{
-		QRText: format.QRText(format.KindAnnotatedCopy, signed), RelyingDepartment: req.RelyingDepartment,
+		QRText: s.QRText(format.KindAnnotatedCopy, signed), RelyingDepartment: req.RelyingDepartment,
 		Purpose: purpose, ExpiresAt: exp.UTC(),
 	}, nil
 }

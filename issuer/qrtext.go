@@ -1,0 +1,67 @@
+package issuer
+
+import (
+	"bytes"
+	"crypto"
+
+	"elicence/format"
+	"elicence/keys"
+)
+
+// QRText returns the QR text of a signed object the service made: a QR URL
+// of the public verification page under Config.PublicURL (format version 2,
+// docs/FORMAT.md §4.2), so that a phone camera opens the verdict while a
+// counter scanner or an offline verifier reads the same text; or the plain
+// version-2 text when there is no public URL, or one whose path is not
+// upper case (a QR URL must stay in QR alphanumeric mode). A version-1
+// credential stored before version 2 travels unchanged inside the text.
+func (s *Service) QRText(k format.Kind, signed format.Signed) string {
+	if s.cfg.PublicURL != "" {
+		if u, err := format.QRURL(s.cfg.PublicURL, k, signed); err == nil {
+			return u
+		}
+	}
+	return format.QRText2(k, signed)
+}
+
+// CredentialQRText returns the QR text of a stored credential envelope.
+func (s *Service) CredentialQRText(envelope []byte) string {
+	signed, err := format.ParseSigned("credential", envelope)
+	if err != nil {
+		// The store holds only what the service signed; show it as the
+		// version-1 text it would have had rather than nothing.
+		return format.PrefixCredential + format.EncodeBase45(envelope)
+	}
+	return s.QRText(format.KindCredential, signed)
+}
+
+// signCredential signs cred as a compact credential (format version 2)
+// when the trust list can name what it leaves out: the type has a
+// catalogue number and the status list a number (its identifier is the
+// department code, "-" and the number, as the store names lists).
+// Otherwise it signs the version-1 credential.
+func signCredential(key crypto.Signer, lt *LicenceType, cred *format.Credential) (format.Signed, error) {
+	if lt.Number > 0 {
+		if n, ok := format.StatusListNumber(cred.IssuerCode, cred.Status.List); ok {
+			cc, err := cred.Compact(lt.Number, n)
+			if err != nil {
+				return format.Signed{}, err
+			}
+			return format.SignCompactCredential(key, *cc)
+		}
+	}
+	return format.SignCredential(key, *cred)
+}
+
+// signedByKey reports whether a stored credential envelope names the key
+// id: by its full key ID (version 1) or its short one (compact).
+func signedByKey(envelope []byte, id keys.ID) (bool, error) {
+	_, cred, cc, err := format.ParseAnyCredential(envelope)
+	if err != nil {
+		return false, err
+	}
+	if cc != nil {
+		return bytes.HasPrefix(id[:], cc.ShortKeyID), nil
+	}
+	return bytes.Equal(cred.KeyID, id[:]), nil
+}
