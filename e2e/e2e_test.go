@@ -86,7 +86,7 @@ func (a issuerAPI) issue() licence {
 	if err := json.Unmarshal(a.call("POST", "/v1/licences", string(body), http.StatusCreated), &l); err != nil {
 		a.t.Fatal(err)
 	}
-	if !strings.HasPrefix(l.QRText, "LC1:") {
+	if !strings.Contains(l.QRText, "/V/LC2:") {
 		a.t.Fatalf("issued licence without a QR text: %+v", l)
 	}
 	return l

@@ -127,6 +127,9 @@ func ParseQR(text string) (QR, error) {
 		if slash <= 0 {
 			return QR{}, parseErr(what, ProblemPrefix, "url without a host and path")
 		}
+		if strings.Contains(rest, "://") {
+			return QR{}, parseErr(what, ProblemTrailing, "a second url after the first (two scans run together?)")
+		}
 		if i := strings.IndexAny(rest, "?#%"); i >= 0 {
 			return QR{}, parseErr(what, ProblemPrefix, "url with %q at %d: an elicence url has no query, fragment or escape", rest[i], len(scheme)+i)
 		}

@@ -47,7 +47,9 @@ var (
 // and every asset it names served under its version with long caching.
 func TestPages(t *testing.T) {
 	h := web.Handler(web.AllPages())
-	for _, p := range []string{"/counter", "/wallet", "/verify"} {
+	// A QR URL opens the verification page; its text is any run of the
+	// version-2 characters, $ * - . : included.
+	for _, p := range []string{"/counter", "/wallet", "/verify", "/V/LC2:ZYJ$*-.:0"} {
 		t.Run(p, func(t *testing.T) {
 			r := get(t, h, "GET", p, nil)
 			if r.StatusCode != 200 {
@@ -142,7 +144,7 @@ func TestVerifierPages(t *testing.T) {
 	if strings.Contains(body(t, r), `href="/wallet"`) {
 		t.Error("the counter page links to a wallet the service does not have")
 	}
-	if got, want := cfg.Paths(), []string{"/counter", "/verify", "/static/"}; !slices.Equal(got, want) {
+	if got, want := cfg.Paths(), []string{"/counter", "/verify", "/V/", "/static/"}; !slices.Equal(got, want) {
 		t.Errorf("Paths() = %q, want %q", got, want)
 	}
 }
