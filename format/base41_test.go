@@ -1,6 +1,7 @@
 package format
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -88,5 +89,22 @@ func TestQRURL(t *testing.T) {
 		if _, err := ParseQR(bad); err == nil {
 			t.Errorf("ParseQR(%q) accepted", bad)
 		}
+	}
+}
+
+// TestBase41Documented: docs/FORMAT.md §4.1 shows the alphabet the code uses.
+func TestBase41Documented(t *testing.T) {
+	b, err := os.ReadFile("../docs/FORMAT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "### 4.1 Base41")
+	if !ok {
+		t.Fatal("FORMAT.md has no §4.1")
+	}
+	_, block, _ := strings.Cut(sec, "```\n")
+	block, _, _ = strings.Cut(block, "\n```")
+	if block != base41Alphabet {
+		t.Errorf("§4.1 shows the alphabet %q, the code uses %q", block, base41Alphabet)
 	}
 }
