@@ -209,6 +209,9 @@ func (s *Service) CreateLicenceType(ctx context.Context, p *Principal, lt Licenc
 	if err != nil {
 		return nil, fieldError("(type)", "%s", err.Error())
 	}
+	if err := s.checkTypeNumber(ctx, lt); err != nil {
+		return nil, err
+	}
 	if _, err := s.store.CreateLicenceType(ctx, st, store.AuditEvent{Actor: p.TokenID, Action: "type.create", Subject: lt.Code}); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil, problem(store.ErrDuplicate, "licence type %s exists", lt.Code)

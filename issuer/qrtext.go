@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 
 	"elicence/format"
@@ -64,4 +65,27 @@ func signedByKey(envelope []byte, id keys.ID) (bool, error) {
 		return bytes.HasPrefix(id[:], cc.ShortKeyID), nil
 	}
 	return bytes.Equal(cred.KeyID, id[:]), nil
+}
+
+// checkTypeNumber refuses a new type whose catalogue number another type
+// has: numbers are given once and never reused (docs/FORMAT.md §10), and a
+// trust list giving one number to two types is malformed.
+func (s *Service) checkTypeNumber(ctx context.Context, lt LicenceType) error {
+	if lt.Number == 0 {
+		return nil
+	}
+	types, err := s.store.ListLicenceTypes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range types {
+		other, err := FromStore(st)
+		if err != nil {
+			return err
+		}
+		if other.Number == lt.Number && other.Code != lt.Code {
+			return fieldError("number", "catalogue number %d is licence type %s's; numbers are never reused", lt.Number, other.Code)
+		}
+	}
+	return nil
 }
