@@ -46,7 +46,9 @@ func publicCard(t *testing.T, b *browser) map[string]string {
 //   - on the public page, a hung verifier gives the amber 无法确定 card
 //     within the deadline, with a retry, and the late answer never turns it
 //     green; input that is no e-licence code gets the neutral 未能识别 card
-//     with its hint.
+//     with its hint;
+//   - an annotated copy's QR URL opened there is shown amber as the copy
+//     it is, for the department it names, never accepted on its behalf.
 //
 // With UPDATE_SCREENSHOTS=1 it writes docs/screenshots/verify-phone-*.png.
 func TestPublicQRURL(t *testing.T) {
@@ -209,6 +211,36 @@ func TestPublicQRURL(t *testing.T) {
 					t.Errorf("%s: hint %q, want it to say %q", in.name, c["hint"], in.hint)
 				}
 			})
+		}
+	})
+	t.Run("annotated copy", func(t *testing.T) {
+		// An annotated copy for the second demo department, opened from its
+		// QR URL on the public page, which acts for no department: shown as
+		// the copy it is, amber, never green and never red.
+		link := sys.holderLink(t, holder)
+		var sess struct {
+			Session string `json:"session"`
+		}
+		sys.call(t, "POST", "/v1/wallet/session", "", map[string]string{"login_token": strings.TrimPrefix(link, "/wallet#login=")}, &sess, http.StatusOK)
+		var copy struct {
+			QRText string `json:"qr_text"`
+		}
+		sys.call(t, "POST", "/v1/wallet/licences/"+url.PathEscape(biz.ID)+"/annotated-copies", sess.Session,
+			map[string]any{"relying_department": sys.relyingDept, "purpose": "办理银行开户", "expires_in_days": 7}, &copy, http.StatusCreated)
+		if !strings.HasPrefix(copy.QRText, base+"LA2:") {
+			t.Fatalf("annotated copy QR text %.40q, want a QR URL", copy.QRText)
+		}
+		b.do(t, "open the copy's QR URL", 20*time.Second,
+			viewport(390, 844, true),
+			chromedp.Navigate(copy.QRText),
+			waitFor(`['INDETERMINATE', 'PASSED', 'FAILED'].includes(document.getElementById('verdict').dataset.indication)`, 10*time.Second),
+		)
+		c := publicCard(t, b)
+		if c["indication"] != "INDETERMINATE" || strings.Contains(c["cls"], "fail") || strings.Contains(c["cls"], "pass") || c["retry"] == "true" {
+			t.Fatalf("annotated copy on the public page: card %v:\n%s", c, c["text"])
+		}
+		if !strings.Contains(c["text"], "加注件") || !strings.Contains(c["text"], "办理银行开户") || !strings.Contains(c["hint"], "不代表任何部门") {
+			t.Errorf("the card does not say what the copy is:\n%s\nhint %s", c["text"], c["hint"])
 		}
 	})
 	if p := b.logs.problems(); len(p) > 0 {
