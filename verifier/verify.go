@@ -298,8 +298,17 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		}
 	}
 	x.pass(CheckSignature, "SM2 with SM3 by key "+key.id)
-	typeKnown := compact == nil || (typeInfo != nil && cred.Validate() == nil)
-	if typeKnown {
+	// A compact credential's type must be one of the catalogue, and what
+	// the trust list supplied must make a valid credential with it.
+	var unresolved string
+	if compact != nil {
+		if typeInfo == nil {
+			unresolved = fmt.Sprintf("licence type number %d is not in the trust list's catalogue", compact.TypeNumber)
+		} else if err := cred.Validate(); err != nil {
+			unresolved = fmt.Sprintf("licence type number %d names %q, which does not make a valid credential: %v", compact.TypeNumber, typeInfo.Code, err)
+		}
+	}
+	if unresolved == "" {
 		x.r.Licence = disclose(cred, trust)
 	}
 
@@ -307,8 +316,8 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		return r
 	}
 
-	if !typeKnown {
-		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, fmt.Sprintf("licence type number %d is not in the trust list's catalogue", compact.TypeNumber))
+	if unresolved != "" {
+		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, unresolved)
 	}
 	if !dept.dept.MayIssue(cred.TypeCode) {
 		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, fmt.Sprintf("department %s may not issue licence type %s", dept.dept.Code, cred.TypeCode))
