@@ -75,6 +75,7 @@ func issueCommand() Command {
 			outSVG := fs.String("svg", "", "write the QR code as an SVG image to `file`")
 			terminal := fs.Bool("terminal", false, "draw the QR code on the terminal")
 			level := fs.String("level", "M", "QR error correction `level`: L, M, Q or H")
+			publicURL := fs.String("public-url", "", "write the QR text as a QR URL of the public verification page under this `URL` (format version 2; compact when --status-list is DEPT-N)")
 			return func(_ context.Context, env *Env, args []string) error {
 				if len(args) > 0 {
 					return Usagef("unexpected argument %q", args[0])
@@ -145,11 +146,26 @@ func issueCommand() Command {
 				if err != nil {
 					return err
 				}
-				signed, err := format.SignCredential(pair.Key, *cred)
-				if err != nil {
+				var signed format.Signed
+				if n, ok := format.StatusListNumber(code, *list); ok && *publicURL != "" && typ.Number > 0 {
+					// A compact credential (docs/FORMAT.md §5.1).
+					cc, err := cred.Compact(typ.Number, n)
+					if err != nil {
+						return err
+					}
+					signed, err = format.SignCompactCredential(pair.Key, *cc)
+					if err != nil {
+						return err
+					}
+				} else if signed, err = format.SignCredential(pair.Key, *cred); err != nil {
 					return err
 				}
 				text := format.QRText(format.KindCredential, signed)
+				if *publicURL != "" {
+					if text, err = format.QRURL(*publicURL, format.KindCredential, signed); err != nil {
+						return Usagef("--public-url: %v", err)
+					}
+				}
 				qrVersion, err := qr.VersionFor(text, lvl)
 				if err != nil {
 					return err
