@@ -141,6 +141,9 @@ func (s *Service) AddDepartmentKeyPEM(ctx context.Context, p *Principal, dept st
 
 func (s *Service) addKeyPEM(ctx context.Context, p *Principal, dept string, spki, pem, certDER []byte) (store.SigningKey, error) {
 	id := keys.IDOfDER(spki).String()
+	if err := s.checkShortKeyID(ctx, id); err != nil {
+		return store.SigningKey{}, err
+	}
 	sk, err := s.store.AddSigningKey(ctx, store.SigningKey{
 		ID: id, DepartmentCode: dept, PublicKey: spki, PrivateKeyPEM: pem, Certificate: certDER, State: store.KeyActive,
 	}, store.AuditEvent{Actor: p.TokenID, Action: "key.add", Subject: dept + "/" + id})

@@ -6,6 +6,7 @@ import (
 	"crypto"
 
 	"elicence/format"
+	"elicence/issuer/store"
 	"elicence/keys"
 )
 
@@ -85,6 +86,32 @@ func (s *Service) checkTypeNumber(ctx context.Context, lt LicenceType) error {
 		}
 		if other.Number == lt.Number && other.Code != lt.Code {
 			return fieldError("number", "catalogue number %d is licence type %s's; numbers are never reused", lt.Number, other.Code)
+		}
+	}
+	return nil
+}
+
+// checkShortKeyID refuses a new key (hex key ID id) whose short key ID
+// another key of the trust list already has: a compact credential names
+// its key by the short ID alone, across all departments, and a verifier
+// fails both keys' compact credentials when two keys share it
+// (docs/FORMAT.md §2). The chance is about 2⁻³² per pair of keys; the
+// operator then generates another key.
+func (s *Service) checkShortKeyID(ctx context.Context, id string) error {
+	short := id[:2*format.ShortKeyIDSize]
+	depts, err := s.store.ListDepartments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range depts {
+		ks, err := s.store.ListSigningKeys(ctx, d.Code)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			if k.ID != id && len(k.ID) >= len(short) && k.ID[:len(short)] == short {
+				return problem(store.ErrDuplicate, "key %s shares its short key id %s with key %s of department %s; generate another key", id, short, k.ID, d.Code)
+			}
 		}
 	}
 	return nil
