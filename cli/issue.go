@@ -66,6 +66,7 @@ type issueFlags struct {
 	outPNG, outSVG            *string
 	terminal                  *bool
 	level                     *string
+	publicURL                 *string
 	lvl                       qr.Level // --level, parsed by check
 }
 
@@ -100,6 +101,7 @@ func issueCommand() Command {
 				outSVG:    fs.String("svg", "", "write the QR code as an SVG image to `file`"),
 				terminal:  fs.Bool("terminal", false, "draw the QR code on the terminal"),
 				level:     fs.String("level", "M", "QR error correction `level`: L, M, Q or H"),
+				publicURL: fs.String("public-url", "", "write the QR text as a QR URL of the public verification page under this `URL` (format version 2; compact when --status-list is DEPT-N)"),
 			}
 			return func(_ context.Context, env *Env, args []string) error {
 				if len(args) > 0 {
@@ -193,11 +195,25 @@ func (f *issueFlags) build(now time.Time) (*issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	signed, err := format.SignCredential(pair.Key, *cred)
-	if err != nil {
+	var signed format.Signed
+	if n, ok := format.StatusListNumber(code, *f.list); ok && *f.publicURL != "" && typ.Number > 0 {
+		// A compact credential (docs/FORMAT.md §5.1).
+		cc, err := cred.Compact(typ.Number, n)
+		if err != nil {
+			return nil, err
+		}
+		if signed, err = format.SignCompactCredential(pair.Key, *cc); err != nil {
+			return nil, err
+		}
+	} else if signed, err = format.SignCredential(pair.Key, *cred); err != nil {
 		return nil, err
 	}
 	text := format.QRText(format.KindCredential, signed)
+	if *f.publicURL != "" {
+		if text, err = format.QRURL(*f.publicURL, format.KindCredential, signed); err != nil {
+			return nil, Usagef("--public-url: %v", err)
+		}
+	}
 	qrVersion, err := qr.VersionFor(text, f.lvl)
 	if err != nil {
 		return nil, err

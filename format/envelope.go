@@ -40,6 +40,8 @@ func (k Kind) String() string {
 		return "presentation"
 	case KindAnnotatedCopy:
 		return "annotated copy"
+	case KindCompactCredential:
+		return "compact credential"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }

@@ -16,7 +16,8 @@ const (
 	ProblemFormat Problem = iota + 1
 	// ProblemPrefix is a QR text whose prefix or version is not one we know.
 	ProblemPrefix
-	// ProblemBase45 is a QR text whose Base45 part is not valid, canonical Base45.
+	// ProblemBase45 is a QR text whose Base45 (version 1) or Base41
+	// (version 2) part is not valid and canonical.
 	ProblemBase45
 	// ProblemTooLarge is an input longer than the format allows.
 	ProblemTooLarge

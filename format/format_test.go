@@ -188,7 +188,7 @@ func TestCredentialRejects(t *testing.T) {
 	if _, _, err := ParseQRText("XX1:ABC"); ProblemOf(err) != ProblemPrefix {
 		t.Errorf("wrong prefix: %v", err)
 	}
-	if _, _, err := ParseQRText("LC2:ABC"); ProblemOf(err) != ProblemPrefix {
+	if _, _, err := ParseQRText("LC9:ABC"); ProblemOf(err) != ProblemPrefix {
 		t.Errorf("wrong version: %v", err)
 	}
 	if _, _, err := ParseQRText("LC1:abc"); ProblemOf(err) != ProblemBase45 {

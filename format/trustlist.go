@@ -76,12 +76,21 @@ type TrustedKey struct {
 	Certificate []byte `cbor:"5,keyasint,omitempty"`
 }
 
-// TypeInfo describes a licence type for display.
+// TypeInfo describes a licence type for display and, when it has a
+// number, names the type that compact credentials carrying that number
+// have.
 type TypeInfo struct {
 	Code      string       `cbor:"1,keyasint"`
 	Name      string       `cbor:"2,keyasint"`
 	Authority string       `cbor:"3,keyasint,omitempty"`
 	Fields    []FieldLabel `cbor:"4,keyasint,omitempty"`
+	// Number is the type's catalogue number, which compact credentials
+	// carry in place of the code: given once by the trust-list operator,
+	// never changed and never given to another type (a verifier that has
+	// seen a number refuses a later list that maps it to another code).
+	// Zero: the type has none, and is issued only as a version-1
+	// credential.
+	Number uint32 `cbor:"5,keyasint,omitempty"`
 }
 
 // FieldLabel names a credential field key for display.
@@ -109,6 +118,41 @@ func (t *TrustList) Type(code string) *TypeInfo {
 		}
 	}
 	return nil
+}
+
+// TypeNumbered returns the catalogue entry with the given number, or nil.
+// Validate keeps numbers unique within a list.
+func (t *TrustList) TypeNumbered(n uint32) *TypeInfo {
+	if n == 0 {
+		return nil
+	}
+	for i := range t.Types {
+		if t.Types[i].Number == n {
+			return &t.Types[i]
+		}
+	}
+	return nil
+}
+
+// KeyByShortID returns the one key in the whole list whose ID starts with
+// short, and its department. It returns n, the number of keys that match:
+// the key is set only when n is 1 (none or an ambiguous prefix is no key).
+func (t *TrustList) KeyByShortID(short []byte) (d *Department, k *TrustedKey, n int) {
+	if len(short) == 0 {
+		return nil, nil, 0
+	}
+	for i := range t.Departments {
+		for j := range t.Departments[i].Keys {
+			if bytes.HasPrefix(t.Departments[i].Keys[j].ID, short) {
+				n++
+				d, k = &t.Departments[i], &t.Departments[i].Keys[j]
+			}
+		}
+	}
+	if n != 1 {
+		return nil, nil, n
+	}
+	return d, k, n
 }
 
 // Key returns the department's key with the given ID, or nil.
@@ -147,6 +191,16 @@ func (k *TrustedKey) ClaimedBefore(at time.Time) bool {
 func (t *TrustList) Validate() error {
 	if t.NextUpdate <= t.IssuedAt {
 		return fmt.Errorf("next update must be after issued at")
+	}
+	numbered := map[uint32]string{}
+	for _, ti := range t.Types {
+		if ti.Number == 0 {
+			continue
+		}
+		if other, dup := numbered[ti.Number]; dup {
+			return fmt.Errorf("catalogue number %d given to types %s and %s", ti.Number, other, ti.Code)
+		}
+		numbered[ti.Number] = ti.Code
 	}
 	seen := map[string]bool{}
 	// owner maps each public key (and each key ID within a department) to

@@ -152,6 +152,9 @@ func (s *Admin) AddDepartmentKeyPEM(ctx context.Context, p *Principal, dept stri
 
 func (s *Admin) addKeyPEM(ctx context.Context, p *Principal, dept string, spki, pem, certDER []byte) (store.SigningKey, error) {
 	id := keys.IDOfDER(spki).String()
+	if err := s.checkShortKeyID(ctx, id); err != nil {
+		return store.SigningKey{}, err
+	}
 	sk, err := s.store.AddSigningKey(ctx, store.SigningKey{
 		ID: id, DepartmentCode: dept, PublicKey: spki, PrivateKeyPEM: pem, Certificate: certDER, State: store.KeyActive,
 	}, store.AuditEvent{Actor: p.TokenID, Action: "key.add", Subject: dept + "/" + id})
@@ -219,6 +222,9 @@ func (s *Admin) CreateLicenceType(ctx context.Context, p *Principal, lt LicenceT
 	st, err := lt.ToStore()
 	if err != nil {
 		return nil, fieldError("(type)", "%s", err.Error())
+	}
+	if err := s.checkTypeNumber(ctx, lt); err != nil {
+		return nil, err
 	}
 	if _, err := s.store.CreateLicenceType(ctx, st, store.AuditEvent{Actor: p.TokenID, Action: "type.create", Subject: lt.Code}); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {

@@ -41,6 +41,11 @@ type LicenceType struct {
 	Fields []FieldRule `json:"fields"`
 	// ValidityDays is the default validity; 0 means no end date (长期).
 	ValidityDays int `json:"validity_days"`
+	// Number is the type's catalogue number in the trust list, which
+	// compact (format version 2) credentials carry instead of the code:
+	// given once, never changed, never reused. Zero: none, and licences of
+	// the type are issued as version-1 credentials.
+	Number uint32 `json:"number,omitempty"`
 }
 
 // HolderKind is the JSON form of identifier.HolderKind: "citizen_id" or "uscc".
@@ -94,7 +99,7 @@ func (t *LicenceType) Validate() error {
 
 // Info returns the type's entry for the trust list's display catalogue.
 func (t *LicenceType) Info() format.TypeInfo {
-	ti := format.TypeInfo{Code: t.Code, Name: t.Name, Authority: t.Authority}
+	ti := format.TypeInfo{Code: t.Code, Name: t.Name, Authority: t.Authority, Number: t.Number}
 	for _, f := range t.Fields {
 		if f.Disclose {
 			ti.Fields = append(ti.Fields, format.FieldLabel{Key: f.Key, Label: f.Label})
@@ -127,7 +132,7 @@ func DemoTypes() []LicenceType {
 	return []LicenceType{
 		{
 			Code: TypeBusinessLicence, Name: "营业执照", NameEN: "Business licence", Authority: "国家市场监督管理总局",
-			Holder: HolderOrg, ValidityDays: 0,
+			Holder: HolderOrg, ValidityDays: 0, Number: 1,
 			Fields: []FieldRule{
 				{Key: "lr", Label: "法定代表人", LabelEN: "Legal representative", Required: true, MaxLen: 32, Disclose: true},
 				{Key: "ra", Label: "住所", LabelEN: "Registered address", Required: true, MaxLen: 64}, // bound by the record digest, not in the QR: see docs/design
@@ -138,7 +143,7 @@ func DemoTypes() []LicenceType {
 		},
 		{
 			Code: TypeDrivingLicence, Name: "机动车驾驶证", NameEN: "Driving licence", Authority: "公安部",
-			Holder: HolderCitizen, ValidityDays: 6 * 365,
+			Holder: HolderCitizen, ValidityDays: 6 * 365, Number: 2,
 			Fields: []FieldRule{
 				{Key: "cc", Label: "准驾车型", LabelEN: "Vehicle class", Required: true, MaxLen: 8, Pattern: `[A-D][1-3]?(,[A-D][1-3]?)*|[CDEFMNP]`, Disclose: true},
 				{Key: "fi", Label: "初次领证日期", LabelEN: "First issued", Required: true, MaxLen: 10, Pattern: `\d{4}-\d{2}-\d{2}`, Disclose: true},
@@ -147,7 +152,7 @@ func DemoTypes() []LicenceType {
 		},
 		{
 			Code: TypeFoodPermit, Name: "食品经营许可证", NameEN: "Food business permit", Authority: "国家市场监督管理总局",
-			Holder: HolderOrg, ValidityDays: 5 * 365,
+			Holder: HolderOrg, ValidityDays: 5 * 365, Number: 3,
 			Fields: []FieldRule{
 				{Key: "pn", Label: "许可证编号", LabelEN: "Permit number", Required: true, MaxLen: 16, Pattern: `JY\d{14}`, Disclose: true},
 				{Key: "ba", Label: "经营场所", LabelEN: "Premises", Required: true, MaxLen: 64, Disclose: true},

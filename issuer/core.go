@@ -30,6 +30,9 @@ type core struct {
 	decryptKey func(pem, passphrase []byte) (*sm2.PrivateKey, error)
 	// root is the trust-list operator's key (Config.Root), or nil.
 	root *keys.Pair
+	// publicURL is PublicationConfig.PublicURL: QR texts of every room
+	// are URLs of the public verification page under it (qrtext.go).
+	publicURL string
 
 	mu      sync.Mutex
 	types   map[string]*LicenceType // immutable once created
@@ -45,7 +48,8 @@ type core struct {
 
 func newCore(cfg Config) *core {
 	return &core{
-		store: cfg.Store, now: cfg.Now, log: cfg.Logger, metrics: newMetrics(cfg.Registry),
+		publicURL: cfg.Publication.PublicURL,
+		store:     cfg.Store, now: cfg.Now, log: cfg.Logger, metrics: newMetrics(cfg.Registry),
 		passphrase: cfg.Passphrase, decryptKey: cfg.DecryptKey, root: cfg.Root,
 		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
 		keysChanged: func(string) {},

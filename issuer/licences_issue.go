@@ -103,7 +103,7 @@ func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, s
 	}
 	var signed format.Signed
 	err = s.sign("credential", func() (err error) {
-		signed, err = format.SignCredential(pr.sg.key, *cred)
+		signed, err = signCredential(pr.sg.key, pr.lt, cred)
 		return err
 	})
 	if err != nil {

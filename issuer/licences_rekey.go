@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"elicence/format"
 	"elicence/issuer/store"
 	"elicence/keys"
 )
@@ -217,13 +215,12 @@ func (r *rekeyRun) scan(ctx context.Context, kid keys.ID, batchSize int, work ch
 				return err
 			}
 			for _, l := range page {
-				_, cred, err := format.ParseCredential(l.Credential)
+				match, err := signedByKey(l.Credential, kid)
 				if err != nil {
 					return fmt.Errorf("stored credential of %s: %w", l.ID, err)
 				}
 				r.mu.Lock()
 				r.sum.Scanned++
-				match := bytes.Equal(cred.KeyID, kid[:])
 				expired := !l.ValidUntil.IsZero() && !r.now.Before(l.ValidUntil)
 				switch {
 				case !match:

@@ -32,6 +32,7 @@ type fieldDefinitions struct {
 	NameEN string      `json:"name_en,omitempty"`
 	Holder HolderKind  `json:"holder_kind"`
 	Fields []FieldRule `json:"fields"`
+	Number uint32      `json:"number,omitempty"`
 }
 
 // ToStore returns the store record of t; it validates t first.
@@ -39,7 +40,7 @@ func (t *LicenceType) ToStore() (store.LicenceType, error) {
 	if err := t.Validate(); err != nil {
 		return store.LicenceType{}, err
 	}
-	defs, err := json.Marshal(fieldDefinitions{NameEN: t.NameEN, Holder: t.Holder, Fields: t.Fields})
+	defs, err := json.Marshal(fieldDefinitions{NameEN: t.NameEN, Holder: t.Holder, Fields: t.Fields, Number: t.Number})
 	if err != nil {
 		return store.LicenceType{}, fmt.Errorf("encode field definitions: %w", err)
 	}
@@ -57,7 +58,7 @@ func FromStore(st store.LicenceType) (*LicenceType, error) {
 	}
 	t := &LicenceType{
 		Code: st.Code, Name: st.Name, NameEN: defs.NameEN, Authority: st.Authority,
-		Holder: defs.Holder, Fields: defs.Fields, ValidityDays: st.DefaultValidityDays,
+		Holder: defs.Holder, Fields: defs.Fields, ValidityDays: st.DefaultValidityDays, Number: defs.Number,
 	}
 	if t.Fields == nil {
 		t.Fields = []FieldRule{}

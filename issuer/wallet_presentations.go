@@ -34,10 +34,6 @@ func (s *Wallet) usableSigner(ctx context.Context, l store.Licence, now time.Tim
 	case !l.ValidUntil.IsZero() && !now.Before(l.ValidUntil):
 		return nil, problem(ErrNotUsable, "licence %s has expired", l.ID)
 	}
-	_, cred, err := format.ParseCredential(l.Credential)
-	if err != nil {
-		return nil, fmt.Errorf("stored credential of %s: %w", l.ID, err)
-	}
 	active, err := s.activeSigner(ctx, l.DepartmentCode)
 	var pb *Problem
 	if errors.As(err, &pb) && errors.Is(err, ErrUnavailable) {
@@ -46,7 +42,9 @@ func (s *Wallet) usableSigner(ctx context.Context, l store.Licence, now time.Tim
 	if err != nil {
 		return nil, err
 	}
-	if string(active.id[:]) != string(cred.KeyID) {
+	if ok, err := signedByKey(l.Credential, active.id); err != nil {
+		return nil, fmt.Errorf("stored credential of %s: %w", l.ID, err)
+	} else if !ok {
 		return nil, oldKeyProblem(l.ID)
 	}
 	return active, nil
@@ -123,7 +121,7 @@ func (s *Wallet) present(ctx context.Context, l store.Licence, actor string, det
 		return Presentation{}, err
 	}
 	return Presentation{
-		QRText: format.QRText(format.KindPresentation, signed), NotBefore: nb.UTC(), ExpiresAt: exp.UTC(),
+		QRText: s.qrText(format.KindPresentation, signed), NotBefore: nb.UTC(), ExpiresAt: exp.UTC(),
 		RefreshSeconds: int(s.cfg.PresentationTTL / time.Second),
 	}, nil
 }
@@ -237,7 +235,7 @@ func (s *Wallet) annotate(ctx context.Context, l store.Licence, req AnnotationRe
 		return AnnotatedCopy{}, err
 	}
 	return AnnotatedCopy{
-		QRText: format.QRText(format.KindAnnotatedCopy, signed), RelyingDepartment: req.RelyingDepartment,
+		QRText: s.qrText(format.KindAnnotatedCopy, signed), RelyingDepartment: req.RelyingDepartment,
 		Purpose: purpose, ExpiresAt: exp.UTC(),
 	}, nil
 }

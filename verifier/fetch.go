@@ -452,6 +452,12 @@ func (c *Cache) fetchTrust(ctx context.Context) (any, error) {
 		c.stats.refused.Add(1)
 		return nil, c.trustFailed(now, fmt.Errorf("fetch trust list: sequence %d is lower than the %d held: refused", t.List.Sequence, held.List.Sequence))
 	}
+	if held != nil && t.List.Sequence > held.List.Sequence {
+		if err := renumbered(held.List, t.List); err != nil {
+			c.stats.refused.Add(1)
+			return nil, c.trustFailed(now, fmt.Errorf("fetch trust list: sequence %d: %w: refused", t.List.Sequence, err))
+		}
+	}
 	if held != nil && t.List.Sequence == held.List.Sequence {
 		if string(t.Raw) != string(held.Raw) {
 			c.log.Warn("trust list differs from the one held under the same sequence; keeping the one held", "sequence", t.List.Sequence)
@@ -470,6 +476,19 @@ func (c *Cache) fetchTrust(ctx context.Context) (any, error) {
 		c.reverify(t)
 	}
 	return t, nil
+}
+
+// renumbered reports a catalogue number that next gives to another type
+// than held did. Numbers are given once and never reused (docs/FORMAT.md
+// §10): a list that reuses one would make compact credentials of the old
+// type read as the new one.
+func renumbered(held, next *format.TrustList) error {
+	for _, ti := range next.Types {
+		if old := held.TypeNumbered(ti.Number); old != nil && old.Code != ti.Code {
+			return fmt.Errorf("catalogue number %d names type %s, which the list held gave to %s", ti.Number, ti.Code, old.Code)
+		}
+	}
+	return nil
 }
 
 // refetched returns a copy of t obtained again at now.

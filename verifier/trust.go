@@ -21,6 +21,16 @@ type Trust struct {
 	Raw       []byte
 	FetchedAt time.Time
 	depts     map[string]*trustedDept
+	// short indexes every key by its short key ID (format.ShortKeyIDSize
+	// bytes): the department and key, or nil when several keys share it.
+	short map[[format.ShortKeyIDSize]byte]*shortEntry
+}
+
+// shortEntry is the one key that a short key ID names, or none (ambiguous).
+type shortEntry struct {
+	dept *trustedDept
+	key  *trustedKey
+	n    int
 }
 
 type trustedDept struct {
@@ -90,7 +100,8 @@ func NewTrust(root *ecdsa.PublicKey, raw []byte, fetchedAt time.Time) (*Trust, e
 	if err := s.Verify(root); err != nil {
 		return nil, fmt.Errorf("trust list: root %w", err)
 	}
-	t := &Trust{List: tl, Raw: raw, FetchedAt: fetchedAt, depts: make(map[string]*trustedDept, len(tl.Departments))}
+	t := &Trust{List: tl, Raw: raw, FetchedAt: fetchedAt, depts: make(map[string]*trustedDept, len(tl.Departments)),
+		short: map[[format.ShortKeyIDSize]byte]*shortEntry{}}
 	for i := range tl.Departments {
 		d := &tl.Departments[i]
 		td := &trustedDept{dept: d, keys: make(map[keys.ID]*trustedKey, len(d.Keys))}
@@ -108,11 +119,34 @@ func NewTrust(root *ecdsa.PublicKey, raw []byte, fetchedAt time.Time) (*Trust, e
 			if err != nil {
 				return nil, fmt.Errorf("trust list: department %s: %w", d.Code, err)
 			}
-			td.keys[id] = &trustedKey{entry: k, pub: pub, id: id.String(), za: za}
+			tk := &trustedKey{entry: k, pub: pub, id: id.String(), za: za}
+			td.keys[id] = tk
+			var sid [format.ShortKeyIDSize]byte
+			copy(sid[:], id[:])
+			if e := t.short[sid]; e != nil {
+				e.n++
+				e.dept, e.key = nil, nil
+			} else {
+				t.short[sid] = &shortEntry{dept: td, key: tk, n: 1}
+			}
 		}
 		t.depts[d.Code] = td
 	}
 	return t, nil
+}
+
+// shortKey returns the department and key a compact credential's short key
+// ID names, and how many keys of the list have that short ID: the key is set
+// only when exactly one has.
+func (t *Trust) shortKey(short []byte) (*trustedDept, *trustedKey, int) {
+	if len(short) != format.ShortKeyIDSize {
+		return nil, nil, 0
+	}
+	e := t.short[[format.ShortKeyIDSize]byte(short)]
+	if e == nil {
+		return nil, nil, 0
+	}
+	return e.dept, e.key, e.n
 }
 
 // Fresh reports whether the trust list may still be used at now.

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,7 +62,7 @@ func vectorConfig(t testing.TB, root *ecdsa.PublicKey, v *vectors.Vector) verifi
 // genericSubIndications are allowed only for the vectors listed: every other
 // failure must name its own reason.
 var genericSubIndications = map[verifier.SubIndication][]string{
-	verifier.FormatFailure: {"truncated", "credential_missing_key"},
+	verifier.FormatFailure: {"truncated", "credential_missing_key", "v2_compact_in_v1_text"},
 }
 
 func TestVectors(t *testing.T) {
@@ -116,4 +117,64 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestVersion1VectorsUnderNumberedTrust: every version-1 vector gives the
+// same verdict under trust-v2.cbor, the same trust list with catalogue
+// numbers, so that old texts keep verifying once an operator numbers its
+// catalogue (docs/FORMAT.md §14).
+func TestVersion1VectorsUnderNumberedTrust(t *testing.T) {
+	vs, err := vectors.Load(vectorDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := vectorRoot(t)
+	n := 0
+	for _, v := range vs {
+		if v.Trust != "trust.cbor" {
+			continue
+		}
+		w := *v
+		w.Trust = "trust-v2.cbor"
+		r := verifier.Verify(context.Background(), w.Text, vectorConfig(t, root, &w))
+		if string(r.Indication) != v.Indication || string(r.SubIndication) != v.SubIndication {
+			t.Errorf("%s under trust-v2.cbor: %s %s (%s), want %s %s", v.Name, r.Indication, r.SubIndication, r.Reason, v.Indication, v.SubIndication)
+		}
+		n++
+	}
+	if n < 35 {
+		t.Fatalf("only %d version-1 vectors", n)
+	}
+}
+
+// TestVersion2VectorsUnderVersion1Rules: a verifier of format version 1
+// reads the prefix first and knows only LC1:, LP1: and LA1:, so it answers
+// FAILED UNSUPPORTED_FORMAT to every version-2 vector (docs/FORMAT.md §14);
+// the version-1 trust list and status lists it needs are unchanged. This
+// holds the vectors to that rule: every v2_ vector is a version-2 text or
+// URL, and no version-1 vector is.
+func TestVersion2VectorsUnderVersion1Rules(t *testing.T) {
+	vs, err := vectors.Load(vectorDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := func(text string) bool {
+		for _, p := range []string{"LC1:", "LP1:", "LA1:"} {
+			if strings.HasPrefix(text, p) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, v := range vs {
+		isV2 := strings.HasPrefix(v.Name, "v2_")
+		switch {
+		case isV2 && v1(v.Text) && v.Name != "v2_compact_in_v1_text":
+			t.Errorf("%s: a version-1 verifier would read it", v.Name)
+		case isV2 && v.Trust != "trust-v2.cbor":
+			t.Errorf("%s uses %s", v.Name, v.Trust)
+		case !isV2 && v.Trust != "trust.cbor":
+			t.Errorf("%s (version 1) uses %s", v.Name, v.Trust)
+		}
+	}
 }

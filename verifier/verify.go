@@ -175,10 +175,11 @@ func formatFailure(err error) SubIndication {
 }
 
 func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time) *Report {
-	kind, raw, err := format.ParseQRText(text)
+	q, err := format.ParseQR(text)
 	if err != nil {
 		return x.fail(CheckFormat, Failed, formatFailure(err), err.Error())
 	}
+	kind, raw := q.Kind, q.Envelope
 	x.r.Kind = kind.String()
 
 	// Unwrap presentations and annotated copies to the credential inside.
@@ -203,29 +204,79 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	if err != nil {
 		return x.fail(CheckFormat, Failed, formatFailure(err), err.Error())
 	}
-	signed, cred, err := format.ParseCredential(credBytes)
+	// A version-1 text carries a version-1 credential only; a version-2
+	// text either layout (docs/FORMAT.md §4).
+	var (
+		signed  format.Signed
+		cred    *format.Credential
+		compact *format.CompactCredential
+	)
+	if q.Version == 1 {
+		signed, cred, err = format.ParseCredential(credBytes)
+	} else {
+		signed, cred, compact, err = format.ParseAnyCredential(credBytes)
+	}
 	if err != nil {
 		return x.fail(CheckFormat, Failed, formatFailure(err), err.Error())
 	}
-	x.pass(CheckFormat, kind.String())
+	formatDetail := kind.String()
+	if q.Version != 1 {
+		formatDetail += ", format version " + strconv.Itoa(q.Version)
+		if compact != nil {
+			formatDetail += " (compact)"
+		}
+	}
+	x.pass(CheckFormat, formatDetail)
 
 	trust, err := cfg.Trust(ctx)
 	if err != nil {
 		return x.fail(CheckTrustList, Indeterminate, TryLater, "trust list unavailable: "+err.Error())
 	}
-	dept, key := trust.key(cred.IssuerCode, cred.KeyID)
+	var (
+		dept    *trustedDept
+		key     *trustedKey
+		matches int
+	)
+	lookup := func() {
+		if compact != nil {
+			dept, key, matches = trust.shortKey(compact.ShortKeyID)
+		} else {
+			dept, key = trust.key(cred.IssuerCode, cred.KeyID)
+		}
+	}
+	lookup()
 	if key == nil && cfg.RefreshTrust != nil {
 		// A key or department the trust list does not know may be new:
 		// look once for a newer trust list that names it.
 		if t, err := cfg.RefreshTrust(ctx); err == nil && t != nil {
 			trust = t
-			dept, key = trust.key(cred.IssuerCode, cred.KeyID)
+			lookup()
 		}
 	}
 	if r := checkTrust(x, trust, now, cfg.Skew); r != nil {
 		return r
 	}
 	x.pass(CheckTrustList, "sequence "+strconv.FormatUint(trust.List.Sequence, 10))
+
+	// A compact credential names its key by a short ID, which must name
+	// exactly one key of the whole trust list; the department is that
+	// key's, and the type the one the catalogue numbers so.
+	var typeInfo *format.TypeInfo
+	if compact != nil {
+		if key == nil {
+			x.r.Issuer = &Issuer{KeyID: hex.EncodeToString(compact.ShortKeyID)}
+			if matches > 1 {
+				return x.fail(CheckIssuer, Failed, UnknownKey, fmt.Sprintf("short key id %x names %d keys in the trust list, not one", compact.ShortKeyID, matches))
+			}
+			return x.fail(CheckIssuer, Failed, UnknownKey, fmt.Sprintf("no key in the trust list has a key id starting %x", compact.ShortKeyID))
+		}
+		typeInfo = trust.List.TypeNumbered(compact.TypeNumber)
+		typeCode := ""
+		if typeInfo != nil {
+			typeCode = typeInfo.Code
+		}
+		cred = compact.Resolve(dept.dept.Code, typeCode, key.entry.ID)
+	}
 
 	if dept == nil {
 		return x.fail(CheckIssuer, Failed, UnknownIssuer, fmt.Sprintf("issuing department %s is not in the trust list", cred.IssuerCode))
@@ -247,12 +298,27 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		}
 	}
 	x.pass(CheckSignature, "SM2 with SM3 by key "+key.id)
-	x.r.Licence = disclose(cred, trust)
+	// A compact credential's type must be one of the catalogue, and what
+	// the trust list supplied must make a valid credential with it.
+	var unresolved string
+	if compact != nil {
+		if typeInfo == nil {
+			unresolved = fmt.Sprintf("licence type number %d is not in the trust list's catalogue", compact.TypeNumber)
+		} else if err := cred.Validate(); err != nil {
+			unresolved = fmt.Sprintf("licence type number %d names %q, which does not make a valid credential: %v", compact.TypeNumber, typeInfo.Code, err)
+		}
+	}
+	if unresolved == "" {
+		x.r.Licence = disclose(cred, trust)
+	}
 
 	if r := checkKeyState(ctx, x, cfg, key, kind, cred, signed); r != nil {
 		return r
 	}
 
+	if unresolved != "" {
+		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, unresolved)
+	}
 	if !dept.dept.MayIssue(cred.TypeCode) {
 		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, fmt.Sprintf("department %s may not issue licence type %s", dept.dept.Code, cred.TypeCode))
 	}

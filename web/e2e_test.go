@@ -193,7 +193,7 @@ func TestBrowser(t *testing.T) {
 		}
 		b.do(t, "show the business licence", 20*time.Second,
 			chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, biz.ID))),
-			waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
+			waitFor(`(document.getElementById('qr').dataset.qrText || '').includes('/V/LP2:')`, 10*time.Second),
 		)
 		first := eval[string](t, b, `document.getElementById('qr').dataset.qrText`)
 		if r := sys.verify(t, first); r.Indication != "PASSED" {
@@ -201,7 +201,7 @@ func TestBrowser(t *testing.T) {
 		}
 		b.do(t, "screenshot", 10*time.Second, screenshot(t, shots, "wallet-390x844.png"))
 		b.do(t, "wait for the refresh", 4*presentationTTL+5*time.Second,
-			waitFor(fmt.Sprintf(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:') && document.getElementById('qr').dataset.qrText !== %q`, first), 4*presentationTTL+5*time.Second),
+			waitFor(fmt.Sprintf(`(document.getElementById('qr').dataset.qrText || '').includes('/V/LP2:') && document.getElementById('qr').dataset.qrText !== %q`, first), 4*presentationTTL+5*time.Second),
 		)
 		b.do(t, "wide screenshot", 10*time.Second,
 			viewport(1366, 768, false),
@@ -212,14 +212,14 @@ func TestBrowser(t *testing.T) {
 		// No network: the static code, with its warning.
 		b.do(t, "go offline", 10*time.Second,
 			offline(true),
-			waitFor(`!document.getElementById('offline-banner').hidden && (document.getElementById('qr').dataset.qrText || '').startsWith('LC1:')`, 5*time.Second),
+			waitFor(`!document.getElementById('offline-banner').hidden && (document.getElementById('qr').dataset.qrText || '').includes('/V/LC2:')`, 5*time.Second),
 		)
 		if w := eval[string](t, b, `document.getElementById('offline-banner').textContent`); !strings.Contains(w, "静态码，仅限离线出示，请以窗口核验为准") {
 			t.Errorf("offline warning %q", w)
 		}
 		b.do(t, "back online", 10*time.Second,
 			offline(false),
-			waitFor(`document.getElementById('offline-banner').hidden && (document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
+			waitFor(`document.getElementById('offline-banner').hidden && (document.getElementById('qr').dataset.qrText || '').includes('/V/LP2:')`, 10*time.Second),
 		)
 
 		// An annotated copy for a named department.
@@ -229,7 +229,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS("#relying"), sys.relyingDept),
 			chromedp.SendKeys(chromedp.CSS("#purpose"), "办理企业银行开户"),
 			chromedp.Click(chromedp.CSS("#annotate-form button[type=submit]")),
-			waitFor(`(document.getElementById('annotated-qr').dataset.qrText || '').startsWith('LA1:')`, 10*time.Second),
+			waitFor(`(document.getElementById('annotated-qr').dataset.qrText || '').includes('/V/LA2:')`, 10*time.Second),
 		)
 		if info := eval[string](t, b, `document.getElementById('annotated-info').textContent`); !strings.Contains(info, "办理企业银行开户") {
 			t.Errorf("annotated copy info %q lacks the purpose", info)

@@ -130,14 +130,14 @@ func TestWalletOffline(t *testing.T) {
 	// The valid licence, then the network goes away and the page reloads.
 	b.do(t, "show the business licence", 20*time.Second,
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, biz.ID))),
-		waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
+		waitFor(`(document.getElementById('qr').dataset.qrText || '').includes('/V/LP2:')`, 10*time.Second),
 	)
 	aboveFold(t, b)
 	checkOffline := func(what string) {
 		t.Helper()
 		b.do(t, what, 20*time.Second,
 			chromedp.Reload(),
-			waitFor(`document.getElementById('qr') && (document.getElementById('qr').dataset.qrText || '').startsWith('LC1:')`, 15*time.Second),
+			waitFor(`document.getElementById('qr') && (document.getElementById('qr').dataset.qrText || '').includes('/V/LC2:')`, 15*time.Second),
 		)
 		got := eval[map[string]any](t, b, `({banner: document.getElementById('offline-banner').hidden ? '' : document.getElementById('offline-banner').textContent,
 			text: document.getElementById('qr').dataset.qrText, svg: !!document.querySelector('#qr svg'),
@@ -160,7 +160,7 @@ func TestWalletOffline(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#back")),
 		waitFor(`!document.getElementById('offline-note').hidden && document.querySelectorAll('#cards .licence-card').length === 3`, 5*time.Second),
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, biz.ID))),
-		waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LC1:')`, 5*time.Second),
+		waitFor(`(document.getElementById('qr').dataset.qrText || '').includes('/V/LC2:')`, 5*time.Second),
 	)
 	// No server at all: the page still comes from the phone.
 	sys.stop()
@@ -237,7 +237,7 @@ func TestWalletOIDC(t *testing.T) {
 	}
 	b.do(t, "show the licence", 20*time.Second,
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, biz.ID))),
-		waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
+		waitFor(`(document.getElementById('qr').dataset.qrText || '').includes('/V/LP2:')`, 10*time.Second),
 	)
 	// The annotated copy's form states its limits and words each error.
 	b.do(t, "open the annotated copy form", 20*time.Second, chromedp.Click(chromedp.CSS("#annotate summary")))
@@ -428,9 +428,9 @@ func TestWalletSessionPostgres(t *testing.T) {
 		chromedp.Navigate(base+sys.holderLink(t, citizen)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, l.ID))),
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cards .licence-card[data-id=%q]`, l.ID))),
-		waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 10*time.Second),
+		waitFor(`(document.getElementById('qr').dataset.qrText || '').includes('/V/LP2:')`, 10*time.Second),
 		chromedp.Reload(),
-		waitFor(`(document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 15*time.Second),
+		waitFor(`(document.getElementById('qr').dataset.qrText || '').includes('/V/LP2:')`, 15*time.Second),
 	)
 	lb.mu.Lock()
 	hosts := len(lb.wallet)
@@ -448,7 +448,7 @@ func TestWalletSessionPostgres(t *testing.T) {
 	lb.set(c.url)
 	br.do(t, "reload after the restart", 30*time.Second,
 		chromedp.Reload(),
-		waitFor(`document.getElementById('qr') && (document.getElementById('qr').dataset.qrText || '').startsWith('LP1:')`, 15*time.Second),
+		waitFor(`document.getElementById('qr') && (document.getElementById('qr').dataset.qrText || '').includes('/V/LP2:')`, 15*time.Second),
 	)
 	now := eval[string](t, br, `JSON.parse(localStorage.getItem('elicence.wallet.session')).session`)
 	if now == first {

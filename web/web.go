@@ -2,7 +2,9 @@
 // the counter page (窗口核验, /counter) where a clerk scans a QR code with a
 // handheld scanner or a webcam, the citizen's wallet (亮证, /wallet) with a
 // dynamic QR that refreshes itself, and the public verification page
-// (/verify) that a phone's camera opens from a QR in URL form.
+// (/verify) that a phone's camera opens from a QR URL: /V/<QR text>
+// (docs/FORMAT.md §4.2) serves the same page, which reads the text back
+// from its own path.
 //
 // The pages are plain HTML, CSS and JavaScript under static/ with no build
 // step; they talk only to the JSON API of the same origin (POST /v1/verify,
@@ -37,6 +39,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"elicence/format"
 )
 
 //go:embed static
@@ -49,7 +53,8 @@ type Config struct {
 	// Wallet serves /wallet, the citizen's page; only a service with the
 	// wallet API (elicence serve, issuer serve) should set it.
 	Wallet bool
-	// Verify serves /verify, the public verification page.
+	// Verify serves /verify, the public verification page, also at
+	// /V/<QR text>, where QR URLs open it.
 	Verify bool
 	// ScanInterval is how often the counter page sends a webcam frame to
 	// POST /v1/verify while no QR code is found; zero means 500 ms.
@@ -243,6 +248,9 @@ func (cfg Config) Paths() []string {
 			ps = append(ps, p)
 		}
 	}
+	if cfg.Verify {
+		ps = append(ps, format.URLPath)
+	}
 	return append(ps, "/static/")
 }
 
@@ -286,6 +294,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				hdr.Set("Cache-Control", "no-cache")
 			}
 		}
+	} else if text, ok := strings.CutPrefix(r.URL.Path, format.URLPath); ok && h.cfg.Verify && text != "" && !strings.Contains(text, "/") {
+		// A QR URL: the verification page, which reads the text from its
+		// path. The text never reaches a log line or another site.
+		a = h.pages["/verify"]
+		hdr.Set("Cache-Control", "no-cache")
 	} else if a = h.pages[strings.TrimSuffix(r.URL.Path, "/")]; a != nil {
 		// Pages are small and name their assets by version: revalidate.
 		// The service worker too, so that a new binary's reaches phones.

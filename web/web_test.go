@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/go-chi/chi/v5"
 
 	"elicence/web"
 )
@@ -47,7 +52,9 @@ var (
 // and every asset it names served under its version with long caching.
 func TestPages(t *testing.T) {
 	h := web.Handler(web.AllPages())
-	for _, p := range []string{"/counter", "/wallet", "/verify"} {
+	// A QR URL opens the verification page; its text is any run of the
+	// version-2 characters, $ * - . : included.
+	for _, p := range []string{"/counter", "/wallet", "/verify", "/V/LC2:ZYJ$*-.:0"} {
 		t.Run(p, func(t *testing.T) {
 			r := get(t, h, "GET", p, nil)
 			if r.StatusCode != 200 {
@@ -142,7 +149,7 @@ func TestVerifierPages(t *testing.T) {
 	if strings.Contains(body(t, r), `href="/wallet"`) {
 		t.Error("the counter page links to a wallet the service does not have")
 	}
-	if got, want := cfg.Paths(), []string{"/counter", "/verify", "/static/"}; !slices.Equal(got, want) {
+	if got, want := cfg.Paths(), []string{"/counter", "/verify", "/V/", "/static/"}; !slices.Equal(got, want) {
 		t.Errorf("Paths() = %q, want %q", got, want)
 	}
 }
@@ -370,5 +377,49 @@ func TestVendored(t *testing.T) {
 	}
 	if _, err := os.Stat("static/vendor/qrcode-generator.LICENSE"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestQRURLRequestLine sends the request line a phone sends for a QR URL,
+// every version-2 character in its path, to the pages mounted on a chi
+// router as the services mount them: Go's net/http and chi deliver the
+// path unchanged and the verification page answers.
+func TestQRURLRequestLine(t *testing.T) {
+	r := chi.NewRouter()
+	h := web.Handler(web.AllPages())
+	for _, p := range web.AllPages().Paths() {
+		if strings.HasSuffix(p, "/") {
+			p += "*"
+		}
+		r.Handle(p, h)
+	}
+	var seen string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		seen = req.URL.Path
+		r.ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+	const text = "LC2:0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ$*-.:"
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /V/%s HTTP/1.1\r\nHost: YZM.ZWFW.FUJIAN.GOV.CN\r\nConnection: close\r\n\r\n", text)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if seen != "/V/"+text {
+		t.Errorf("net/http gave the path %q, want %q", seen, "/V/"+text)
+	}
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `id="verify-form"`) {
+		t.Fatalf("GET /V/<text>: %d, want the verification page", resp.StatusCode)
+	}
+	// A path with a further segment is no QR URL of ours.
+	if r := get(t, h, "GET", "/V/LC2:AB/CD", nil); r.StatusCode != 404 {
+		t.Errorf("/V/LC2:AB/CD: status %d, want 404", r.StatusCode)
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"elicence/api"
-	"elicence/format"
 	"elicence/identifier"
 	"elicence/issuer"
 	"elicence/issuer/store"
@@ -87,8 +86,10 @@ func validityDates(l store.Licence) (string, *string) {
 }
 
 // qrText returns the static QR text of a licence's credential.
-func qrText(l store.Licence) string {
-	return format.PrefixCredential + format.EncodeBase45(l.Credential)
+// qrText is the licence's QR text: a QR URL of the public verification
+// page carrying the credential (issuer.Service.QRText).
+func (a *API) qrText(l store.Licence) string {
+	return a.svc.CredentialQRText(l.Credential)
 }
 
 // maskedHolder returns the holder code as it may be shown.
@@ -96,12 +97,12 @@ func maskedHolder(l store.Licence) string {
 	return identifier.MaskHolder(issuer.HolderKind(l.HolderKind).Identifier(), l.HolderCode)
 }
 
-func toJSON(l store.Licence) licenceJSON {
+func (a *API) toJSON(l store.Licence) licenceJSON {
 	j := licenceJSON{
 		ID: l.ID, Type: l.TypeCode, Issuer: l.DepartmentCode, Serial: issuer.FormatSerial(l.Serial), Version: l.Version,
 		HolderName: l.HolderName, HolderID: maskedHolder(l), IssuedAt: l.IssuedAt.UTC(), Status: l.Status.String(),
 		StatusReason: l.StatusReason, StatusList: l.StatusListID, StatusIndex: l.StatusIndex, Supersedes: l.Supersedes,
-		QRText: qrText(l),
+		QRText: a.qrText(l),
 	}
 	j.ValidFrom, j.ValidUntil = validityDates(l)
 	base := "/v1/licences/" + url.PathEscape(l.ID)
@@ -124,7 +125,7 @@ func (rs licences) issue(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/v1/licences/"+url.PathEscape(l.ID))
-	api.WriteJSON(w, http.StatusCreated, toJSON(l))
+	api.WriteJSON(w, http.StatusCreated, rs.a.toJSON(l))
 }
 
 func (rs licences) get(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +135,7 @@ func (rs licences) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	api.WriteJSON(w, http.StatusOK, toJSON(l))
+	api.WriteJSON(w, http.StatusOK, rs.a.toJSON(l))
 }
 
 func (rs licences) list(w http.ResponseWriter, r *http.Request) {
@@ -169,7 +170,7 @@ func (rs licences) list(w http.ResponseWriter, r *http.Request) {
 		NextCursor string        `json:"next_cursor,omitempty"`
 	}{Licences: make([]licenceJSON, len(page)), NextCursor: next}
 	for i, l := range page {
-		out.Licences[i] = toJSON(l)
+		out.Licences[i] = rs.a.toJSON(l)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	api.WriteJSON(w, http.StatusOK, out)
@@ -192,7 +193,7 @@ func (rs licences) changeStatus(w http.ResponseWriter, r *http.Request, to store
 		rs.a.writeError(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, toJSON(l))
+	api.WriteJSON(w, http.StatusOK, rs.a.toJSON(l))
 }
 
 func (rs licences) revoke(w http.ResponseWriter, r *http.Request) {
@@ -224,7 +225,7 @@ func (rs licences) reissue(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/v1/licences/"+url.PathEscape(l.ID))
-	api.WriteJSON(w, http.StatusCreated, toJSON(l))
+	api.WriteJSON(w, http.StatusCreated, rs.a.toJSON(l))
 }
 
 // emptyBody refuses a request body on endpoints that take none.
@@ -309,7 +310,7 @@ func (rs licences) qrImage(w http.ResponseWriter, r *http.Request, kind string) 
 		return
 	}
 	img, err := rs.a.qr.get(etag, func() ([]byte, error) {
-		text := qrText(l)
+		text := rs.a.qrText(l)
 		if kind == "png" {
 			return qr.PNG(text, qr.Options{})
 		}

@@ -158,7 +158,7 @@ func TestReissueKey(t *testing.T) {
 					t.Errorf("new version of the suspended licence is %s", nv.Status)
 				}
 			}
-			rep := verifier.Verify(ctx, qrOf(t, nv), cfg)
+			rep := verifier.Verify(ctx, qrOf(t, e.svc, nv), cfg)
 			if rep.Indication != want || rep.SubIndication != wantSub {
 				t.Errorf("new version %s: %s/%s (%s), want %s/%s", nv.ID, rep.Indication, rep.SubIndication, rep.Reason, want, wantSub)
 			}
@@ -276,7 +276,7 @@ func TestReissueKeyRefusals(t *testing.T) {
 }
 
 // qrOf returns the QR text of a stored licence.
-func qrOf(t testing.TB, l store.Licence) string {
+func qrOf(t testing.TB, svc *issuer.Service, l store.Licence) string {
 	t.Helper()
-	return qrText(l)
+	return svc.CredentialQRText(l.Credential)
 }

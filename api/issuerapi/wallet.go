@@ -164,7 +164,7 @@ func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
 			ID: l.ID, TypeCode: l.TypeCode, TypeName: name("t", l.TypeCode, rs.a.svc.Wallet.TypeName),
 			HolderName: l.HolderName, HolderID: maskedHolder(l),
 			IssuerCode: l.DepartmentCode, IssuerName: name("d", l.DepartmentCode, rs.a.svc.Wallet.DepartmentName),
-			Status: l.Status.String(), QRText: qrText(l),
+			Status: l.Status.String(), QRText: rs.a.qrText(l),
 		}
 		j.ValidFrom, j.ValidUntil = validityDates(l)
 		if l.Status != store.StatusValid {

@@ -52,7 +52,7 @@ func TestWallet(t *testing.T) {
 		r = e.req("POST", "/v1/wallet/licences/"+url.PathEscape(mine.ID)+"/presentations", s.Session, nil)
 		var p issuer.Presentation
 		r.json(t, &p)
-		if r.status != 201 || !strings.HasPrefix(p.QRText, "LP1:") || p.RefreshSeconds != 30 || p.ExpiresAt.Sub(p.NotBefore) != 30*time.Second {
+		if r.status != 201 || !strings.HasPrefix(p.QRText, "HTTP://ISSUER.TEST/V/LP2:") || p.RefreshSeconds != 30 || p.ExpiresAt.Sub(p.NotBefore) != 30*time.Second {
 			t.Fatalf("presentation: %d %s", r.status, r.body)
 		}
 		cfg := e.verifyConfig()
@@ -69,7 +69,7 @@ func TestWallet(t *testing.T) {
 			`{"relying_department":"`+issuertest.Other+`","purpose":"办理车辆登记","expires_in_days":7}`)
 		var c issuer.AnnotatedCopy
 		r.json(t, &c)
-		if r.status != 201 || !strings.HasPrefix(c.QRText, "LA1:") {
+		if r.status != 201 || !strings.HasPrefix(c.QRText, "HTTP://ISSUER.TEST/V/LA2:") {
 			t.Fatalf("annotated copy: %d %s", r.status, r.body)
 		}
 		if rep := verifier.Verify(context.Background(), c.QRText, cfg); rep.Indication != verifier.Passed || rep.Annotation == nil || rep.Annotation.Purpose != "办理车辆登记" {

@@ -9,9 +9,10 @@
 
 import * as i18n from './i18n.js';
 import { t } from './i18n.js';
-import { verifyImage, verifyText } from './api.js';
+import { verifyImage } from './api.js';
 import * as verdict from './verdict.js';
 import { shortTime } from './time.js';
+import { checkText, verifyTimeout } from './check.js';
 
 const maxRecent = 10;
 const form = document.getElementById('scan-form');
@@ -23,8 +24,6 @@ const cameraBox = document.getElementById('camera');
 const video = document.getElementById('camera-video');
 const cameraState = document.getElementById('camera-state');
 const scanInterval = Number(document.documentElement.dataset.scanInterval) || 500;
-// verifyTimeout is each verification's deadline (web.DefaultVerifyTimeout).
-const verifyTimeout = Number(document.documentElement.dataset.verifyTimeout) || 5000;
 
 // A scanner with no suffix types the text and stops. Once the input has
 // been still for idleSubmit ms, an e-licence text that is complete (its
@@ -42,22 +41,37 @@ const scannerPace = 60;
 const minIdleText = 8;
 
 const base45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+const base41 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ$*-.:';
+
+// An e-licence text: version 1 (Base45) or version 2 (Base41), the latter
+// also as a QR URL, http(s)://host/…/ and the text (docs/FORMAT.md §4).
+const textV1 = /^L[CPA]1:([0-9A-Z $%*+\-./:]*)$/;
+const textV2 = /^(?:HTTPS?:\/\/[^/?#]+(?:\/[^/?#]*)*\/)?L[CPA]2:([0-9A-Z$*\-.:]*)$/;
 
 /**
  * completeness reports whether text holds a whole e-licence envelope
  * ('complete'), the start of one ('incomplete'), or is no e-licence text
  * it can read ('unknown'). The envelope is the CBOR array [payload, 64-byte
- * signature] in Base45 (docs/FORMAT.md); only its length is read here, the
- * verifier checks everything else.
+ * signature] in Base45 or Base41 (docs/FORMAT.md); only its length is read
+ * here, the verifier checks everything else.
  */
 export function completeness(text) {
-  const m = /^L[CPA]1:([0-9A-Z $%*+\-./:]*)$/.exec(text);
-  if (!m) return 'unknown';
-  const b45 = m[1];
-  const have = Math.floor(b45.length / 3) * 2 + (b45.length % 3 === 2 ? 1 : 0);
+  let m = textV1.exec(text);
+  let alphabet = base45;
+  if (!m) {
+    m = textV2.exec(text);
+    alphabet = base41;
+  }
+  if (!m) {
+    // The start of a QR URL, before its text has come in.
+    return /^H(T(T(PS?(:(\/(\/[^?#]*)?)?)?)?)?)?$/.test(text) && text.length >= 4 ? 'incomplete' : 'unknown';
+  }
+  const b = m[1];
+  const radix = alphabet.length;
+  const have = Math.floor(b.length / 3) * 2 + (b.length % 3 === 2 ? 1 : 0);
   const head = [];
-  for (let i = 0; i + 2 < Math.min(b45.length, 9); i += 3) {
-    const n = base45.indexOf(b45[i]) + base45.indexOf(b45[i + 1]) * 45 + base45.indexOf(b45[i + 2]) * 2025;
+  for (let i = 0; i + 2 < Math.min(b.length, 9); i += 3) {
+    const n = alphabet.indexOf(b[i]) + alphabet.indexOf(b[i + 1]) * radix + alphabet.indexOf(b[i + 2]) * radix * radix;
     head.push(n >> 8, n & 0xff);
   }
   if (head.length < 6) return 'incomplete';
@@ -72,7 +86,7 @@ export function completeness(text) {
   else if (ai === 26) [len, at] = [((head[2] << 24) | (head[3] << 16) | (head[4] << 8) | head[5]) >>> 0, 6];
   else return 'unknown';
   const need = at + len + 2 + 64;
-  return have >= need && b45.length % 3 !== 1 ? 'complete' : 'incomplete';
+  return have >= need && b.length % 3 !== 1 ? 'complete' : 'incomplete';
 }
 
 // Every scan is one entry, newest first, in this module's memory only:
@@ -163,7 +177,6 @@ function renderRecent() {
 function settle(scan, attempt, o) {
   if (scan.attempt !== attempt) return; // a retry has replaced this request
   scan.outcome = o;
-  if (o.local === 'timeout') o.seconds = Math.round(verifyTimeout / 100) / 10;
   if (shown === scan) renderCard(true);
   renderRecent();
 }
@@ -173,12 +186,7 @@ async function verify(scan) {
   scan.outcome = 'pending';
   if (shown === scan) renderCard(false);
   renderRecent();
-  const local = verdict.precheck(scan.text);
-  if (local) {
-    settle(scan, attempt, local);
-    return;
-  }
-  settle(scan, attempt, verdict.outcome(await verifyText(scan.text, { timeout: verifyTimeout }), scan.text));
+  settle(scan, attempt, await checkText(scan.text));
 }
 
 function add(scan) {

@@ -147,6 +147,8 @@ export const messages = {
     'status.suspended.other': '已暂停使用',
     'status.suspended.unknown': '已暂停使用',
     'reason.timeout': '核验服务 {s} 秒内未答复',
+    'reason.publicCopy': '这是出具给 {dept} 的加注件（事由：{purpose}），签名真实，只在该部门核验时有效',
+    'hint.publicCopy': '本页不代表任何部门接受加注件；请交 {dept} 核验',
     'reason.changedAt': '{date} 起',
 
     'reason.PASSED': '证照有效',
@@ -319,6 +321,8 @@ export const messages = {
     'status.suspended.other': 'Suspended',
     'status.suspended.unknown': 'Suspended',
     'reason.timeout': 'No answer from the verification service within {s} s',
+    'reason.publicCopy': 'An annotated copy made for {dept} (purpose: {purpose}); its signature is genuine, and it is valid only when {dept} verifies it',
+    'hint.publicCopy': 'This page accepts annotated copies on behalf of no department; take it to {dept}',
     'reason.changedAt': 'since {date}',
 
     'reason.PASSED': 'The licence is valid',

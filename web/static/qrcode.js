@@ -8,7 +8,8 @@ const svgNS = 'http://www.w3.org/2000/svg';
 /** draw replaces the contents of el with the QR code of text. */
 export function draw(el, text, label) {
   const qr = window.qrcode(0, 'M');
-  // Our QR texts are upper-case Base45 with a prefix: the alphanumeric set.
+  // Our QR texts (a prefix and Base45 or Base41, or an upper-case QR URL)
+  // are in the alphanumeric set.
   const alnum = /^[0-9A-Z $%*+\-./:]*$/.test(text);
   qr.addData(text, alnum ? 'Alphanumeric' : 'Byte');
   qr.make();

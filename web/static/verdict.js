@@ -153,6 +153,7 @@ export function outcome(answer, text = '') {
 /** indicationOf returns PASSED, FAILED, INDETERMINATE or UNREADABLE for an outcome. */
 export function indicationOf(o) {
   if (o.local === 'unreadable') return UNREADABLE;
+  if (o.publicCopy) return INDETERMINATE;
   if (o.local) return INDETERMINATE;
   const r = o.report;
   if (r.indication === 'PASSED') return PASSED;
@@ -161,10 +162,12 @@ export function indicationOf(o) {
   return INDETERMINATE;
 }
 
-// joined matches a text holding a second e-licence prefix after its start:
-// two scans run together. (Base45 may hold "LC1:" by chance, so this only
+// joined matches a text holding a second e-licence prefix or URL after its
+// start: two scans run together. (Base45 may hold "LC1:" by chance, so this only
 // chooses the hint of a text the verifier already found unreadable.)
-const joined = /.L[CPA]1:/;
+// A version-2 prefix right after a '/' is the text of a QR URL, not a
+// second scan.
+const joined = /.HTTPS?:\/\/|.L[CPA]1:|[^/]L[CPA]2:/;
 
 /** causeOf returns the cause of an UNREADABLE outcome. */
 function causeOf(o) {
@@ -181,7 +184,7 @@ export function word(o) {
 
 /** retryable reports whether scanning the same text again may change the verdict. */
 export function retryable(o) {
-  return indicationOf(o) === INDETERMINATE;
+  return indicationOf(o) === INDETERMINATE && !o.publicCopy;
 }
 
 function statusDate(r) {
@@ -218,6 +221,8 @@ export function reason(o) {
   }
   const sub = r.sub_indication || '';
   const params = { code: sub || r.indication, dept: ann.relying_department_name || ann.relying_department || '' };
+  // An annotated copy on the public page, which acts for no department.
+  if (o.publicCopy) return t('reason.publicCopy', { dept: params.dept, purpose: ann.purpose || '' });
   switch (sub) {
     case 'REVOKED':
       params.status = statusText('revoked', r.status?.reason);
@@ -250,6 +255,7 @@ export function reason(o) {
 export function hint(o) {
   const ind = indicationOf(o);
   if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}.hint`);
+  if (o.publicCopy) return t('hint.publicCopy', { dept: o.report.annotation?.relying_department_name || o.report.annotation?.relying_department || '' });
   if (ind === INDETERMINATE) return t('hint.retry');
   const r = o.report;
   if (r.sub_indication === 'REVOKED' && !r.status?.reason) return t('hint.revokedNoReason');

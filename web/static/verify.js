@@ -1,11 +1,20 @@
-// The public verification page. A QR code in URL form opens it as
-// /verify#<QR text, percent-encoded> (the fragment never reaches a server
-// log) or /verify?t=<QR text, form-encoded>; it verifies at once. Anyone
-// may also paste a QR text.
+// The public verification page. A QR code in URL form (format version 2,
+// docs/FORMAT.md §4.2) opens it as /V/<QR text>: the path is the text, in
+// characters a URL keeps as they are, so the page reads it back exactly
+// from location.pathname and verifies at once. Older links open it as
+// /verify#<QR text, percent-encoded> or /verify?t=<QR text, form-encoded>.
+// Anyone may also paste a QR text.
+//
+// Each verification runs as at the counter (check.js): input that is no
+// e-licence code gets the neutral 未能识别 card with its hint, and a server
+// that does not answer within the deadline the amber 无法确定 card with a
+// retry; only the newest verification's answer is ever shown. This page
+// acts for no department: an annotated copy is shown as what it is, a copy
+// made for the department it names, never accepted here on anyone's behalf.
 
 import * as i18n from './i18n.js';
-import { verifyText } from './api.js';
 import * as verdict from './verdict.js';
+import { checkText } from './check.js';
 
 const form = document.getElementById('verify-form');
 const area = document.getElementById('qr-text');
@@ -32,7 +41,17 @@ function clean(s) {
   return s.replace(/^[\s]+|[\r\n\t]+$/g, '').replace(/[\r\n]+/g, '');
 }
 
+/** textOfPath returns the QR text a /V/ path carries, or ''. */
+export function textOfPath(pathname) {
+  const m = /^(?:\/[^/]*)*\/V\/([^/]+)$/.exec(pathname);
+  // The text is verified as it stands: a browser that percent-encoded it
+  // (no version-2 character needs it) makes it unreadable, not another text.
+  return m ? m[1] : '';
+}
+
 function fromURL() {
+  const fromPath = textOfPath(location.pathname);
+  if (fromPath) return fromPath;
   const hash = location.hash.slice(1);
   if (hash) return decode(hash);
   // The query is form-encoded: '+' is a space, a Base45 '+' is %2B.
@@ -40,14 +59,33 @@ function fromURL() {
   return t || '';
 }
 
+// publicCopy marks an annotated copy refused only because this page acts
+// for no department: its signatures, key and validity passed, and it is
+// shown as the copy it is, for the department it names.
+function publicCopy(o) {
+  const r = o.report;
+  if (r && r.kind === 'annotated copy' && r.sub_indication === 'WRONG_RELYING_DEPARTMENT') o.publicCopy = true;
+  return o;
+}
+
+function render() {
+  verdict.render(card, current, { onRetry: retry });
+}
+
+let lastText = '';
+function retry() {
+  if (lastText) check(lastText);
+}
+
 async function check(text) {
   const mine = ++seq;
+  lastText = text;
   current = 'pending';
-  verdict.render(card, current);
-  const o = verdict.outcome(await verifyText(text));
-  if (mine !== seq) return;
+  render();
+  const o = publicCopy(await checkText(text));
+  if (mine !== seq) return; // a newer verification started meanwhile
   current = o;
-  verdict.render(card, o);
+  render();
   card.scrollIntoView({ block: 'nearest' });
 }
 
@@ -64,7 +102,7 @@ area.addEventListener('keydown', (e) => {
   }
 });
 
-i18n.onChange(() => verdict.render(card, current));
+i18n.onChange(render);
 i18n.init();
 
 function fromLocation() {

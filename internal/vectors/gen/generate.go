@@ -96,7 +96,9 @@ func (g *generator) write(name string, data []byte) error {
 func (g *generator) trustList() format.TrustList {
 	var infos []format.TypeInfo
 	for _, t := range issuer.DemoTypes() {
-		infos = append(infos, t.Info())
+		ti := t.Info()
+		ti.Number = 0 // trust.cbor is the version-1 list; trustListV2 numbers them
+		infos = append(infos, ti)
 	}
 	key := func(k *vectorKey, st format.KeyState, since time.Time) format.TrustedKey {
 		tk := format.TrustedKey{ID: k.id[:], PublicKey: k.cert.RawSubjectPublicKeyInfo, State: st, Certificate: k.cert.Raw}
@@ -129,12 +131,16 @@ func (g *generator) trustList() format.TrustList {
 }
 
 func (g *generator) statusList(k *vectorKey, code string, set map[int]format.Status) ([]byte, error) {
+	return g.statusListNamed(k, code, statusList, set)
+}
+
+func (g *generator) statusListNamed(k *vectorKey, code, list string, set map[int]format.Status) ([]byte, error) {
 	entries := format.NewStatuses(format.MinStatusListSize, format.StatusBits)
 	for i, v := range set {
 		entries.Set(i, v)
 	}
 	s, err := format.SignStatusList(k.signer(), format.StatusList{
-		Issuer: code, List: statusList, IssuedAt: t0.Add(-time.Hour).Unix(), TTL: 3600,
+		Issuer: code, List: list, IssuedAt: t0.Add(-time.Hour).Unix(), TTL: 3600,
 		Bits: format.StatusBits, Size: format.MinStatusListSize, Lst: entries.Compress(), KeyID: k.id[:],
 	})
 	if err != nil {
@@ -158,6 +164,16 @@ type cred struct {
 // credential builds and signs a credential as the issuer does, with a salt
 // derived from the serial instead of a random one.
 func (g *generator) credential(c cred) (format.Signed, *format.Record, error) {
+	cr, rec, err := g.unsigned(c)
+	if err != nil {
+		return format.Signed{}, nil, err
+	}
+	s, err := format.SignCredential(c.key.signer(), *cr)
+	return s, rec, err
+}
+
+// unsigned builds the credential c describes, unsigned.
+func (g *generator) unsigned(c cred) (*format.Credential, *format.Record, error) {
 	var typ *issuer.LicenceType
 	for _, t := range issuer.DemoTypes() {
 		if t.Code == c.req.Type {
@@ -172,7 +188,7 @@ func (g *generator) credential(c cred) (format.Signed, *format.Record, error) {
 	}
 	v, err := c.req.Validate(typ, c.issuedAt)
 	if err != nil {
-		return format.Signed{}, nil, err
+		return nil, nil, err
 	}
 	keyID := c.keyID
 	if keyID == nil {
@@ -184,13 +200,12 @@ func (g *generator) credential(c cred) (format.Signed, *format.Record, error) {
 	}
 	rec, cr, err := d.Build()
 	if err != nil {
-		return format.Signed{}, nil, err
+		return nil, nil, err
 	}
 	salt := sm3.Sum([]byte("elicence test vector salt " + c.serial))
 	rec.Salt = salt[:16]
 	cr.RecordDigest = rec.Digest()
-	s, err := format.SignCredential(c.key.signer(), *cr)
-	return s, rec, err
+	return cr, rec, nil
 }
 
 func (g *generator) vector(name, expect string, now time.Time, comment, text string, opts ...func(*vectors.Vector)) error {
@@ -398,7 +413,7 @@ func (g *generator) run() error {
 		{"noncanonical_envelope", "FAILED NON_CANONICAL", t0, "the signature's length written as 59 00 40 instead of 58 40", qr(nonCanonEnv), nil},
 		{"noncanonical_payload", "FAILED NON_CANONICAL", t0, "a correctly signed payload with the version written as 18 01 instead of 01", text(nonCanonPayload), nil},
 		{"oversized", "FAILED INPUT_TOO_LARGE", t0, fmt.Sprintf("%d characters, more than the %d any QR code holds", len(oversized), format.MaxQRText), oversized, nil},
-		{"wrong_version", "FAILED UNSUPPORTED_FORMAT", t0, "prefix LC2: (a format version we do not know)", "LC2:" + strings.TrimPrefix(validText, format.PrefixCredential), nil},
+		{"wrong_version", "FAILED UNSUPPORTED_FORMAT", t0, "prefix LC9: (a format version we do not know)", "LC9:" + strings.TrimPrefix(validText, format.PrefixCredential), nil},
 		{"wrong_prefix", "FAILED UNSUPPORTED_FORMAT", t0, "a URL, not an elicence QR text", "HTTPS://EXAMPLE.GOV.CN/L/123", nil},
 
 		{"status_unknown_value", "INDETERMINATE STATUS_UNKNOWN", t0, "status list entry 102 holds 3, a value with no meaning", text(creds["unknown status"]), nil},
@@ -410,7 +425,10 @@ func (g *generator) run() error {
 			return err
 		}
 	}
-	return g.specVectors(valid)
+	if err := g.specVectors(valid); err != nil {
+		return err
+	}
+	return g.v2Vectors(valid, creds["before retire"])
 }
 
 func signRaw(k *vectorKey, payload []byte) ([]byte, error) {
