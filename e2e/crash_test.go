@@ -57,7 +57,7 @@ type issuerDB struct {
 // newIssuerDB populates a database of the backend ("sqlite" or
 // "postgres"; url is the PostgreSQL database, or "" for a new one on the
 // shared test server) with the test fixture: departments, keys, tokens.
-func newIssuerDB(t *testing.T, backend, pgURL string) *issuerDB {
+func newIssuerDB(t testing.TB, backend, pgURL string) *issuerDB {
 	t.Helper()
 	ctx := context.Background()
 	d := &issuerDB{backend: backend, tokens: map[string]string{}}
@@ -102,7 +102,7 @@ func newIssuerDB(t *testing.T, backend, pgURL string) *issuerDB {
 
 // serve starts "elicence issuer serve" on the database at addr and waits
 // until it is ready.
-func (d *issuerDB) serve(t *testing.T, addr string) (*proc, string) {
+func (d *issuerDB) serve(t testing.TB, addr string) (*proc, string) {
 	t.Helper()
 	p := start(t, "issuer", d.env, append([]string{"issuer", "serve", "--addr", addr}, d.args...)...)
 	base := p.await(t, listenAddr, 60*time.Second)

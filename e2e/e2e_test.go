@@ -45,7 +45,7 @@ type licence struct {
 
 // issuerAPI calls the issuer's REST API.
 type issuerAPI struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 }
@@ -110,7 +110,7 @@ func startIssuer(t *testing.T, data, addr string) (*proc, string) {
 
 // startVerifier runs "elicence verifier serve" pinned to root and
 // fetching from the issuer at base, acting for relyingDept.
-func startVerifier(t *testing.T, name, root, base string, extra ...string) string {
+func startVerifier(t testing.TB, name, root, base string, extra ...string) string {
 	t.Helper()
 	args := append([]string{"verifier", "serve", "--root", root, "--trust", base + "/v1/trust-list",
 		"--dept", relyingDept, "--addr", "127.0.0.1:0", "--max-staleness", maxStaleness.String(),
@@ -138,7 +138,7 @@ func until(t *testing.T, vbase, text, want string, limit time.Duration) time.Dur
 	return 0
 }
 
-func expect(t *testing.T, r *report, want string) {
+func expect(t testing.TB, r *report, want string) {
 	t.Helper()
 	if r.verdict() != want {
 		t.Fatalf("got %s (%s), want %s", r.verdict(), r.Reason, want)

@@ -401,3 +401,86 @@ func TestStatisticsAfterBulk(t *testing.T) {
 		t.Errorf("next ANALYZE after %d licences, want a tenth of the table but at least %d", th, analyzeMinRows)
 	}
 }
+
+// TestWatchStatus: a status change committed through one store (one
+// issuer process) reaches a watcher on another store of the same
+// database; an issuance, which changes no status, does not; and a watcher
+// whose connection is killed listens again and says so.
+func TestWatchStatus(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	a, b := openTest(t, url), openTest(t, url)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	woke := make(chan struct{}, 100)
+	done := make(chan error, 1)
+	go func() { done <- a.WatchStatus(ctx, func() { woke <- struct{}{} }) }()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-woke:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no wake within 10 s", what)
+		}
+	}
+	quiet := func(what string) {
+		t.Helper()
+		select {
+		case <-woke:
+			t.Fatalf("%s woke the watcher", what)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	wait("listening")
+	l := issueOne(t, b)
+	quiet("an issuance")
+	if _, err := b.UpdateStatus(t.Context(), store.StatusChange{DepartmentCode: l.DepartmentCode, LicenceID: l.ID, Status: store.StatusSuspended, Reason: "investigation"},
+		store.AuditEvent{Actor: "test", Action: "licence.suspend", Subject: l.ID}); err != nil {
+		t.Fatal(err)
+	}
+	wait("a suspension through the other store")
+	if _, err := b.pool.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'`); err != nil {
+		t.Fatal(err)
+	}
+	wait("listening again after the connection was killed")
+	if _, err := b.UpdateStatus(t.Context(), store.StatusChange{DepartmentCode: l.DepartmentCode, LicenceID: l.ID, Status: store.StatusValid},
+		store.AuditEvent{Actor: "test", Action: "licence.reinstate", Subject: l.ID}); err != nil {
+		t.Fatal(err)
+	}
+	wait("a reinstatement after reconnecting")
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("WatchStatus returned %v at the end of its context", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WatchStatus did not return when its context ended")
+	}
+}
+
+// issueOne sets up department D1 with licence type BL in s and issues one
+// licence there.
+func issueOne(t *testing.T, s *Store) store.Licence {
+	t.Helper()
+	ctx := t.Context()
+	ev := store.AuditEvent{Actor: "operator", Action: "setup"}
+	if _, err := s.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateLicenceType(ctx, store.LicenceType{Code: "BL", Name: "b", Authority: "a", FieldDefinitions: []byte("{}")}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Authorise(ctx, "D1", "BL", ev); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.IssueLicence(ctx, store.IssueParams{DepartmentCode: "D1", TypeCode: "BL"},
+		func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
+			l := benchLicence(a)
+			return l, store.AuditEvent{Actor: "t", Action: "licence.issue", Subject: l.ID}, nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

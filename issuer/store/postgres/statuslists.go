@@ -131,8 +131,15 @@ func takeSlots(ctx context.Context, db batcher, quotas []quota) ([]slot, error) 
 
 // bumpRevision records a status change in list id.
 func (s *Store) bumpRevision(ctx context.Context, tx pgx.Tx, id string) error {
-	_, err := tx.Exec(ctx, `UPDATE status_lists SET revision = revision + 1, updated_at = GREATEST(updated_at, $2) WHERE id = $1`,
-		id, s.clock())
+	// The NOTIFY is delivered to every listener (WatchStatus, in this
+	// process or another) when tx commits, and not at all if it rolls
+	// back; PostgreSQL folds the notifications of one transaction into
+	// one.
+	if _, err := tx.Exec(ctx, `UPDATE status_lists SET revision = revision + 1, updated_at = GREATEST(updated_at, $2) WHERE id = $1`,
+		id, s.clock()); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `NOTIFY `+statusChannel)
 	return err
 }
 
