@@ -47,6 +47,8 @@ type serviceFlags struct {
 	presentationTTL, grace    *time.Duration
 	rateLimit                 *float64
 	maxStreams, streamsPerIP  *int
+	eventNotify               *bool
+	eventPoll                 *time.Duration
 	// The wallet's sign-in through the identity provider.
 	oidcIssuer, oidcClientID, oidcSecretFile, oidcRedirect, oidcHolderClaim *string
 }
@@ -63,6 +65,8 @@ func addServiceFlags(fs *flag.FlagSet, env func(name, usage string) string) *ser
 		rateLimit:       fs.Float64("rate-limit", issuerapi.DefaultRateLimit, env("rate-limit", "requests per second allowed per API token")),
 		maxStreams:      fs.Int("max-streams", issuerapi.DefaultMaxStreams, env("max-streams", "event streams (GET /v1/events) served at once; beyond, 503")),
 		streamsPerIP:    fs.Int("max-streams-per-client", issuerapi.DefaultMaxStreamsPerClient, env("max-streams-per-client", "event streams served at once to one client address; beyond, 429")),
+		eventPoll:       fs.Duration("event-poll", issuer.DefaultEventPollInterval, env("event-poll", "how often the event stream polls the audit log for status changes")),
+		eventNotify:     fs.Bool("event-notify", true, env("event-notify", "wake the event stream on the store's change notifications (PostgreSQL LISTEN/NOTIFY) as well as by polling; false polls only")),
 		oidcIssuer:      fs.String("oidc-issuer", "", env("oidc-issuer", "OpenID Connect provider `URL` for the wallet's sign-in (none: department links only)")),
 		oidcClientID:    fs.String("oidc-client-id", "", env("oidc-client-id", "client `ID` at the OpenID Connect provider")),
 		oidcSecretFile:  fs.String("oidc-client-secret-file", "", env("oidc-client-secret-file", "`file` holding the client secret at the OpenID Connect provider")),
@@ -184,7 +188,7 @@ func issuerServeCommand() Command {
 				}
 				cfg := issuer.Config{
 					Passphrase: pass, Logger: log, Now: e.Now,
-					Publication: issuer.PublicationConfig{StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity},
+					Publication: issuer.PublicationConfig{StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity, EventPollOnly: !*sf.eventNotify, EventPollInterval: *sf.eventPoll},
 					Wallet:      issuer.WalletConfig{PresentationTTL: *sf.presentationTTL},
 				}
 				if *rootKey != "" {

@@ -98,7 +98,7 @@ func serveCommand() Command {
 				reg := newRegistry()
 				svc, err := issuer.New(issuer.Config{
 					Store: st, Passphrase: pass, Root: &boot.Root, Logger: log, Registry: reg, Now: e.Now,
-					Publication: issuer.PublicationConfig{PublicURL: publicURL, StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity},
+					Publication: issuer.PublicationConfig{PublicURL: publicURL, StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity, EventPollOnly: !*sf.eventNotify, EventPollInterval: *sf.eventPoll},
 					Wallet:      issuer.WalletConfig{PresentationTTL: *sf.presentationTTL},
 				})
 				if err != nil {

@@ -178,6 +178,19 @@ func (h *eventHub) start(ctx context.Context) error {
 
 func (h *eventHub) run() {
 	defer close(h.stopped)
+	if w, ok := h.s.store.(store.StatusWatcher); ok && !h.s.cfg.EventPollOnly {
+		// The store says when status changes were committed, by this
+		// process or another: read the log then, not at the next tick.
+		ctx, cancel := context.WithCancel(context.Background())
+		watching := make(chan struct{})
+		go func() {
+			defer close(watching)
+			if err := w.WatchStatus(ctx, h.wake); err != nil {
+				h.s.log.Warn("event stream: watch status changes", "err", err)
+			}
+		}()
+		defer func() { cancel(); <-watching }()
+	}
 	t := time.NewTicker(h.s.cfg.EventPollInterval)
 	defer t.Stop()
 	for {

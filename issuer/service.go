@@ -90,6 +90,12 @@ type PublicationConfig struct {
 	// Last-Event-ID may lie and still be replayed; a client further behind
 	// is told to refetch its lists instead (see Subscription.Gap).
 	EventReplayWindow int64
+	// EventPollOnly makes the event stream poll the audit log only, even
+	// when the store can say that status changes were committed (a
+	// store.StatusWatcher: PostgreSQL's LISTEN/NOTIFY, which brings a
+	// change made through another issuer process within milliseconds
+	// instead of the next poll).
+	EventPollOnly bool
 }
 
 // WalletConfig configures the wallet room. Zero values take the defaults.
