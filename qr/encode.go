@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"math/bits"
 	"sync"
 )
 
@@ -443,6 +444,11 @@ func encodeSegment(text string, m mode, level Level, mask int) (*Code, error) {
 		bits[k] = codewords[k>>3] >> (7 - k&7) & 1
 	}
 	grid := make([]byte, len(t.base))
+	var rows, cols []line
+	if mask < 0 {
+		scratch := make([]line, 2*t.size)
+		rows, cols = scratch[:t.size], scratch[t.size:]
+	}
 	draw := func(mk int) {
 		copy(grid, t.base)
 		off := t.maskOff[mk]
@@ -455,7 +461,7 @@ func encodeSegment(text string, m mode, level Level, mask int) (*Code, error) {
 		best, bestScore := 0, -1
 		for mk := range 8 {
 			draw(mk)
-			if s := penalty(grid, t.size); bestScore < 0 || s < bestScore {
+			if s := penalty(grid, t.size, rows, cols); bestScore < 0 || s < bestScore {
 				best, bestScore = mk, s
 			}
 		}
@@ -510,94 +516,134 @@ const (
 	penaltyN4 = 10
 )
 
+// line is one row or column of a symbol as bits, module i at bit i%64 of
+// word i/64 (versions up to 40 are at most 177 modules wide).
+type line [3]uint64
+
 // penalty scores a masked symbol by the four rules of section 7.8.3.1: runs of
 // five or more same-coloured modules in a row or column, 2×2 blocks of one
 // colour, the finder-like pattern 1:1:3:1:1 with four light modules on one side
 // (the area outside the symbol counts as light), and the proportion of dark
-// modules.
-func penalty(grid []byte, n int) int {
-	score := 0
+// modules. rows and cols are scratch space of n lines each.
+func penalty(grid []byte, n int, rows, cols []line) int {
+	clear(rows)
+	clear(cols)
 	for y := range n {
-		score += linePenalty(grid[y*n:], 1, n)
-	}
-	for x := range n {
-		score += linePenalty(grid[x:], n, n)
-	}
-	dark := 0
-	for y := 0; y < n-1; y++ {
-		row, next := grid[y*n:y*n+n], grid[(y+1)*n:(y+1)*n+n]
-		for x := 0; x < n-1; x++ {
-			c := row[x]
-			if (c^row[x+1])|(c^next[x])|(c^next[x+1]) == 0 {
-				score += penaltyN2
-			}
-			dark += int(c)
+		r := grid[y*n : y*n+n]
+		yw, yb := y>>6, uint(y&63)
+		for x, c := range r {
+			rows[y][x>>6] |= uint64(c) << uint(x&63)
+			cols[x][yw] |= uint64(c) << yb
 		}
-		dark += int(row[n-1])
 	}
-	for _, c := range grid[(n-1)*n:] {
-		dark += int(c)
+	score, dark := 0, 0
+	for i := range n {
+		score += linePenalty(&rows[i], n) + linePenalty(&cols[i], n)
+		dark += bits.OnesCount64(rows[i][0]) + bits.OnesCount64(rows[i][1]) + bits.OnesCount64(rows[i][2])
+	}
+	// Rule 2: a 2×2 block at (x, y) is one colour when row y equals row y+1
+	// at x and at x+1 and row y has x equal to x+1.
+	var valid line // bits 0 to n-2
+	for x := 0; x < n-1; x++ {
+		valid[x>>6] |= 1 << uint(x&63)
+	}
+	for y := 0; y < n-1; y++ {
+		a, b := &rows[y], &rows[y+1]
+		for w := range 3 {
+			var an, bn uint64 // the next word's low bits, shifted in
+			if w < 2 {
+				an, bn = a[w+1]<<63, b[w+1]<<63
+			}
+			eq := ^(a[w] ^ b[w])
+			eqNext := ^((a[w]>>1 | an) ^ (b[w]>>1 | bn))
+			horiz := ^(a[w] ^ (a[w]>>1 | an))
+			score += penaltyN2 * bits.OnesCount64(eq&eqNext&horiz&valid[w])
+		}
 	}
 	total := n * n
 	k := (abs(dark*20-total*10)+total-1)/total - 1
 	return score + k*penaltyN4
 }
 
-// linePenalty scores rules 1 and 3 along one row or column of n modules, line[0],
-// line[stride], …. It keeps the lengths of the last seven runs to find the
-// finder-like pattern, counting the light area outside the symbol as a run.
-func linePenalty(line []byte, stride, n int) int {
+// nextChange returns the index of the first module at or after pos that is
+// not of the given colour, or n.
+func nextChange(l *line, pos, n int, dark bool) int {
+	for pos < n {
+		w, off := pos>>6, uint(pos&63)
+		x := l[w]
+		if dark {
+			x = ^x
+		}
+		if x >>= off; x != 0 {
+			return min(pos+bits.TrailingZeros64(x), n)
+		}
+		pos = (w + 1) << 6
+	}
+	return n
+}
+
+// linePenalty scores rules 1 and 3 along one row or column of n modules, run
+// by run. It keeps the lengths of the last seven runs to find the finder-like
+// pattern, counting the light area outside the symbol as a run on each side.
+func linePenalty(l *line, n int) int {
 	score := 0
-	var h [7]int
-	color, run := byte(0), 0
-	for i := 0; i < n; i++ {
-		c := line[i*stride]
-		if c == color {
-			run++
-			if run == 5 {
-				score += penaltyN1
-			} else if run > 5 {
-				score++
-			}
-			continue
+	// h0 is the newest run, h6 the oldest; only the first run ever pushed
+	// has h0 == 0 before it, and gets the light area before the symbol.
+	var h0, h1, h2, h3, h4, h5, h6 int
+	pos, light := 0, 0
+	if l[0]&1 == 0 {
+		pos = nextChange(l, 0, n, false)
+		light = pos
+		if light >= 5 {
+			score += penaltyN1 + light - 5
 		}
-		if h[0] == 0 {
-			run += n // the light area before the symbol
-		}
-		h = [7]int{run, h[0], h[1], h[2], h[3], h[4], h[5]}
-		if color == 0 {
-			score += finderLike(&h) * penaltyN3
-		}
-		color, run = c, 1
 	}
-	// The light area after the symbol ends the line.
-	if color == 1 {
-		if h[0] == 0 {
-			run += n
+	for pos < n {
+		// A light run ended: the pattern may end here.
+		if h0 == 0 {
+			light += n
 		}
-		h = [7]int{run, h[0], h[1], h[2], h[3], h[4], h[5]}
-		run = 0
+		h0, h1, h2, h3, h4, h5, h6 = light, h0, h1, h2, h3, h4, h5
+		score += finderLike(h0, h1, h2, h3, h4, h5, h6) * penaltyN3
+		end := nextChange(l, pos, n, true)
+		dark := end - pos
+		if dark >= 5 {
+			score += penaltyN1 + dark - 5
+		}
+		h0, h1, h2, h3, h4, h5, h6 = dark, h0, h1, h2, h3, h4, h5
+		if pos = end; pos == n {
+			// The light area after the symbol ends the line.
+			h0, h1, h2, h3, h4, h5, h6 = n, h0, h1, h2, h3, h4, h5
+			return score + finderLike(h0, h1, h2, h3, h4, h5, h6)*penaltyN3
+		}
+		end = nextChange(l, pos, n, false)
+		light = end - pos
+		if light >= 5 {
+			score += penaltyN1 + light - 5
+		}
+		pos = end
 	}
-	if h[0] == 0 {
-		run += n
+	light += n
+	if h0 == 0 {
+		light += n
 	}
-	h = [7]int{run + n, h[0], h[1], h[2], h[3], h[4], h[5]}
-	return score + finderLike(&h)*penaltyN3
+	h0, h1, h2, h3, h4, h5, h6 = light, h0, h1, h2, h3, h4, h5
+	return score + finderLike(h0, h1, h2, h3, h4, h5, h6)*penaltyN3
 }
 
 // finderLike counts the finder-like patterns (dark 1, light 1, dark 3, light 1,
-// dark 1, with at least four light on one side) that end at the run history's
-// newest light run: 0, 1 or 2.
-func finderLike(h *[7]int) int {
-	u := h[1]
-	if u == 0 || h[2] != u || h[3] != 3*u || h[4] != u || h[5] != u {
+// dark 1, with at least four light on one side) that end at the newest run of
+// the run history h0 (newest, light) to h6: 0, 1 or 2.
+func finderLike(h0, h1, h2, h3, h4, h5, h6 int) int {
+	u := h1
+	if u == 0 || h2 != u || h3 != 3*u || h4 != u || h5 != u {
 		return 0
 	}
 	c := 0
-	if h[0] >= 4*u && h[6] >= u {
+	if h0 >= 4*u && h6 >= u {
 		c++
 	}
-	if h[6] >= 4*u && h[0] >= u {
+	if h6 >= 4*u && h0 >= u {
 		c++
 	}
 	return c
