@@ -113,15 +113,13 @@ func serveCommand() Command {
 				// copy on anyone's behalf (a department runs its own
 				// "elicence verifier serve --dept").
 				local := &localVerifierSource{svc: svc, root: &boot.Root.Key.PublicKey, now: e.Now}
-				mounts := []issuerapi.Mount{{
-					Pattern: "/v1/verify",
-					Handler: verifierapi.NewHandler(verifierapi.Config{
-						Verify: verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Skew: *skew,
-							Memo: verifier.NewSignatureMemo(verifier.DefaultMemoEntries)},
-						Logger:   log,
-						Registry: reg,
-					}),
-				}}
+				vh := verifierapi.NewHandler(verifierapi.Config{
+					Verify: verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Skew: *skew,
+						Memo: verifier.NewSignatureMemo(verifier.DefaultMemoEntries)},
+					Logger:   log,
+					Registry: reg,
+				})
+				mounts := []issuerapi.Mount{{Pattern: "/v1/verify", Handler: vh}, {Pattern: "/v1/verify/batch", Handler: vh.Batch()}}
 				mounts = append(mounts, webMounts(web.AllPages())...)
 				mounts = append(mounts, issuerapi.Mount{Pattern: "/", Handler: http.RedirectHandler("/counter", http.StatusFound)})
 				// ---- End of mounted services. ----

@@ -60,5 +60,17 @@ func checkPublicVerifier(t *testing.T, base, work string) {
 		if r.Indication != "FAILED" || r.SubIndication != "WRONG_RELYING_DEPARTMENT" || r.Annotation == nil || r.Annotation.RelyingDepartment != dept {
 			t.Errorf("annotated copy for %s at the public verifier: %+v, want FAILED/WRONG_RELYING_DEPARTMENT naming %s", dept, r, dept)
 		}
+		// The batch route is mounted too, with the same checks.
+		batchBody, _ := json.Marshal(map[string][]string{"qr_texts": {c.QRText, c.QRText}})
+		var b struct {
+			Reports []struct {
+				Indication    string `json:"indication"`
+				SubIndication string `json:"sub_indication"`
+			} `json:"reports"`
+		}
+		call("POST", "/v1/verify/batch", batchBody, http.StatusOK, &b)
+		if len(b.Reports) != 2 || b.Reports[0].SubIndication != "WRONG_RELYING_DEPARTMENT" || b.Reports[1].SubIndication != "WRONG_RELYING_DEPARTMENT" {
+			t.Errorf("annotated copy for %s at the public batch verifier: %+v, want two FAILED/WRONG_RELYING_DEPARTMENT", dept, b)
+		}
 	}
 }

@@ -15,8 +15,6 @@ package qr
 
 import (
 	"fmt"
-
-	qrcode "github.com/skip2/go-qrcode"
 )
 
 // Options control how a code is drawn. The zero value is the default: level M,
@@ -93,50 +91,20 @@ func (c *Code) Bitmap() [][]bool {
 	return out
 }
 
-// skip2Level maps a Level to the encoder's.
-var skip2Level = [...]qrcode.RecoveryLevel{
-	LevelL: qrcode.Low, LevelM: qrcode.Medium, LevelQ: qrcode.High, LevelH: qrcode.Highest,
-}
-
 // Encode encodes text, which must be non-empty and in the QR alphanumeric set, at
-// the given error-correction level. The symbol is in alphanumeric mode (runs of
-// digits may use numeric mode where that is shorter), so its version is at most
-// VersionFor(text, level).
+// the given error-correction level, as one alphanumeric-mode segment in the
+// smallest version that holds it: VersionFor(text, level). The mask is the one
+// of the eight with the lowest penalty by the rules of ISO/IEC 18004 (the lowest
+// numbered on a tie).
 func Encode(text string, level Level) (*Code, error) {
-	q, err := newSymbol(text, level)
+	if _, err := versionFor(text, level); err != nil {
+		return nil, fmt.Errorf("encode qr: %w", err)
+	}
+	c, err := encodeSegment(text, modeAlphanumeric, level, -1)
 	if err != nil {
-		return nil, err
-	}
-	q.DisableBorder = true
-	bitmap := q.Bitmap()
-	if want := 17 + 4*q.VersionNumber; len(bitmap) != want {
-		return nil, fmt.Errorf("encode qr: version %d symbol is %d modules wide, want %d",
-			q.VersionNumber, len(bitmap), want)
-	}
-	c := &Code{level: level, version: q.VersionNumber}
-	c.modules = make([][]bool, len(bitmap))
-	for y, row := range bitmap {
-		c.modules[y] = append([]bool(nil), row...)
+		return nil, fmt.Errorf("encode qr: %w", err)
 	}
 	return c, nil
-}
-
-// newSymbol checks text and level and lets the encoder choose modes and version,
-// refusing a version larger than alphanumeric mode needs.
-func newSymbol(text string, level Level) (*qrcode.QRCode, error) {
-	want, err := versionFor(text, level)
-	if err != nil {
-		return nil, fmt.Errorf("encode qr: %w", err)
-	}
-	q, err := qrcode.New(text, skip2Level[level])
-	if err != nil {
-		return nil, fmt.Errorf("encode qr: %w", err)
-	}
-	if q.VersionNumber > want {
-		return nil, fmt.Errorf("encode qr: encoder chose version %d, alphanumeric mode needs %d",
-			q.VersionNumber, want)
-	}
-	return q, nil
 }
 
 // encode encodes text with the options' level, after checking the options.

@@ -205,12 +205,12 @@ func TestEncoderUsesAlphanumericMode(t *testing.T) {
 				if err != nil || want != tc.want {
 					t.Fatalf("VersionFor(%d chars, %v) = %d, %v; want %d", tc.n, level, want, err, tc.want)
 				}
-				q, err := newSymbol(text, level)
+				q, err := Encode(text, level)
 				if err != nil {
 					t.Fatalf("%d chars, %v: %v", tc.n, level, err)
 				}
-				if q.VersionNumber != tc.want {
-					t.Fatalf("%d chars, %v: encoder chose version %d, want %d", tc.n, level, q.VersionNumber, tc.want)
+				if q.Version() != tc.want {
+					t.Fatalf("%d chars, %v: encoder chose version %d, want %d", tc.n, level, q.Version(), tc.want)
 				}
 			}
 		}

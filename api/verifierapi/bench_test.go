@@ -149,7 +149,9 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // (closed loop, saturating); with rate > 0 requests are scheduled at that
 // rate and latency counts from the scheduled time (open loop), so that a
 // slow answer cannot hide the queue behind it.
-func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float64, lean bool) []time.Duration {
+//
+// Every answer must hold perReq passing reports (1, or a batch's size).
+func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float64, lean bool, perReq int) []time.Duration {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
@@ -219,7 +221,7 @@ func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float6
 						status, body = resp.StatusCode, bb.Bytes()
 					}
 				}
-				if err != nil || status != http.StatusOK || !bytes.Contains(body, passed) {
+				if err != nil || status != http.StatusOK || bytes.Count(body, passed) != perReq {
 					failed.Add(1)
 					if err != nil {
 						b.Error(err)
@@ -265,21 +267,54 @@ func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float6
 // against 3), and memo-distinct cycles through all 10,000 with a memo of
 // 1,000 entries, so that every request misses and pays the full SM2
 // verification plus the memo's own cost (held against lean-client).
+//
+// memo-batch is memo-repeat through POST /v1/verify/batch: each request
+// carries verifierapi.MaxBatch of the 100 credentials (each batch starting
+// one further on), and its req/s counts verifications, not requests (so
+// ratio_to_raw is verifications against raw verifications; p50/p99 are per
+// batch request).
 func BenchmarkVerifyHTTP(b *testing.B) {
-	b.Run("lean-client", func(b *testing.B) { benchmarkVerifyHTTP(b, true, 0, 0) })
-	b.Run("net-http-client", func(b *testing.B) { benchmarkVerifyHTTP(b, false, 0, 0) })
-	b.Run("memo-repeat", func(b *testing.B) { benchmarkVerifyHTTP(b, true, verifier.DefaultMemoEntries, 100) })
-	b.Run("memo-distinct", func(b *testing.B) { benchmarkVerifyHTTP(b, true, 1000, 0) })
+	b.Run("lean-client", func(b *testing.B) { benchmarkVerifyHTTP(b, true, 0, 0, 0) })
+	b.Run("net-http-client", func(b *testing.B) { benchmarkVerifyHTTP(b, false, 0, 0, 0) })
+	b.Run("memo-repeat", func(b *testing.B) { benchmarkVerifyHTTP(b, true, verifier.DefaultMemoEntries, 100, 0) })
+	b.Run("memo-distinct", func(b *testing.B) { benchmarkVerifyHTTP(b, true, 1000, 0, 0) })
+	b.Run("memo-batch", func(b *testing.B) {
+		benchmarkVerifyHTTP(b, true, verifier.DefaultMemoEntries, 100, verifierapi.MaxBatch)
+	})
 }
 
 // benchmarkVerifyHTTP runs one BenchmarkVerifyHTTP variant: memo is the
-// signature memo's size (0, none) and repeat how many of the credentials
-// the load cycles through (0, all).
-func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat int) {
+// signature memo's size (0, none), repeat how many of the credentials the
+// load cycles through (0, all), and batch how many texts each request
+// carries to POST /v1/verify/batch (0: one each to POST /v1/verify).
+func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 	bw := newBenchWorld(b)
 	bodies := bw.bodies
 	if repeat > 0 {
 		bodies = bodies[:repeat]
+	}
+	path, perReq := "/v1/verify", 1
+	if batch > 0 {
+		path, perReq = "/v1/verify/batch", batch
+		texts := make([]string, len(bodies))
+		for i := range texts {
+			texts[i] = format.QRText(format.KindCredential, bw.signed[i])
+		}
+		var batches [][]byte
+		for start := range texts {
+			req := struct {
+				QRTexts []string `json:"qr_texts"`
+			}{}
+			for k := range batch {
+				req.QRTexts = append(req.QRTexts, texts[(start+k)%len(texts)])
+			}
+			body, err := json.Marshal(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			batches = append(batches, body)
+		}
+		bodies = batches
 	}
 	var m *verifier.SignatureMemo
 	if memo > 0 {
@@ -312,9 +347,9 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat int) {
 		stop()
 		<-served
 	}()
-	url := "http://" + ln.Addr().String() + "/v1/verify"
+	url := "http://" + ln.Addr().String() + path
 	// Warm up: the trust list and the status list are fetched once.
-	load(b, url, bodies, 200, 4, 0, false)
+	load(b, url, bodies, max(200/perReq, 4), 4, 0, false, perReq)
 
 	// The phases alternate in rounds so that whatever else runs on the
 	// machine weighs on the raw and the HTTP figures alike; each round's
@@ -336,17 +371,18 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat int) {
 		rawVerify(b, bw, per/4, false)
 		fullTime += time.Since(start)
 		start, cpu = time.Now(), processCPUTime()
-		satLat = append(satLat, load(b, url, bodies, per, 16, 0, lean)...)
+		reqs := max(per/perReq, 16)
+		satLat = append(satLat, load(b, url, bodies, reqs, 16, 0, lean, perReq)...)
 		d := time.Since(start)
 		satTime += d
 		satCPU += processCPUTime() - cpu
 		start = time.Now()
-		half = append(half, load(b, url, bodies, per/2, 16, float64(per)/d.Seconds()/2, lean)...)
+		half = append(half, load(b, url, bodies, reqs/2, 16, float64(reqs)/d.Seconds()/2, lean, perReq)...)
 		halfTime += time.Since(start)
 	}
 	raw := float64(rounds*per) / rawTime.Seconds()
 	rawFull := float64(rounds*(per/4)) / fullTime.Seconds()
-	sat := float64(len(satLat)) / satTime.Seconds()
+	sat := float64(len(satLat)*perReq) / satTime.Seconds()
 	b.StopTimer()
 
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -359,11 +395,11 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat int) {
 	// garbage collector) per request against its CPU per raw verification.
 	us := func(d time.Duration, n int) float64 { return float64(d) / float64(time.Microsecond) / float64(n) }
 	b.ReportMetric(us(rawCPU, rounds*per), "raw_cpu_us/verify")
-	b.ReportMetric(us(satCPU, len(satLat)), "cpu_us/req")
-	b.ReportMetric(us(rawCPU, rounds*per)/us(satCPU, len(satLat)), "cpu_ratio_to_raw")
+	b.ReportMetric(us(satCPU, len(satLat)*perReq), "cpu_us/req")
+	b.ReportMetric(us(rawCPU, rounds*per)/us(satCPU, len(satLat)*perReq), "cpu_ratio_to_raw")
 	b.ReportMetric(ms(percentile(satLat, .50)), "p50_ms")
 	b.ReportMetric(ms(percentile(satLat, .99)), "p99_ms")
-	b.ReportMetric(float64(len(half))/halfTime.Seconds(), "half_req/s")
+	b.ReportMetric(float64(len(half)*perReq)/halfTime.Seconds(), "half_req/s")
 	b.ReportMetric(ms(percentile(half, .50)), "half_p50_ms")
 	b.ReportMetric(ms(percentile(half, .99)), "half_p99_ms")
 	b.ReportMetric(0, "ns/op")

@@ -6,9 +6,14 @@
 // [verifier.Cache] fetching from the issuer or reading files) and the
 // all-in-one server (the issuer's own lists, in process).
 //
+// POST /v1/verify/batch verifies up to [MaxBatch] QR texts in one request,
+// each with every check, for a relying department's system re-checking
+// what it holds.
+//
 // Use [New] for a whole stand-alone server (the API, /healthz, /readyz and
 // /metrics behind request IDs, logging and metrics), or [NewHandler] to
-// mount POST /v1/verify in another server.
+// mount POST /v1/verify in another server (and [Handler.Batch] for the
+// batch route).
 package verifierapi
 
 import (
@@ -156,6 +161,7 @@ func New(cfg Config) http.Handler {
 		w.Write(docs.VerifierOpenAPI)
 	})
 	r.Method(http.MethodPost, "/v1/verify", h)
+	r.Method(http.MethodPost, "/v1/verify/batch", h.Batch())
 	return r
 }
 
@@ -210,7 +216,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	rep := verifier.Verify(ctx, text, h.cfg.Verify)
-	h.verified.WithLabelValues(string(rep.Indication), string(rep.SubIndication)).Inc()
+	h.count(rep)
 	l := api.Logger(r.Context())
 	if l.Enabled(ctx, slog.LevelInfo) {
 		attrs := []any{"kind", rep.Kind, "indication", rep.Indication, "sub_indication", rep.SubIndication}
@@ -219,8 +225,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		l.Info("verified", attrs...)
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	api.WriteJSON(w, http.StatusOK, rep)
+	writeJSON(w, rep.AppendJSON)
 }
 
 // readText returns the QR text of a request, from JSON or from an image.

@@ -52,7 +52,7 @@ func main() {
 		{pkg: "./internal/benchtable", bench: "^Benchmark(SM2SignRaw|SM2VerifyRaw)$", benchtime: "3s", quick: "500ms", cpu: "1," + all},
 		{pkg: "./internal/benchtable", bench: "^BenchmarkSM3$", benchtime: "2s", quick: "300ms", cpu: "1"},
 		{pkg: "./verifier", bench: "^BenchmarkVerifyOverhead$", benchtime: "20000x", quick: "3000x"},
-		{pkg: "./api/verifierapi", bench: "^BenchmarkVerifyHTTP$/^(lean-client|memo-repeat|memo-distinct)$", benchtime: "20000x", quick: "2000x"},
+		{pkg: "./api/verifierapi", bench: "^BenchmarkVerifyHTTP$/^(lean-client|memo-repeat|memo-distinct|memo-batch)$", benchtime: "20000x", quick: "2000x"},
 		{pkg: "./issuer", bench: "^BenchmarkIssue$", benchtime: "2s", quick: "300ms"},
 		{pkg: "./api/issuerapi", bench: "^BenchmarkIssueHTTP$", benchtime: "20000x", quick: "1000x"},
 		{pkg: "./api/issuerapi", bench: "^BenchmarkBulkIssue$", benchtime: "3x", quick: "1x"},
