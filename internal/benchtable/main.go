@@ -58,6 +58,7 @@ func main() {
 		{pkg: "./api/issuerapi", bench: "^BenchmarkBulkIssue$", benchtime: "3x", quick: "1x"},
 		{pkg: "./api/issuerapi", bench: "^BenchmarkReissueKey$", benchtime: "3x", quick: "1x"},
 		{pkg: "./issuer/store/postgres", bench: "^BenchmarkIssueBatch$", benchtime: "10x", quick: "1x"},
+		{pkg: "./e2e", bench: "^BenchmarkRevocationAcrossProcesses$", benchtime: "1x", quick: "1x"},
 		{pkg: "./qr", bench: "^Benchmark(PNG|PNGRender|Encode)$", benchtime: "200x", quick: "30x"},
 		{pkg: "./cli", run: "^TestReferenceLicencesQRBudget$"},
 	}

@@ -216,8 +216,21 @@ func rows(r *results, o osslResult, ncpu int) []row {
 	} else {
 		missing("bulk storing alone (IssueBatch)", "—", "—", "^BenchmarkIssueBatch$")
 	}
-	add(row{figure: "revocation across processes, p99 over 100 revocations", measured: "not measured yet", limit: "100 ms", ratio: "—", target: "≤ 100 ms", met: "—",
-		note: "would be measured by an e2e benchmark: two issuer processes on one PostgreSQL and a separate verifier serve subscribed to events; time from each answered revoke to the verifier answering REVOKED (item 3 of issue 14)"})
+	const revPat = "^BenchmarkRevocationAcrossProcesses$"
+	if p99, ok := r.get("BenchmarkRevocationAcrossProcesses/notify", 0, "p99-ms"); ok {
+		p50, _ := r.get("BenchmarkRevocationAcrossProcesses/notify", 0, "p50-ms")
+		note := fmt.Sprintf("LISTEN/NOTIFY, p50 %.1f ms; two issuer processes on one PostgreSQL, revoked through one, a separate verifier serve on the other's event stream, from each answered revoke to the verifier answering REVOKED", p50)
+		if pp, ok := r.get("BenchmarkRevocationAcrossProcesses/polling", 0, "p99-ms"); ok {
+			note += fmt.Sprintf("; polling alone (the fallback, every 200 ms): p99 %.0f ms", pp)
+		}
+		if p99 > 100 {
+			note += "; not met in this run: the issuer's event hub or the verifier's stream is behind; profile the hub's poll after a wake"
+		}
+		add(row{figure: "revocation across processes, p99 over 100 revocations", measured: strconv.FormatFloat(p99, 'f', 1, 64) + " ms", limit: "100 ms",
+			ratio: ratio(p99 / 100), target: "≤ 100 ms", met: yesNo(p99 <= 100), note: note})
+	} else {
+		missing("revocation across processes, p99 over 100 revocations", "100 ms", "≤ 100 ms", revPat)
+	}
 
 	// QR.
 	const budgetPat = "^TestReferenceLicencesQRBudget$"
