@@ -11,7 +11,7 @@ import (
 )
 
 // CreateDepartment implements store.DepartmentStore.
-func (s *Store) CreateDepartment(ctx context.Context, d store.Department, audit store.AuditEvent) (store.Department, error) {
+func (s *registryStore) CreateDepartment(ctx context.Context, d store.Department, audit store.AuditEvent) (store.Department, error) {
 	if err := errors.Join(d.Validate(), audit.Validate()); err != nil {
 		return store.Department{}, fmt.Errorf("create department: %w", err)
 	}
@@ -31,7 +31,7 @@ func (s *Store) CreateDepartment(ctx context.Context, d store.Department, audit 
 }
 
 // Department implements store.DepartmentStore.
-func (s *Store) Department(ctx context.Context, code string) (store.Department, error) {
+func (s *registryStore) Department(ctx context.Context, code string) (store.Department, error) {
 	var d store.Department
 	err := s.pool.QueryRow(ctx, `SELECT code, name, created_at FROM departments WHERE code = $1`, code).
 		Scan(&d.Code, &d.Name, &d.CreatedAt)
@@ -46,7 +46,7 @@ func (s *Store) Department(ctx context.Context, code string) (store.Department, 
 }
 
 // ListDepartments implements store.DepartmentStore.
-func (s *Store) ListDepartments(ctx context.Context) ([]store.Department, error) {
+func (s *registryStore) ListDepartments(ctx context.Context) ([]store.Department, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT code, name, created_at FROM departments ORDER BY code`)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Department, error) {
 		var d store.Department

@@ -68,7 +68,7 @@ type groups struct {
 }
 
 // issueGrouped issues one licence as part of a group.
-func (s *Store) issueGrouped(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+func (s *licenceStore) issueGrouped(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	c := &issueCall{ctx: ctx, build: build, done: make(chan struct{})}
 	k := groupKey{p.DepartmentCode, p.TypeCode, p.KeyID}
 	g := &s.groups
@@ -101,7 +101,7 @@ func (s *Store) issueGrouped(ctx context.Context, p store.IssueParams, build fun
 }
 
 // writeGroups writes groups of q's waiting calls until none is left.
-func (s *Store) writeGroups(k groupKey, q *issueQueue) {
+func (s *licenceStore) writeGroups(k groupKey, q *issueQueue) {
 	g := &s.groups
 	for {
 		g.mu.Lock()
@@ -152,7 +152,7 @@ func groupContext(calls []*issueCall) (context.Context, func()) {
 
 // issueGroup issues calls, all of department and type k, setting each
 // call's licence or error.
-func (s *Store) issueGroup(k groupKey, calls []*issueCall) {
+func (s *licenceStore) issueGroup(k groupKey, calls []*issueCall) {
 	ctx, done := groupContext(calls)
 	defer done()
 	failAll := func(err error) {
@@ -255,7 +255,7 @@ const insertAudit = `WITH head AS (UPDATE audit_head SET seq = $9, hash = $10 WH
 // in one transaction, committed asynchronously; the caller flushes. It
 // takes two round trips: the first begins, inserts the licences and locks
 // the audit head, the second appends the entries and commits.
-func (s *Store) writeIssued(ctx context.Context, conn *pgxpool.Conn, k groupKey, calls []*issueCall) (err error) {
+func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k groupKey, calls []*issueCall) (err error) {
 	n := len(calls)
 	var (
 		ids, depts, types, names, kinds, codes, lists = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -27,7 +27,7 @@ func scanKey(r pgx.Row) (store.SigningKey, error) {
 }
 
 // AddSigningKey implements store.KeyStore.
-func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, audit store.AuditEvent) (store.SigningKey, error) {
+func (s *registryStore) AddSigningKey(ctx context.Context, k store.SigningKey, audit store.AuditEvent) (store.SigningKey, error) {
 	if err := errors.Join(k.Validate(), audit.Validate()); err != nil {
 		return store.SigningKey{}, fmt.Errorf("add signing key: %w", err)
 	}
@@ -63,13 +63,13 @@ func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, audit sto
 }
 
 // SigningKey implements store.KeyStore.
-func (s *Store) SigningKey(ctx context.Context, dept, id string) (store.SigningKey, error) {
+func (s *registryStore) SigningKey(ctx context.Context, dept, id string) (store.SigningKey, error) {
 	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE department_code = $1 AND id = $2`, dept, id))
 	return k, keyErr(err, dept, id)
 }
 
 // ActiveSigningKey implements store.KeyStore.
-func (s *Store) ActiveSigningKey(ctx context.Context, dept string) (store.SigningKey, error) {
+func (s *registryStore) ActiveSigningKey(ctx context.Context, dept string) (store.SigningKey, error) {
 	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE department_code = $1 AND state = 'active'`, dept))
 	return k, keyErr(err, dept, "active")
 }
@@ -85,7 +85,7 @@ func keyErr(err error, dept, id string) error {
 }
 
 // ListSigningKeys implements store.KeyStore.
-func (s *Store) ListSigningKeys(ctx context.Context, dept string) ([]store.SigningKey, error) {
+func (s *registryStore) ListSigningKeys(ctx context.Context, dept string) ([]store.SigningKey, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE department_code = $1 ORDER BY created_at, id`, dept)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SigningKey, error) { return scanKey(r) })
 	if err != nil {
@@ -95,7 +95,7 @@ func (s *Store) ListSigningKeys(ctx context.Context, dept string) ([]store.Signi
 }
 
 // SetSigningKeyState implements store.KeyStore.
-func (s *Store) SetSigningKeyState(ctx context.Context, dept, id string, state store.KeyState, since time.Time, audit store.AuditEvent) (store.SigningKey, error) {
+func (s *registryStore) SetSigningKeyState(ctx context.Context, dept, id string, state store.KeyState, since time.Time, audit store.AuditEvent) (store.SigningKey, error) {
 	if err := audit.Validate(); err != nil {
 		return store.SigningKey{}, fmt.Errorf("set signing key state: %w", err)
 	}
@@ -138,7 +138,7 @@ func (s *Store) SetSigningKeyState(ctx context.Context, dept, id string, state s
 // their signing key's row) and gives up otherwise, leaving the dead row
 // to autovacuum. It is best effort in any case: the WAL and any backup
 // taken before keep their copies until they are recycled.
-func (s *Store) scrub(ctx context.Context) {
+func (s *registryStore) scrub(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*scrubLockTimeout)
 	defer cancel()
 	conn, err := s.pool.Acquire(ctx)

@@ -80,7 +80,7 @@ func insertLicence(ctx context.Context, tx pgx.Tx, l *store.Licence) error {
 var errIdempotencyRace = errors.New("idempotency key taken concurrently")
 
 // recordIdempotency stores the key of an issuance in tx.
-func (s *Store) recordIdempotency(ctx context.Context, tx pgx.Tx, dept, key string, hash []byte, id string) error {
+func (s *licenceStore) recordIdempotency(ctx context.Context, tx pgx.Tx, dept, key string, hash []byte, id string) error {
 	if key == "" {
 		return nil
 	}
@@ -98,7 +98,7 @@ func (s *Store) recordIdempotency(ctx context.Context, tx pgx.Tx, dept, key stri
 // replay looks up an idempotency key. It reports found=false if the key is
 // new, and otherwise returns the licence it issued or
 // ErrIdempotencyMismatch.
-func (s *Store) replay(ctx context.Context, q querier, dept, key string, hash []byte) (store.Licence, bool, error) {
+func (s *licenceStore) replay(ctx context.Context, q querier, dept, key string, hash []byte) (store.Licence, bool, error) {
 	if key == "" {
 		return store.Licence{}, false, nil
 	}
@@ -144,7 +144,7 @@ func allocSerials(ctx context.Context, q batcher, dept, typeCode string, n int) 
 }
 
 // IssueLicence implements store.LicenceStore.
-func (s *Store) IssueLicence(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+func (s *licenceStore) IssueLicence(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	l, err := s.issue(ctx, p, build)
 	if err != nil {
 		return store.Licence{}, fmt.Errorf("issue licence: %w", err)
@@ -152,7 +152,7 @@ func (s *Store) IssueLicence(ctx context.Context, p store.IssueParams, build fun
 	return l, nil
 }
 
-func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+func (s *licenceStore) issue(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	if err := p.Validate(); err != nil {
 		return store.Licence{}, err
 	}
@@ -211,7 +211,7 @@ func (s *Store) issue(ctx context.Context, p store.IssueParams, build func(store
 // IssueBatch implements store.LicenceStore. Licences and audit entries are
 // written with COPY, slots with one INSERT per list, so the number of
 // round trips does not grow with n.
-func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
+func (s *licenceStore) IssueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
 	out, err := s.issueBatch(ctx, p, n, build)
 	if err != nil {
 		return nil, fmt.Errorf("issue batch of %d: %w", n, err)
@@ -219,7 +219,7 @@ func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, buil
 	return out, nil
 }
 
-func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
+func (s *licenceStore) issueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
 	if err := p.ValidateBatch(n); err != nil {
 		return nil, err
 	}
@@ -291,7 +291,7 @@ func (s *Store) issueBatch(ctx context.Context, p store.IssueParams, n int, buil
 
 // replayRows fills in out the licences of the batch's rows whose keys were
 // recorded before and returns the indices of the others, in order.
-func (s *Store) replayRows(ctx context.Context, q querier, p store.IssueParams, out []store.Licence) ([]int, error) {
+func (s *licenceStore) replayRows(ctx context.Context, q querier, p store.IssueParams, out []store.Licence) ([]int, error) {
 	todo := make([]int, 0, len(out))
 	if len(p.RowKeys) == 0 {
 		for i := range out {
@@ -344,7 +344,7 @@ func prefixed(prefix string, cols []string) string {
 }
 
 // ReissueLicence implements store.LicenceStore.
-func (s *Store) ReissueLicence(ctx context.Context, p store.ReissueParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+func (s *licenceStore) ReissueLicence(ctx context.Context, p store.ReissueParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	l, err := s.reissue(ctx, p, build)
 	if err != nil {
 		return store.Licence{}, fmt.Errorf("re-issue licence %s: %w", p.LicenceID, err)
@@ -352,7 +352,7 @@ func (s *Store) ReissueLicence(ctx context.Context, p store.ReissueParams, build
 	return l, nil
 }
 
-func (s *Store) reissue(ctx context.Context, p store.ReissueParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+func (s *licenceStore) reissue(ctx context.Context, p store.ReissueParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	if err := p.Validate(); err != nil {
 		return store.Licence{}, err
 	}
@@ -455,7 +455,7 @@ func keyStateErr(err error, state store.KeyState, dept, id string) error {
 // ReissueBatch implements store.LicenceStore. New versions are written
 // with COPY and the old ones superseded with one UPDATE, as IssueBatch
 // does.
-func (s *Store) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
+func (s *licenceStore) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
 	out, err := s.reissueBatch(ctx, p, build)
 	if err != nil {
 		return nil, fmt.Errorf("re-issue batch of %d: %w", len(p.LicenceIDs), err)
@@ -463,7 +463,7 @@ func (s *Store) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, bu
 	return out, nil
 }
 
-func (s *Store) reissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
+func (s *licenceStore) reissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -598,7 +598,7 @@ var supersedeBatch = `WITH old AS (
 
 // whySkipped fills in out the reason each licence of p that is not in
 // superseded was skipped.
-func (s *Store) whySkipped(ctx context.Context, tx pgx.Tx, p store.ReissueBatchParams, types []string, superseded map[string]store.Licence, out []store.Reissued) error {
+func (s *licenceStore) whySkipped(ctx context.Context, tx pgx.Tx, p store.ReissueBatchParams, types []string, superseded map[string]store.Licence, out []store.Reissued) error {
 	var missing []string
 	for _, id := range p.LicenceIDs {
 		if _, ok := superseded[id]; !ok {
@@ -643,7 +643,7 @@ func lockLicence(ctx context.Context, tx pgx.Tx, dept, id string) (store.Licence
 }
 
 // UpdateStatus implements store.LicenceStore.
-func (s *Store) UpdateStatus(ctx context.Context, c store.StatusChange, audit store.AuditEvent) (store.Licence, error) {
+func (s *licenceStore) UpdateStatus(ctx context.Context, c store.StatusChange, audit store.AuditEvent) (store.Licence, error) {
 	if err := errors.Join(c.Validate(), audit.Validate()); err != nil {
 		return store.Licence{}, fmt.Errorf("update status: %w", err)
 	}
@@ -687,7 +687,7 @@ func (s *Store) UpdateStatus(ctx context.Context, c store.StatusChange, audit st
 }
 
 // Licence implements store.LicenceStore.
-func (s *Store) Licence(ctx context.Context, dept, id string) (store.Licence, error) {
+func (s *licenceStore) Licence(ctx context.Context, dept, id string) (store.Licence, error) {
 	return licenceOf(ctx, s.pool, dept, id)
 }
 
@@ -703,7 +703,7 @@ func licenceOf(ctx context.Context, q querier, dept, id string) (store.Licence, 
 }
 
 // ListLicences implements store.LicenceStore.
-func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store.Licence, string, error) {
+func (s *licenceStore) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store.Licence, string, error) {
 	limit := store.PageLimit(q.Limit)
 	sql, args, err := listQuery(q, limit)
 	if err != nil {
@@ -714,12 +714,7 @@ func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store
 	if err != nil {
 		return nil, "", fmt.Errorf("list licences: %w", err)
 	}
-	var next string
-	if len(page) > limit {
-		page = page[:limit]
-		last := page[limit-1]
-		next = cursor.Encode(last.IssuedAt, last.ID)
-	}
+	page, next := cursor.Trim(page, limit)
 	return page, next, nil
 }
 
@@ -761,7 +756,7 @@ func listQuery(q store.LicenceQuery, limit int) (string, []any, error) {
 // concurrent request that recorded the same idempotency key first wins and
 // its licence is replayed; otherwise the committed licence is flushed to
 // disk before it is returned.
-func (s *Store) settle(ctx context.Context, conn querier, dept, key string, hash []byte, out store.Licence, err error) (store.Licence, error) {
+func (s *licenceStore) settle(ctx context.Context, conn querier, dept, key string, hash []byte, out store.Licence, err error) (store.Licence, error) {
 	if errors.Is(err, errIdempotencyRace) {
 		l, _, err := s.replay(ctx, conn, dept, key, hash)
 		return l, err

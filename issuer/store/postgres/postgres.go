@@ -56,6 +56,11 @@ type Store struct {
 	listSize int
 	groups   groups     // single issuances being gathered (group.go)
 	stats    tableStats // background ANALYZE after bulk writes (stats.go)
+
+	licenceStore
+	registryStore
+	walletStore
+	statusStore
 }
 
 var _ store.Store = (*Store)(nil)
@@ -93,7 +98,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	return &Store{pool: pool, now: now, listSize: size}, nil
+	return (&Store{pool: pool, now: now, listSize: size}).wire(), nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
@@ -259,4 +264,27 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, events ...store.Audi
 		return nil, fmt.Errorf("move audit head: %w", err)
 	}
 	return entries, nil
+}
+
+// The store's methods are grouped by what they keep, each group a type of
+// its own that Store embeds (so that no type carries the whole interface):
+// licenceStore the licences and their batches (licences.go, group.go),
+// registryStore departments, keys, licence types and tokens (departments.go,
+// keys.go, types.go, tokens.go), walletStore wallet links and sessions
+// (wallet.go), statusStore the status lists, their statistics and change
+// notifications (statuslists.go, stats.go, watch.go); Store itself opens,
+// migrates, pings and closes, and keeps the audit log and the durability
+// rules every group uses. Each group reaches the shared connection pool and
+// helpers through its pointer back to the Store.
+type (
+	licenceStore  struct{ *Store }
+	registryStore struct{ *Store }
+	walletStore   struct{ *Store }
+	statusStore   struct{ *Store }
+)
+
+// wire points the method groups back at s.
+func (s *Store) wire() *Store {
+	s.licenceStore, s.registryStore, s.walletStore, s.statusStore = licenceStore{s}, registryStore{s}, walletStore{s}, statusStore{s}
+	return s
 }

@@ -135,16 +135,7 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	a, b := stores[0], stores[1]
 	ctx := t.Context()
-	ev := store.AuditEvent{Actor: "operator", Action: "setup"}
-	if _, err := a.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.CreateLicenceType(ctx, store.LicenceType{Code: "BL", Name: "b", Authority: "a", FieldDefinitions: []byte("{}")}, ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Authorise(ctx, "D1", "BL", ev); err != nil {
-		t.Fatal(err)
-	}
+	setUpD1(t, a, b)
 	const perStore = 40
 	var mu sync.Mutex
 	var ids []string
@@ -464,16 +455,7 @@ func TestWatchStatus(t *testing.T) {
 func issueOne(t *testing.T, s *Store) store.Licence {
 	t.Helper()
 	ctx := t.Context()
-	ev := store.AuditEvent{Actor: "operator", Action: "setup"}
-	if _, err := s.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateLicenceType(ctx, store.LicenceType{Code: "BL", Name: "b", Authority: "a", FieldDefinitions: []byte("{}")}, ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Authorise(ctx, "D1", "BL", ev); err != nil {
-		t.Fatal(err)
-	}
+	setUpD1(t, s, s)
 	l, err := s.IssueLicence(ctx, store.IssueParams{DepartmentCode: "D1", TypeCode: "BL"},
 		func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
 			l := benchLicence(a)
@@ -483,4 +465,21 @@ func issueOne(t *testing.T, s *Store) store.Licence {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// setUpD1 creates department D1 through a and licence type BL through b
+// (two stores of one database, or the same one), and authorises D1 for BL.
+func setUpD1(t *testing.T, a, b *Store) {
+	t.Helper()
+	ctx := t.Context()
+	ev := store.AuditEvent{Actor: "operator", Action: "setup"}
+	if _, err := a.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateLicenceType(ctx, store.LicenceType{Code: "BL", Name: "b", Authority: "a", FieldDefinitions: []byte("{}")}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Authorise(ctx, "D1", "BL", ev); err != nil {
+		t.Fatal(err)
+	}
 }

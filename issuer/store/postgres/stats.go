@@ -39,7 +39,7 @@ type tableStats struct {
 
 // wrote records that n licences were committed and starts a background
 // ANALYZE of the licences table when enough have been.
-func (s *Store) wrote(n int) {
+func (s *statusStore) wrote(n int) {
 	st := &s.stats
 	th := st.threshold.Load()
 	if th == 0 {

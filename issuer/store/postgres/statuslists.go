@@ -33,7 +33,7 @@ type quota struct {
 // opening new lists as the current one reaches half its size. Each step
 // commits on its own, so no lock outlives it; entries reserved for a
 // transaction that then fails are never used.
-func (s *Store) reserveQuota(ctx context.Context, conn batchConn, dept string, n int) ([]quota, error) {
+func (s *statusStore) reserveQuota(ctx context.Context, conn batchConn, dept string, n int) ([]quota, error) {
 	var out []quota
 	for n > 0 {
 		var q quota
@@ -130,7 +130,7 @@ func takeSlots(ctx context.Context, db batcher, quotas []quota) ([]slot, error) 
 }
 
 // bumpRevision records a status change in list id.
-func (s *Store) bumpRevision(ctx context.Context, tx pgx.Tx, id string) error {
+func (s *statusStore) bumpRevision(ctx context.Context, tx pgx.Tx, id string) error {
 	// The NOTIFY is delivered to every listener (WatchStatus, in this
 	// process or another) when tx commits, and not at all if it rolls
 	// back; PostgreSQL folds the notifications of one transaction into
@@ -144,7 +144,7 @@ func (s *Store) bumpRevision(ctx context.Context, tx pgx.Tx, id string) error {
 }
 
 // StatusList implements store.StatusListStore.
-func (s *Store) StatusList(ctx context.Context, id string) (store.StatusList, error) {
+func (s *statusStore) StatusList(ctx context.Context, id string) (store.StatusList, error) {
 	l, err := scanList(s.pool.QueryRow(ctx, `SELECT `+listColumns+` FROM status_lists WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.StatusList{}, fmt.Errorf("status list %s: %w", id, store.ErrNotFound)
@@ -156,7 +156,7 @@ func (s *Store) StatusList(ctx context.Context, id string) (store.StatusList, er
 }
 
 // StatusListEntries implements store.StatusListStore.
-func (s *Store) StatusListEntries(ctx context.Context, id string) (store.StatusList, []store.StatusEntry, error) {
+func (s *statusStore) StatusListEntries(ctx context.Context, id string) (store.StatusList, []store.StatusEntry, error) {
 	var list store.StatusList
 	var entries []store.StatusEntry
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -192,7 +192,7 @@ func (s *Store) StatusListEntries(ctx context.Context, id string) (store.StatusL
 }
 
 // ListStatusLists implements store.StatusListStore.
-func (s *Store) ListStatusLists(ctx context.Context, dept string) ([]store.StatusList, error) {
+func (s *statusStore) ListStatusLists(ctx context.Context, dept string) ([]store.StatusList, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+listColumns+` FROM status_lists WHERE department_code = $1 ORDER BY seq`, dept)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.StatusList, error) { return scanList(r) })
 	if err != nil {

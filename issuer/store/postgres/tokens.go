@@ -43,7 +43,7 @@ func joinScopes(scopes []store.Scope) string {
 }
 
 // CreateToken implements store.TokenStore.
-func (s *Store) CreateToken(ctx context.Context, t store.Token, audit store.AuditEvent) (store.Token, error) {
+func (s *registryStore) CreateToken(ctx context.Context, t store.Token, audit store.AuditEvent) (store.Token, error) {
 	if err := errors.Join(t.Validate(), audit.Validate()); err != nil {
 		return store.Token{}, fmt.Errorf("create token: %w", err)
 	}
@@ -66,7 +66,7 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token, audit store.Audi
 }
 
 // TokenByHash implements store.TokenStore.
-func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
+func (s *registryStore) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE secret_hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Token{}, fmt.Errorf("token: %w", store.ErrNotFound)
@@ -78,7 +78,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, erro
 }
 
 // ListTokens implements store.TokenStore.
-func (s *Store) ListTokens(ctx context.Context, dept string) ([]store.Token, error) {
+func (s *registryStore) ListTokens(ctx context.Context, dept string) ([]store.Token, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens
 		WHERE department_code IS NOT DISTINCT FROM $1 ORDER BY id`, nullString(dept))
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Token, error) { return scanToken(r) })
@@ -89,7 +89,7 @@ func (s *Store) ListTokens(ctx context.Context, dept string) ([]store.Token, err
 }
 
 // RevokeToken implements store.TokenStore.
-func (s *Store) RevokeToken(ctx context.Context, id string, audit store.AuditEvent) (store.Token, error) {
+func (s *registryStore) RevokeToken(ctx context.Context, id string, audit store.AuditEvent) (store.Token, error) {
 	if err := audit.Validate(); err != nil {
 		return store.Token{}, fmt.Errorf("revoke token: %w", err)
 	}

@@ -20,7 +20,7 @@ func scanType(r pgx.Row) (store.LicenceType, error) {
 }
 
 // CreateLicenceType implements store.LicenceTypeStore.
-func (s *Store) CreateLicenceType(ctx context.Context, lt store.LicenceType, audit store.AuditEvent) (store.LicenceType, error) {
+func (s *registryStore) CreateLicenceType(ctx context.Context, lt store.LicenceType, audit store.AuditEvent) (store.LicenceType, error) {
 	if err := errors.Join(lt.Validate(), audit.Validate()); err != nil {
 		return store.LicenceType{}, fmt.Errorf("create licence type: %w", err)
 	}
@@ -41,7 +41,7 @@ func (s *Store) CreateLicenceType(ctx context.Context, lt store.LicenceType, aud
 }
 
 // LicenceType implements store.LicenceTypeStore.
-func (s *Store) LicenceType(ctx context.Context, code string) (store.LicenceType, error) {
+func (s *registryStore) LicenceType(ctx context.Context, code string) (store.LicenceType, error) {
 	lt, err := scanType(s.pool.QueryRow(ctx, `SELECT `+typeColumns+` FROM licence_types WHERE code = $1`, code))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.LicenceType{}, fmt.Errorf("licence type %s: %w", code, store.ErrNotFound)
@@ -53,7 +53,7 @@ func (s *Store) LicenceType(ctx context.Context, code string) (store.LicenceType
 }
 
 // ListLicenceTypes implements store.LicenceTypeStore.
-func (s *Store) ListLicenceTypes(ctx context.Context) ([]store.LicenceType, error) {
+func (s *registryStore) ListLicenceTypes(ctx context.Context) ([]store.LicenceType, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+typeColumns+` FROM licence_types ORDER BY code`)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.LicenceType, error) { return scanType(r) })
 	if err != nil {
@@ -63,7 +63,7 @@ func (s *Store) ListLicenceTypes(ctx context.Context) ([]store.LicenceType, erro
 }
 
 // Authorise implements store.LicenceTypeStore.
-func (s *Store) Authorise(ctx context.Context, dept, typeCode string, audit store.AuditEvent) error {
+func (s *registryStore) Authorise(ctx context.Context, dept, typeCode string, audit store.AuditEvent) error {
 	if err := audit.Validate(); err != nil {
 		return fmt.Errorf("authorise: %w", err)
 	}
@@ -81,7 +81,7 @@ func (s *Store) Authorise(ctx context.Context, dept, typeCode string, audit stor
 }
 
 // Deauthorise implements store.LicenceTypeStore.
-func (s *Store) Deauthorise(ctx context.Context, dept, typeCode string, audit store.AuditEvent) error {
+func (s *registryStore) Deauthorise(ctx context.Context, dept, typeCode string, audit store.AuditEvent) error {
 	if err := audit.Validate(); err != nil {
 		return fmt.Errorf("deauthorise: %w", err)
 	}
@@ -103,7 +103,7 @@ func (s *Store) Deauthorise(ctx context.Context, dept, typeCode string, audit st
 }
 
 // IsAuthorised implements store.LicenceTypeStore.
-func (s *Store) IsAuthorised(ctx context.Context, dept, typeCode string) (bool, error) {
+func (s *registryStore) IsAuthorised(ctx context.Context, dept, typeCode string) (bool, error) {
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM type_authorisations WHERE department_code = $1 AND type_code = $2)`,
 		dept, typeCode).Scan(&ok)
@@ -114,7 +114,7 @@ func (s *Store) IsAuthorised(ctx context.Context, dept, typeCode string) (bool, 
 }
 
 // ListDepartmentTypes implements store.LicenceTypeStore.
-func (s *Store) ListDepartmentTypes(ctx context.Context, dept string) ([]store.LicenceType, error) {
+func (s *registryStore) ListDepartmentTypes(ctx context.Context, dept string) ([]store.LicenceType, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT t.code, t.name, t.authority, t.field_definitions, t.default_validity_days, t.created_at
 		FROM licence_types t JOIN type_authorisations a ON a.type_code = t.code
 		WHERE a.department_code = $1 ORDER BY t.code`, dept)

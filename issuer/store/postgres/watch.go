@@ -25,7 +25,7 @@ var _ store.StatusWatcher = (*Store)(nil)
 // requests need). When the connection fails it connects again after
 // watchRetry, and calls changed once it listens, since notifications sent
 // meanwhile are lost.
-func (s *Store) WatchStatus(ctx context.Context, changed func()) error {
+func (s *statusStore) WatchStatus(ctx context.Context, changed func()) error {
 	for {
 		s.listen(ctx, changed)
 		select {
@@ -37,7 +37,7 @@ func (s *Store) WatchStatus(ctx context.Context, changed func()) error {
 }
 
 // listen listens until its connection fails or ctx ends.
-func (s *Store) listen(ctx context.Context, changed func()) error {
+func (s *statusStore) listen(ctx context.Context, changed func()) error {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err

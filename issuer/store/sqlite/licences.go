@@ -86,7 +86,7 @@ func replay(ctx context.Context, tx *sql.Tx, dept, key string, hash []byte) (sto
 	return l, true, err
 }
 
-func (s *Store) recordIdempotency(ctx context.Context, tx *sql.Tx, dept, key string, hash []byte, id string) error {
+func (s *licenceStore) recordIdempotency(ctx context.Context, tx *sql.Tx, dept, key string, hash []byte, id string) error {
 	if key == "" {
 		return nil
 	}
@@ -113,7 +113,7 @@ func allocSerials(ctx context.Context, tx *sql.Tx, dept, typeCode string, n int)
 }
 
 // IssueLicence implements store.LicenceStore.
-func (s *Store) IssueLicence(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+func (s *licenceStore) IssueLicence(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	if err := p.Validate(); err != nil {
 		return store.Licence{}, fmt.Errorf("issue licence: %w", err)
 	}
@@ -162,7 +162,7 @@ func (s *Store) IssueLicence(ctx context.Context, p store.IssueParams, build fun
 }
 
 // IssueBatch implements store.LicenceStore.
-func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
+func (s *licenceStore) IssueBatch(ctx context.Context, p store.IssueParams, n int, build func(int, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Licence, error) {
 	if err := p.ValidateBatch(n); err != nil {
 		return nil, fmt.Errorf("issue batch: %w", err)
 	}
@@ -234,7 +234,7 @@ func (s *Store) IssueBatch(ctx context.Context, p store.IssueParams, n int, buil
 }
 
 // ReissueLicence implements store.LicenceStore.
-func (s *Store) ReissueLicence(ctx context.Context, p store.ReissueParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
+func (s *licenceStore) ReissueLicence(ctx context.Context, p store.ReissueParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	if err := p.Validate(); err != nil {
 		return store.Licence{}, fmt.Errorf("re-issue licence: %w", err)
 	}
@@ -312,7 +312,7 @@ func checkKey(ctx context.Context, tx *sql.Tx, dept, id string) error {
 }
 
 // ReissueBatch implements store.LicenceStore.
-func (s *Store) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
+func (s *licenceStore) ReissueBatch(ctx context.Context, p store.ReissueBatchParams, build func(store.Licence, store.Allocation) (store.Licence, store.AuditEvent, error)) ([]store.Reissued, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("re-issue batch: %w", err)
 	}
@@ -422,7 +422,7 @@ func carryStatus(l *store.Licence, old store.Licence, now time.Time) {
 }
 
 // UpdateStatus implements store.LicenceStore.
-func (s *Store) UpdateStatus(ctx context.Context, c store.StatusChange, audit store.AuditEvent) (store.Licence, error) {
+func (s *licenceStore) UpdateStatus(ctx context.Context, c store.StatusChange, audit store.AuditEvent) (store.Licence, error) {
 	if err := errors.Join(c.Validate(), audit.Validate()); err != nil {
 		return store.Licence{}, fmt.Errorf("update status: %w", err)
 	}
@@ -458,12 +458,12 @@ func (s *Store) UpdateStatus(ctx context.Context, c store.StatusChange, audit st
 }
 
 // Licence implements store.LicenceStore.
-func (s *Store) Licence(ctx context.Context, dept, id string) (store.Licence, error) {
+func (s *licenceStore) Licence(ctx context.Context, dept, id string) (store.Licence, error) {
 	return licenceOf(ctx, s.r, dept, id)
 }
 
 // ListLicences implements store.LicenceStore.
-func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store.Licence, string, error) {
+func (s *licenceStore) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store.Licence, string, error) {
 	limit := store.PageLimit(q.Limit)
 	where := []string{"department_code = ?"}
 	args := []any{q.DepartmentCode}
@@ -489,11 +489,6 @@ func (s *Store) ListLicences(ctx context.Context, q store.LicenceQuery) ([]store
 	if err != nil {
 		return nil, "", fmt.Errorf("list licences: %w", err)
 	}
-	var next string
-	if len(page) > limit {
-		page = page[:limit]
-		last := page[limit-1]
-		next = cursor.Encode(last.IssuedAt, last.ID)
-	}
+	page, next := cursor.Trim(page, limit)
 	return page, next, nil
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // CreateDepartment implements store.DepartmentStore.
-func (s *Store) CreateDepartment(ctx context.Context, d store.Department, audit store.AuditEvent) (store.Department, error) {
+func (s *registryStore) CreateDepartment(ctx context.Context, d store.Department, audit store.AuditEvent) (store.Department, error) {
 	if err := errors.Join(d.Validate(), audit.Validate()); err != nil {
 		return store.Department{}, fmt.Errorf("create department: %w", err)
 	}
@@ -38,7 +38,7 @@ func scanDepartment(r interface{ Scan(...any) error }) (store.Department, error)
 }
 
 // Department implements store.DepartmentStore.
-func (s *Store) Department(ctx context.Context, code string) (store.Department, error) {
+func (s *registryStore) Department(ctx context.Context, code string) (store.Department, error) {
 	d, err := scanDepartment(s.r.QueryRowContext(ctx, `SELECT code, name, created_at FROM departments WHERE code = ?`, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Department{}, fmt.Errorf("department %s: %w", code, store.ErrNotFound)
@@ -50,7 +50,7 @@ func (s *Store) Department(ctx context.Context, code string) (store.Department, 
 }
 
 // ListDepartments implements store.DepartmentStore.
-func (s *Store) ListDepartments(ctx context.Context) ([]store.Department, error) {
+func (s *registryStore) ListDepartments(ctx context.Context) ([]store.Department, error) {
 	out, err := collect(ctx, s.r, scanDepartment, `SELECT code, name, created_at FROM departments ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list departments: %w", err)
@@ -100,7 +100,7 @@ func keyErr(err error, dept, id string) error {
 }
 
 // AddSigningKey implements store.KeyStore.
-func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, audit store.AuditEvent) (store.SigningKey, error) {
+func (s *registryStore) AddSigningKey(ctx context.Context, k store.SigningKey, audit store.AuditEvent) (store.SigningKey, error) {
 	if err := errors.Join(k.Validate(), audit.Validate()); err != nil {
 		return store.SigningKey{}, fmt.Errorf("add signing key: %w", err)
 	}
@@ -137,19 +137,19 @@ func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey, audit sto
 }
 
 // SigningKey implements store.KeyStore.
-func (s *Store) SigningKey(ctx context.Context, dept, id string) (store.SigningKey, error) {
+func (s *registryStore) SigningKey(ctx context.Context, dept, id string) (store.SigningKey, error) {
 	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE department_code = ? AND id = ?`, dept, id))
 	return k, keyErr(err, dept, id)
 }
 
 // ActiveSigningKey implements store.KeyStore.
-func (s *Store) ActiveSigningKey(ctx context.Context, dept string) (store.SigningKey, error) {
+func (s *registryStore) ActiveSigningKey(ctx context.Context, dept string) (store.SigningKey, error) {
 	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE department_code = ? AND state = 'active'`, dept))
 	return k, keyErr(err, dept, "active")
 }
 
 // ListSigningKeys implements store.KeyStore.
-func (s *Store) ListSigningKeys(ctx context.Context, dept string) ([]store.SigningKey, error) {
+func (s *registryStore) ListSigningKeys(ctx context.Context, dept string) ([]store.SigningKey, error) {
 	out, err := collect(ctx, s.r, scanKey, `SELECT `+keyColumns+` FROM signing_keys WHERE department_code = ? ORDER BY created_at, id`, dept)
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys of %s: %w", dept, err)
@@ -158,7 +158,7 @@ func (s *Store) ListSigningKeys(ctx context.Context, dept string) ([]store.Signi
 }
 
 // SetSigningKeyState implements store.KeyStore.
-func (s *Store) SetSigningKeyState(ctx context.Context, dept, id string, state store.KeyState, since time.Time, audit store.AuditEvent) (store.SigningKey, error) {
+func (s *registryStore) SetSigningKeyState(ctx context.Context, dept, id string, state store.KeyState, since time.Time, audit store.AuditEvent) (store.SigningKey, error) {
 	if err := audit.Validate(); err != nil {
 		return store.SigningKey{}, fmt.Errorf("set signing key state: %w", err)
 	}
@@ -198,7 +198,7 @@ func (s *Store) SetSigningKeyState(ctx context.Context, dept, id string, state s
 // the writer runs with secure_delete) leaves no copy in the WAL either.
 // It is best effort: a checkpoint cannot finish while a reader holds an
 // old snapshot, and the next checkpoint then completes it.
-func (s *Store) scrub(ctx context.Context) {
+func (s *registryStore) scrub(ctx context.Context) {
 	s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 }
 
@@ -223,7 +223,7 @@ func joinScopes(scopes []store.Scope) string {
 }
 
 // CreateToken implements store.TokenStore.
-func (s *Store) CreateToken(ctx context.Context, t store.Token, audit store.AuditEvent) (store.Token, error) {
+func (s *registryStore) CreateToken(ctx context.Context, t store.Token, audit store.AuditEvent) (store.Token, error) {
 	if err := errors.Join(t.Validate(), audit.Validate()); err != nil {
 		return store.Token{}, fmt.Errorf("create token: %w", err)
 	}
@@ -246,7 +246,7 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token, audit store.Audi
 }
 
 // TokenByHash implements store.TokenStore.
-func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
+func (s *registryStore) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
 	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE secret_hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Token{}, fmt.Errorf("token: %w", store.ErrNotFound)
@@ -258,7 +258,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, erro
 }
 
 // ListTokens implements store.TokenStore.
-func (s *Store) ListTokens(ctx context.Context, dept string) ([]store.Token, error) {
+func (s *registryStore) ListTokens(ctx context.Context, dept string) ([]store.Token, error) {
 	out, err := collect(ctx, s.r, scanToken, `SELECT `+tokenColumns+` FROM api_tokens WHERE department_code IS ? ORDER BY id`, nullString(dept))
 	if err != nil {
 		return nil, fmt.Errorf("list tokens of %q: %w", dept, err)
@@ -267,7 +267,7 @@ func (s *Store) ListTokens(ctx context.Context, dept string) ([]store.Token, err
 }
 
 // RevokeToken implements store.TokenStore.
-func (s *Store) RevokeToken(ctx context.Context, id string, audit store.AuditEvent) (store.Token, error) {
+func (s *registryStore) RevokeToken(ctx context.Context, id string, audit store.AuditEvent) (store.Token, error) {
 	if err := audit.Validate(); err != nil {
 		return store.Token{}, fmt.Errorf("revoke token: %w", err)
 	}
@@ -307,7 +307,7 @@ func scanType(r interface{ Scan(...any) error }) (store.LicenceType, error) {
 }
 
 // CreateLicenceType implements store.LicenceTypeStore.
-func (s *Store) CreateLicenceType(ctx context.Context, lt store.LicenceType, audit store.AuditEvent) (store.LicenceType, error) {
+func (s *registryStore) CreateLicenceType(ctx context.Context, lt store.LicenceType, audit store.AuditEvent) (store.LicenceType, error) {
 	if err := errors.Join(lt.Validate(), audit.Validate()); err != nil {
 		return store.LicenceType{}, fmt.Errorf("create licence type: %w", err)
 	}
@@ -328,7 +328,7 @@ func (s *Store) CreateLicenceType(ctx context.Context, lt store.LicenceType, aud
 }
 
 // LicenceType implements store.LicenceTypeStore.
-func (s *Store) LicenceType(ctx context.Context, code string) (store.LicenceType, error) {
+func (s *registryStore) LicenceType(ctx context.Context, code string) (store.LicenceType, error) {
 	lt, err := scanType(s.r.QueryRowContext(ctx, `SELECT `+typeColumns+` FROM licence_types WHERE code = ?`, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.LicenceType{}, fmt.Errorf("licence type %s: %w", code, store.ErrNotFound)
@@ -340,7 +340,7 @@ func (s *Store) LicenceType(ctx context.Context, code string) (store.LicenceType
 }
 
 // ListLicenceTypes implements store.LicenceTypeStore.
-func (s *Store) ListLicenceTypes(ctx context.Context) ([]store.LicenceType, error) {
+func (s *registryStore) ListLicenceTypes(ctx context.Context) ([]store.LicenceType, error) {
 	out, err := collect(ctx, s.r, scanType, `SELECT `+typeColumns+` FROM licence_types ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list licence types: %w", err)
@@ -349,7 +349,7 @@ func (s *Store) ListLicenceTypes(ctx context.Context) ([]store.LicenceType, erro
 }
 
 // Authorise implements store.LicenceTypeStore.
-func (s *Store) Authorise(ctx context.Context, dept, typeCode string, audit store.AuditEvent) error {
+func (s *registryStore) Authorise(ctx context.Context, dept, typeCode string, audit store.AuditEvent) error {
 	if err := audit.Validate(); err != nil {
 		return fmt.Errorf("authorise: %w", err)
 	}
@@ -367,7 +367,7 @@ func (s *Store) Authorise(ctx context.Context, dept, typeCode string, audit stor
 }
 
 // Deauthorise implements store.LicenceTypeStore.
-func (s *Store) Deauthorise(ctx context.Context, dept, typeCode string, audit store.AuditEvent) error {
+func (s *registryStore) Deauthorise(ctx context.Context, dept, typeCode string, audit store.AuditEvent) error {
 	if err := audit.Validate(); err != nil {
 		return fmt.Errorf("deauthorise: %w", err)
 	}
@@ -396,7 +396,7 @@ func isAuthorised(ctx context.Context, q queryer, dept, typeCode string) (bool, 
 }
 
 // IsAuthorised implements store.LicenceTypeStore.
-func (s *Store) IsAuthorised(ctx context.Context, dept, typeCode string) (bool, error) {
+func (s *registryStore) IsAuthorised(ctx context.Context, dept, typeCode string) (bool, error) {
 	ok, err := isAuthorised(ctx, s.r, dept, typeCode)
 	if err != nil {
 		return false, fmt.Errorf("is %s authorised for %s: %w", dept, typeCode, err)
@@ -405,7 +405,7 @@ func (s *Store) IsAuthorised(ctx context.Context, dept, typeCode string) (bool, 
 }
 
 // ListDepartmentTypes implements store.LicenceTypeStore.
-func (s *Store) ListDepartmentTypes(ctx context.Context, dept string) ([]store.LicenceType, error) {
+func (s *registryStore) ListDepartmentTypes(ctx context.Context, dept string) ([]store.LicenceType, error) {
 	out, err := collect(ctx, s.r, scanType, `SELECT t.code, t.name, t.authority, t.field_definitions, t.default_validity_days, t.created_at
 		FROM licence_types t JOIN type_authorisations a ON a.type_code = t.code
 		WHERE a.department_code = ? ORDER BY t.code`, dept)

@@ -56,6 +56,10 @@ type Store struct {
 	r        *sql.DB // readers
 	now      func() time.Time
 	listSize int
+
+	registryStore
+	licenceStore
+	walletStore
 }
 
 var _ store.Store = (*Store)(nil)
@@ -104,7 +108,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
 	r.SetMaxOpenConns(readConns)
-	return &Store{w: w, r: r, now: now, listSize: size}, nil
+	return (&Store{w: w, r: r, now: now, listSize: size}).wire(), nil
 }
 
 // dsn returns the driver's data source name for path with the settings
@@ -292,4 +296,24 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, events ...store.Aud
 		return nil, fmt.Errorf("move audit head: %w", err)
 	}
 	return entries, nil
+}
+
+// The store's methods are grouped by what they keep, each group a type of
+// its own that Store embeds (so that no type carries the whole interface):
+// registryStore departments, keys, licence types and tokens (registry.go),
+// licenceStore the licences and status lists (licences.go, statuslists.go),
+// walletStore wallet links and sessions (wallet.go); Store itself opens,
+// migrates, pings and closes, and keeps the audit log every group writes.
+// Each group reaches the shared connections and helpers through its pointer
+// back to the Store.
+type (
+	registryStore struct{ *Store }
+	licenceStore  struct{ *Store }
+	walletStore   struct{ *Store }
+)
+
+// wire points the method groups back at s.
+func (s *Store) wire() *Store {
+	s.registryStore, s.licenceStore, s.walletStore = registryStore{s}, licenceStore{s}, walletStore{s}
+	return s
 }

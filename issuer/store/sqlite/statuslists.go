@@ -26,7 +26,7 @@ type slot struct {
 
 // allocSlots hands out n random free entries of the department's status
 // lists, opening a new list whenever the current one is half full.
-func (s *Store) allocSlots(ctx context.Context, tx *sql.Tx, dept string, n int) ([]slot, error) {
+func (s *licenceStore) allocSlots(ctx context.Context, tx *sql.Tx, dept string, n int) ([]slot, error) {
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO status_slots (list_id, idx) VALUES (?, ?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return nil, err
@@ -71,14 +71,14 @@ func (s *Store) allocSlots(ctx context.Context, tx *sql.Tx, dept string, n int) 
 }
 
 // bumpRevision records a status change in list id.
-func (s *Store) bumpRevision(ctx context.Context, tx *sql.Tx, id string) error {
+func (s *licenceStore) bumpRevision(ctx context.Context, tx *sql.Tx, id string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE status_lists SET revision = revision + 1, updated_at = max(updated_at, ?) WHERE id = ?`,
 		micros(s.clock()), id)
 	return err
 }
 
 // StatusList implements store.StatusListStore.
-func (s *Store) StatusList(ctx context.Context, id string) (store.StatusList, error) {
+func (s *licenceStore) StatusList(ctx context.Context, id string) (store.StatusList, error) {
 	l, err := scanList(s.r.QueryRowContext(ctx, `SELECT `+listColumns+` FROM status_lists WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.StatusList{}, fmt.Errorf("status list %s: %w", id, store.ErrNotFound)
@@ -90,7 +90,7 @@ func (s *Store) StatusList(ctx context.Context, id string) (store.StatusList, er
 }
 
 // StatusListEntries implements store.StatusListStore.
-func (s *Store) StatusListEntries(ctx context.Context, id string) (store.StatusList, []store.StatusEntry, error) {
+func (s *licenceStore) StatusListEntries(ctx context.Context, id string) (store.StatusList, []store.StatusEntry, error) {
 	var list store.StatusList
 	var entries []store.StatusEntry
 	err := s.read(ctx, func(tx *sql.Tx) error {
@@ -118,7 +118,7 @@ func (s *Store) StatusListEntries(ctx context.Context, id string) (store.StatusL
 }
 
 // ListStatusLists implements store.StatusListStore.
-func (s *Store) ListStatusLists(ctx context.Context, dept string) ([]store.StatusList, error) {
+func (s *licenceStore) ListStatusLists(ctx context.Context, dept string) ([]store.StatusList, error) {
 	out, err := collect(ctx, s.r, scanList, `SELECT `+listColumns+` FROM status_lists WHERE department_code = ? ORDER BY seq`, dept)
 	if err != nil {
 		return nil, fmt.Errorf("list status lists of %s: %w", dept, err)

@@ -38,7 +38,7 @@ func scanWalletSession(r interface{ Scan(...any) error }) (store.WalletSession, 
 }
 
 // CreateWalletLink implements store.WalletStore.
-func (s *Store) CreateWalletLink(ctx context.Context, l store.WalletLink, audit store.AuditEvent) (store.WalletLink, error) {
+func (s *walletStore) CreateWalletLink(ctx context.Context, l store.WalletLink, audit store.AuditEvent) (store.WalletLink, error) {
 	if err := errors.Join(l.Validate(), audit.Validate()); err != nil {
 		return store.WalletLink{}, fmt.Errorf("create wallet link: %w", err)
 	}
@@ -63,7 +63,7 @@ func (s *Store) CreateWalletLink(ctx context.Context, l store.WalletLink, audit 
 }
 
 // RedeemWalletLink implements store.WalletStore.
-func (s *Store) RedeemWalletLink(ctx context.Context, hash []byte, now time.Time, build func(store.WalletLink) (store.WalletSession, store.AuditEvent, error)) (store.WalletSession, error) {
+func (s *walletStore) RedeemWalletLink(ctx context.Context, hash []byte, now time.Time, build func(store.WalletLink) (store.WalletSession, store.AuditEvent, error)) (store.WalletSession, error) {
 	var ws store.WalletSession
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		l, err := scanWalletLink(tx.QueryRowContext(ctx, `SELECT `+walletLinkColumns+` FROM wallet_links
@@ -113,7 +113,7 @@ func insertWalletSession(ctx context.Context, tx *sql.Tx, ws store.WalletSession
 }
 
 // WalletSessionByHash implements store.WalletStore.
-func (s *Store) WalletSessionByHash(ctx context.Context, hash []byte) (store.WalletSession, error) {
+func (s *walletStore) WalletSessionByHash(ctx context.Context, hash []byte) (store.WalletSession, error) {
 	ws, err := scanWalletSession(s.r.QueryRowContext(ctx, `SELECT `+walletSessionColumns+` FROM wallet_sessions WHERE secret_hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.WalletSession{}, fmt.Errorf("wallet session: %w", store.ErrNotFound)
@@ -125,7 +125,7 @@ func (s *Store) WalletSessionByHash(ctx context.Context, hash []byte) (store.Wal
 }
 
 // RefreshWalletSession implements store.WalletStore.
-func (s *Store) RefreshWalletSession(ctx context.Context, id string, oldHash, newHash []byte, expires time.Time, audit store.AuditEvent) (store.WalletSession, error) {
+func (s *walletStore) RefreshWalletSession(ctx context.Context, id string, oldHash, newHash []byte, expires time.Time, audit store.AuditEvent) (store.WalletSession, error) {
 	if err := audit.Validate(); err != nil {
 		return store.WalletSession{}, fmt.Errorf("refresh wallet session: %w", err)
 	}
@@ -161,7 +161,7 @@ func (s *Store) RefreshWalletSession(ctx context.Context, id string, oldHash, ne
 }
 
 // RevokeWalletSession implements store.WalletStore.
-func (s *Store) RevokeWalletSession(ctx context.Context, id string, audit store.AuditEvent) (store.WalletSession, error) {
+func (s *walletStore) RevokeWalletSession(ctx context.Context, id string, audit store.AuditEvent) (store.WalletSession, error) {
 	if err := audit.Validate(); err != nil {
 		return store.WalletSession{}, fmt.Errorf("revoke wallet session: %w", err)
 	}

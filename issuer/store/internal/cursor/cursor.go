@@ -52,3 +52,15 @@ func Decode(c string) (time.Time, string, error) {
 	}
 	return t, id, nil
 }
+
+// Trim cuts a page of licences asked for with one extra row (to tell
+// whether more follow) to limit, and returns it with the cursor of the
+// next page, "" when this is the last.
+func Trim(page []store.Licence, limit int) ([]store.Licence, string) {
+	if len(page) <= limit {
+		return page, ""
+	}
+	page = page[:limit]
+	last := page[limit-1]
+	return page, Encode(last.IssuedAt, last.ID)
+}
