@@ -12,7 +12,6 @@ import (
 	"elicence/api"
 	"elicence/api/verifierapi"
 	"elicence/format"
-	"elicence/internal/vectors"
 	"elicence/verifier"
 )
 
@@ -249,24 +248,7 @@ func TestOpenAPIBatchExample(t *testing.T) {
 	if !ok {
 		t.Fatal("POST /v1/verify/batch has no example")
 	}
-	vs, err := vectors.Load(vectorDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The example's texts are version-1 vectors, under their trust list.
-	var v1 []*vectors.Vector
-	for _, v := range vs {
-		if v.Trust == "trust.cbor" {
-			v1 = append(v1, v)
-		}
-	}
-	s := newVectorService(t, v1)
-	for _, v := range vs {
-		if v.Name == "credential_valid" {
-			s.clock.Set(v.Now)
-		}
-	}
-	srv := s.server(t, "")
+	srv := exampleServer(t)
 	resp, err := http.Post(srv.URL+"/v1/verify/batch", "application/json", strings.NewReader(ex))
 	if err != nil {
 		t.Fatal(err)
