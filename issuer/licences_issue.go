@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -97,7 +98,7 @@ func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, s
 		Validated: pr.v, Type: pr.lt, IssuerCode: pr.dept, Serial: FormatSerial(a.Serial), Version: a.Version,
 		Status: format.StatusRef{List: a.StatusListID, Index: uint32(a.StatusIndex)}, KeyID: pr.sg.id[:], IssuedAt: issuedAt,
 	}
-	rec, cred, err := d.Build()
+	_, recBytes, cred, err := d.build()
 	if err != nil {
 		return store.Licence{}, err
 	}
@@ -118,7 +119,7 @@ func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, s
 		HolderName: pr.v.HolderName, HolderKind: string(pr.lt.Holder), HolderCode: pr.v.HolderID, Fields: fields,
 		ValidFrom: pr.v.From, ValidUntil: pr.v.Until, IssuedAt: time.Unix(cred.IssuedAt, 0).UTC(),
 		Status: store.StatusValid, StatusListID: a.StatusListID, StatusIndex: a.StatusIndex,
-		Credential: signed.Encode(), RecordDigest: cred.RecordDigest, Record: rec.Encode(), Supersedes: supersedes,
+		Credential: signed.Encode(), RecordDigest: cred.RecordDigest, Record: recBytes, Supersedes: supersedes,
 	}, nil
 }
 
@@ -126,6 +127,41 @@ func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, s
 // holder's code. Its keys are in alphabetical order, as they were when it
 // was encoded from a map.
 func issueDetail(l *store.Licence) []byte {
+	if plainJSON(l.DepartmentCode) && plainJSON(l.StatusListID) && plainJSON(l.TypeCode) {
+		// What encoding/json writes, without reflection: the codes are
+		// plain ASCII, which it writes as they are.
+		b := make([]byte, 0, 64+len(l.DepartmentCode)+len(l.StatusListID)+len(l.TypeCode))
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(l.StatusIndex), 10)
+		b = append(b, `,"issuer":"`...)
+		b = append(b, l.DepartmentCode...)
+		b = append(b, `","list":"`...)
+		b = append(b, l.StatusListID...)
+		b = append(b, `","serial":`...)
+		b = strconv.AppendInt(b, l.Serial, 10)
+		b = append(b, `,"type":"`...)
+		b = append(b, l.TypeCode...)
+		b = append(b, `","version":`...)
+		b = strconv.AppendInt(b, int64(l.Version), 10)
+		return append(b, '}')
+	}
+	return issueDetailJSON(l)
+}
+
+// plainJSON reports whether encoding/json writes s between quotes as it
+// is: printable ASCII other than the quote, the backslash and the
+// characters it escapes for HTML.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// issueDetailJSON is issueDetail by encoding/json.
+func issueDetailJSON(l *store.Licence) []byte {
 	b, _ := json.Marshal(struct {
 		Index   int    `json:"index"`
 		Issuer  string `json:"issuer"`
