@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,7 +103,14 @@ func BenchmarkIssueHTTP(b *testing.B) {
 //	go test ./api/issuerapi -run '^$' -bench BulkIssue -benchtime 3x
 func BenchmarkBulkIssue(b *testing.B) {
 	const n = 100_000
-	e := newEnv(b, issuertest.Postgres(b), issuer.Config{}, Config{})
+	url := pgtest.NewDatabase(b)
+	st, err := postgres.Open(context.Background(), postgres.Config{URL: url})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	cpu := newCPUMeter(b, url)
+	e := newEnv(b, st, issuer.Config{}, Config{})
 	p, err := e.svc.Admin.Authenticate(context.Background(), e.tokens[issuertest.TokenIssuer])
 	if err != nil {
 		b.Fatal(err)
@@ -110,18 +118,23 @@ func BenchmarkBulkIssue(b *testing.B) {
 	input := strings.Repeat(refDriving+"\n", n)
 	var sign, store, total float64
 	b.ResetTimer()
+	ops := 0
 	for b.Loop() {
+		cpu.start()
 		start := time.Now()
 		sum, err := e.svc.Licences.IssueBulk(context.Background(), p, strings.NewReader(input),
-			issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: issuer.MaxBulkBatchSize}, func(issuer.BulkRow) error { return nil })
+			issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: issuer.MaxBulkBatchSize, Workers: benchWorkers()}, func(issuer.BulkRow) error { return nil })
 		if err != nil || sum.Issued != n {
 			b.Fatalf("issued %d of %d: %v\n%s", sum.Issued, n, err, e.logs.String())
 		}
 		total += time.Since(start).Seconds()
+		cpu.stop()
+		ops++
 		sign += sum.SignSeconds
 		store += sum.StoreSeconds
 	}
 	b.StopTimer()
+	cpu.report(b, n*ops, "licence")
 	b.ReportMetric(float64(n*b.N)/total, "licences/s")
 	b.ReportMetric(100*sign/(sign+store), "%sign")
 	b.ReportMetric(100*store/(sign+store), "%store")
@@ -183,3 +196,5 @@ func BenchmarkReissueKey(b *testing.B) {
 	b.ReportMetric(bulkSign/float64(n*ops)*1e6, "bulk-sign-µs/licence")
 	b.ReportMetric(reSign/float64(n*ops)*1e6, "reissue-sign-µs/licence")
 }
+
+func benchWorkers() int { n, _ := strconv.Atoi(os.Getenv("BW")); return n }
