@@ -34,6 +34,12 @@ func FormatSerial(n int64) string { return fmt.Sprintf("%0*d", SerialWidth, n) }
 // SM3 over its JSON encoding, so that the same request in other white
 // space or key order hashes alike.
 func RequestHash(v any) []byte {
+	if r, ok := v.(Request); ok {
+		if b, ok := requestJSON(&r); ok {
+			sum := sm3.Sum(b)
+			return sum[:]
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("issuer: request hash: %v", err))
@@ -112,7 +118,7 @@ func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, s
 	}
 	fields := []byte("{}")
 	if len(pr.v.Fields) > 0 {
-		fields, _ = json.Marshal(pr.v.Fields)
+		fields = fieldsJSON(pr.v.Fields)
 	}
 	return store.Licence{
 		ID: cred.ID(), DepartmentCode: pr.dept, TypeCode: pr.lt.Code, Serial: a.Serial, Version: a.Version,
