@@ -94,6 +94,26 @@ type Signed struct {
 
 // Encode returns the canonical CBOR encoding of the envelope.
 func (s Signed) Encode() []byte {
+	if n := len(s.Payload); s.Payload != nil && len(s.Signature) == keys.SignatureSize && n <= MaxSigned {
+		// The one canonical encoding, written directly (parseCanonicalEnvelope
+		// reads it back): array of two, the payload with its shortest
+		// length header, the 64-byte signature.
+		b := make([]byte, 0, 1+5+n+2+keys.SignatureSize)
+		b = append(b, 0x82)
+		switch {
+		case n < 24:
+			b = append(b, 0x40|byte(n))
+		case n < 1<<8:
+			b = append(b, 0x58, byte(n))
+		case n < 1<<16:
+			b = append(b, 0x59, byte(n>>8), byte(n))
+		default:
+			b = append(b, 0x5a, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		}
+		b = append(b, s.Payload...)
+		b = append(b, 0x58, keys.SignatureSize)
+		return append(b, s.Signature...)
+	}
 	b, err := encMode.Marshal(s)
 	if err != nil {
 		panic(err) // two byte strings always encode

@@ -43,8 +43,16 @@ const DigestSize = 16
 // Digest returns the first 16 bytes of SM3 over the record's canonical
 // encoding, the value of a credential's RecordDigest.
 func (r *Record) Digest() []byte {
-	sum := sm3.Sum(r.Encode())
-	return sum[:DigestSize]
+	_, d := r.EncodeDigest()
+	return d
+}
+
+// EncodeDigest returns the record's canonical encoding and its digest
+// (Digest), encoding it once.
+func (r *Record) EncodeDigest() (encoded, digest []byte) {
+	b := r.Encode()
+	sum := sm3.Sum(b)
+	return b, sum[:DigestSize]
 }
 
 // DecodeRecord decodes a record strictly (canonical CBOR only).

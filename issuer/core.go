@@ -70,7 +70,8 @@ type cachedToken struct {
 type signer struct {
 	dept string
 	id   keys.ID
-	key  *sm2.PrivateKey
+	// key signs with its ZA computed once (keys.SM2Key).
+	key *keys.SM2Key
 }
 
 // licenceType returns the catalogue entry for code, from the store the
@@ -219,7 +220,11 @@ func (s *core) cacheSigner(k store.SigningKey) (*signer, error) {
 		if id.String() != k.ID {
 			return nil, fmt.Errorf("signing key %s: stored key has id %s", name, id)
 		}
-		sg = &signer{dept: k.DepartmentCode, id: id, key: priv}
+		sk, err := keys.NewSM2Key(priv)
+		if err != nil {
+			return nil, fmt.Errorf("signing key %s: %w", name, err)
+		}
+		sg = &signer{dept: k.DepartmentCode, id: id, key: sk}
 		s.mu.Lock()
 		s.signers[name] = sg
 		s.mu.Unlock()

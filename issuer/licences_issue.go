@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -33,6 +34,12 @@ func FormatSerial(n int64) string { return fmt.Sprintf("%0*d", SerialWidth, n) }
 // SM3 over its JSON encoding, so that the same request in other white
 // space or key order hashes alike.
 func RequestHash(v any) []byte {
+	if r, ok := v.(Request); ok {
+		if b, ok := requestJSON(&r); ok {
+			sum := sm3.Sum(b)
+			return sum[:]
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("issuer: request hash: %v", err))
@@ -97,7 +104,7 @@ func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, s
 		Validated: pr.v, Type: pr.lt, IssuerCode: pr.dept, Serial: FormatSerial(a.Serial), Version: a.Version,
 		Status: format.StatusRef{List: a.StatusListID, Index: uint32(a.StatusIndex)}, KeyID: pr.sg.id[:], IssuedAt: issuedAt,
 	}
-	rec, cred, err := d.Build()
+	_, recBytes, cred, err := d.build()
 	if err != nil {
 		return store.Licence{}, err
 	}
@@ -111,14 +118,14 @@ func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, s
 	}
 	fields := []byte("{}")
 	if len(pr.v.Fields) > 0 {
-		fields, _ = json.Marshal(pr.v.Fields)
+		fields = fieldsJSON(pr.v.Fields)
 	}
 	return store.Licence{
 		ID: cred.ID(), DepartmentCode: pr.dept, TypeCode: pr.lt.Code, Serial: a.Serial, Version: a.Version,
 		HolderName: pr.v.HolderName, HolderKind: string(pr.lt.Holder), HolderCode: pr.v.HolderID, Fields: fields,
 		ValidFrom: pr.v.From, ValidUntil: pr.v.Until, IssuedAt: time.Unix(cred.IssuedAt, 0).UTC(),
 		Status: store.StatusValid, StatusListID: a.StatusListID, StatusIndex: a.StatusIndex,
-		Credential: signed.Encode(), RecordDigest: cred.RecordDigest, Record: rec.Encode(), Supersedes: supersedes,
+		Credential: signed.Encode(), RecordDigest: cred.RecordDigest, Record: recBytes, Supersedes: supersedes,
 	}, nil
 }
 
@@ -126,6 +133,41 @@ func (s *Licences) build(pr *prepared, a store.Allocation, issuedAt time.Time, s
 // holder's code. Its keys are in alphabetical order, as they were when it
 // was encoded from a map.
 func issueDetail(l *store.Licence) []byte {
+	if plainJSON(l.DepartmentCode) && plainJSON(l.StatusListID) && plainJSON(l.TypeCode) {
+		// What encoding/json writes, without reflection: the codes are
+		// plain ASCII, which it writes as they are.
+		b := make([]byte, 0, 64+len(l.DepartmentCode)+len(l.StatusListID)+len(l.TypeCode))
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(l.StatusIndex), 10)
+		b = append(b, `,"issuer":"`...)
+		b = append(b, l.DepartmentCode...)
+		b = append(b, `","list":"`...)
+		b = append(b, l.StatusListID...)
+		b = append(b, `","serial":`...)
+		b = strconv.AppendInt(b, l.Serial, 10)
+		b = append(b, `,"type":"`...)
+		b = append(b, l.TypeCode...)
+		b = append(b, `","version":`...)
+		b = strconv.AppendInt(b, int64(l.Version), 10)
+		return append(b, '}')
+	}
+	return issueDetailJSON(l)
+}
+
+// plainJSON reports whether encoding/json writes s between quotes as it
+// is: printable ASCII other than the quote, the backslash and the
+// characters it escapes for HTML.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// issueDetailJSON is issueDetail by encoding/json.
+func issueDetailJSON(l *store.Licence) []byte {
 	b, _ := json.Marshal(struct {
 		Index   int    `json:"index"`
 		Issuer  string `json:"issuer"`

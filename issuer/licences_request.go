@@ -171,10 +171,17 @@ type Draft struct {
 // Build returns the full record and the unsigned credential of a draft. The
 // record gets a fresh random salt.
 func (d *Draft) Build() (*format.Record, *format.Credential, error) {
+	rec, _, cred, err := d.build()
+	return rec, cred, err
+}
+
+// build is Build that also returns the record's canonical encoding, which
+// the record digest was computed over.
+func (d *Draft) build() (*format.Record, []byte, *format.Credential, error) {
 	v := d.Validated
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rec := &format.Record{
 		Salt: salt, TypeCode: d.Type.Code, IssuerCode: d.IssuerCode, Serial: d.Serial, Version: uint16(d.Version),
@@ -187,11 +194,12 @@ func (d *Draft) Build() (*format.Record, *format.Credential, error) {
 	if len(rec.Fields) == 0 {
 		rec.Fields = nil
 	}
+	recBytes, digest := rec.EncodeDigest()
 	cred := &format.Credential{
 		Kind: format.KindCredential, TypeCode: d.Type.Code, IssuerCode: d.IssuerCode, Serial: d.Serial, Version: uint16(d.Version),
 		HolderName: v.HolderName, HolderID: identifier.MaskHolder(v.HolderKind, v.HolderID),
 		ValidFrom: rec.ValidFrom, ValidUntil: rec.ValidUntil, IssuedAt: d.IssuedAt.Unix(),
-		Status: d.Status, KeyID: d.KeyID, RecordDigest: rec.Digest(),
+		Status: d.Status, KeyID: d.KeyID, RecordDigest: digest,
 	}
 	for _, f := range d.Type.Fields {
 		if val, ok := v.Fields[f.Key]; ok && f.Disclose && val != "" {
@@ -202,7 +210,7 @@ func (d *Draft) Build() (*format.Record, *format.Credential, error) {
 		}
 	}
 	if err := cred.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("build credential: %w", err)
+		return nil, nil, nil, fmt.Errorf("build credential: %w", err)
 	}
-	return rec, cred, nil
+	return rec, recBytes, cred, nil
 }

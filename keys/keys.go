@@ -236,7 +236,12 @@ func WriteSecretFile(path string, data []byte) error {
 // distinguishing ID, and returns the raw 64-byte r‖s signature. The signer
 // must accept [sm2.DefaultSM2SignerOpts] and return an ASN.1 signature, as
 // *sm2.PrivateKey does.
+//
+// An [*SM2Key] signs with its precomputed ZA, the same signature.
 func Sign(signer crypto.Signer, msg []byte) ([]byte, error) {
+	if k, ok := signer.(*SM2Key); ok {
+		return k.signRaw(msg)
+	}
 	der, err := signer.Sign(rand.Reader, msg, sm2.DefaultSM2SignerOpts)
 	if err != nil {
 		return nil, fmt.Errorf("sm2 sign: %w", err)

@@ -46,3 +46,23 @@ func TestRows(t *testing.T) {
 		t.Errorf("3.25× not met:\n%s", b.String())
 	}
 }
+
+// TestBulkRow: the bulk row reports the CPU a licence costs and the rate
+// it allows on the machine's cores, and a rate between floor and target
+// is "floor only" with its reason.
+func TestBulkRow(t *testing.T) {
+	r := &results{m: map[string]map[string]float64{}, failed: map[string]string{}, logs: map[string]string{}, ncpu: 2}
+	r.parse("BenchmarkSM2SignRaw   \t  100\t  25000 ns/op\n" +
+		"BenchmarkSM2SignRaw-2 \t  100\t  12500 ns/op\n" +
+		"BenchmarkBulkIssue-2 \t 3\t 4800000000 ns/op\t 52.0 %sign\t 48.0 %store\t 60.0 go-cpu-µs/licence\t 21000 licences/s\t 20.0 pg-cpu-µs/licence\n")
+	var b bytes.Buffer
+	writeTable(&b, rows(r, osslResult{missing: "openssl not installed"}, 2))
+	for _, want := range []string{
+		"| bulk issuance, PostgreSQL, 100,000 per run | 21,000 /s | raw all-core sign 80,000 /s | 0.26× | ≥ 25,000 /s (floor 20,000) | floor only |",
+		"CPU a licence: Go 60 µs (SM2 signing about half), PostgreSQL backends 20 µs, so 2 idle cores would issue at most 25,000 /s",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -345,7 +345,7 @@ func fillLicences(t *testing.T, s *Store, from, n int) {
 	}
 }
 
-// TestStatisticsAfterBulk: once the store has written a tenth of the
+// TestStatisticsAfterBulk: once the store has written half of the
 // licences table since its statistics were gathered, it analyses the
 // table, so that a department's listing pages come from the listing index
 // instead of a scan and sort of the whole department for every page.
@@ -388,8 +388,8 @@ func TestStatisticsAfterBulk(t *testing.T) {
 	if !strings.Contains(p, "Index Scan using licences_listing") || strings.Contains(p, "Sort") {
 		t.Errorf("after the background ANALYZE a listing page does not come from the listing index:\n%s", p)
 	}
-	if th := s.stats.threshold.Load(); th < 3000 || th > analyzeMinRows {
-		t.Errorf("next ANALYZE after %d licences, want a tenth of the table but at least %d", th, analyzeMinRows)
+	if th := s.stats.threshold.Load(); th < 14000 || th > 16000 {
+		t.Errorf("next ANALYZE after %d licences, want half the table (30,000) but at least %d", th, analyzeMinRows)
 	}
 }
 
