@@ -209,6 +209,15 @@ func TestOpenAPIExamples(t *testing.T) {
 						}
 						path = strings.ReplaceAll(path, "{id}", ks[len(ks)-1].ID)
 					}
+					if strings.HasPrefix(path, "/v1/documents/{id}") {
+						path = strings.ReplaceAll(path, "{id}", e.signText(t, "openapi example").Document.ID)
+					}
+					if media == "multipart/form-data" {
+						// The example's boundary, and the CRLF line ends
+						// of multipart bodies.
+						media = "multipart/form-data; boundary=elicence-example"
+						body = strings.ReplaceAll(body, "\n", "\r\n")
+					}
 					path = strings.ReplaceAll(path, "{id}", url.PathEscape(l.ID))
 					path = strings.ReplaceAll(path, "{code}", issuertest.Other)
 					r := e.req(o.method, path, token, body, "Content-Type", media)

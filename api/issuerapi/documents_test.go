@@ -1,0 +1,181 @@
+package issuerapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"elicence/document/cms"
+	"elicence/document/pdf"
+	"elicence/format"
+	"elicence/internal/testenv"
+	"elicence/issuer"
+	"elicence/issuer/issuertest"
+	"elicence/issuer/store"
+)
+
+// multipartBody encodes a form of text fields and one file part.
+func multipartBody(t testing.TB, fields map[string]string, fileField, fileName string, file []byte) (string, string) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fileField != "" {
+		fw, err := w.CreateFormFile(fileField, fileName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(file)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String(), w.FormDataContentType()
+}
+
+// signText signs a small text file as the department, through the
+// service, for tests that need a document behind a path.
+func (e *env) signText(t testing.TB, text string) issuer.SignedDocument {
+	t.Helper()
+	sd, err := e.svc.Documents.Sign(t.Context(), &issuer.Principal{TokenID: "test", Department: issuertest.Dept, Scopes: []store.Scope{store.ScopeIssue}},
+		issuer.SignRequest{Title: "测试文件", Content: []byte(text + " " + issuertest.RandomHex(4))}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sd
+}
+
+// minimalPDF is a one-page PDF written by hand.
+func minimalPDF() []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	content := "BT /F1 18 Tf 72 720 Td (notice) Tj ET"
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var offs []int
+	for i, o := range objs {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
+	return b.Bytes()
+}
+
+// POST /v1/documents signs a PDF (answering the signed PDF) and any file
+// (answering the .p7s), GET reads the record, rescind ends it; bad forms
+// are problem details naming the field; idempotency replays.
+func TestDocumentsAPI(t *testing.T) {
+	if _, err := os.Stat(pdf.DefaultFontPath); err != nil {
+		testenv.Missing(t, pdf.DefaultFontPath, "apt-get install fonts-noto-cjk")
+	}
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, issuer.Config{}, Config{MaxDocument: 1 << 20})
+		tok := e.tokens[issuertest.TokenIssuer]
+		in := minimalPDF()
+		body, ct := multipartBody(t, map[string]string{"title": "关于同意设立分公司的批复", "number": "闽市监〔2026〕12号"}, "file", "批复.pdf", in)
+		r := e.req("POST", "/v1/documents", tok, body, "Content-Type", ct, "Idempotency-Key", "api-doc-1")
+		if r.status != http.StatusCreated || r.header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("sign PDF: %d %s %.300s", r.status, r.header.Get("Content-Type"), r.body)
+		}
+		if err := pdf.Verify(r.body).Err(); err != nil || !bytes.HasPrefix(r.body, in) {
+			t.Fatalf("answered PDF does not verify: %v", err)
+		}
+		id := r.header.Get("Elicence-Document-Id")
+		if r.header.Get("Location") != "/v1/documents/"+id || !strings.Contains(r.header.Get("Content-Disposition"), "signed.pdf") {
+			t.Errorf("headers %v", r.header)
+		}
+		q, err := format.ParseQR(r.header.Get("Elicence-Receipt"))
+		if err != nil || q.Kind != format.KindDocumentReceipt {
+			t.Fatalf("receipt header: %v", err)
+		}
+		again := e.req("POST", "/v1/documents", tok, body, "Content-Type", ct, "Idempotency-Key", "api-doc-1")
+		if again.status != http.StatusCreated || again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, r.body) {
+			t.Errorf("replay: %d %v", again.status, again.header)
+		}
+
+		g := e.req("GET", "/v1/documents/"+id, tok, nil)
+		var d documentJSON
+		g.json(t, &d)
+		if g.status != 200 || d.ID != id || d.Kind != "pdf" || d.Pages != 1 || d.Status != "valid" || d.Number != "闽市监〔2026〕12号" || d.QRText != r.header.Get("Elicence-Receipt") {
+			t.Fatalf("get: %d %s", g.status, g.body)
+		}
+		if o := e.req("GET", "/v1/documents/"+id, e.tokens[issuertest.TokenOther], nil); o.status != 404 {
+			t.Errorf("another department reads: %d", o.status)
+		}
+
+		// Any file: the .p7s, verifying over the file.
+		txt := []byte("兹证明……")
+		body2, ct2 := multipartBody(t, map[string]string{"title": "证明"}, "file", "proof.txt", txt)
+		p := e.req("POST", "/v1/documents", tok, body2, "Content-Type", ct2)
+		if p.status != 201 || p.header.Get("Content-Type") != "application/pkcs7-signature" || !strings.Contains(p.header.Get("Content-Disposition"), "proof.txt.p7s") {
+			t.Fatalf("sign file: %d %v %.200s", p.status, p.header, p.body)
+		}
+		if _, err := cms.Verify(p.body, bytes.NewReader(txt)); err != nil {
+			t.Errorf(".p7s does not verify: %v", err)
+		}
+
+		// Bad forms.
+		noFile, ctNo := multipartBody(t, map[string]string{"title": "题"}, "", "", nil)
+		noTitle, ctNT := multipartBody(t, nil, "file", "a.txt", txt)
+		unknown, ctU := multipartBody(t, map[string]string{"title": "题", "colour": "red"}, "file", "a.txt", txt)
+		badBool, ctB := multipartBody(t, map[string]string{"title": "题", "detached": "maybe"}, "file", "a.txt", txt)
+		big, ctBig := multipartBody(t, map[string]string{"title": "题"}, "file", "a.txt", bytes.Repeat([]byte("x"), 1<<20+1))
+		for _, c := range []struct {
+			name, body, ct string
+			status         int
+			field          string
+		}{
+			{"no file", noFile, ctNo, 422, "file"},
+			{"no title", noTitle, ctNT, 422, "title"},
+			{"unknown part", unknown, ctU, 422, "colour"},
+			{"bad bool", badBool, ctB, 422, "detached"},
+			{"too large", big, ctBig, 413, ""},
+			{"json", `{"title":"x"}`, "application/json", 415, ""},
+		} {
+			r := e.req("POST", "/v1/documents", tok, c.body, "Content-Type", c.ct)
+			var pd struct {
+				Errors []struct{ Field string } `json:"errors"`
+			}
+			json.Unmarshal(r.body, &pd)
+			if r.status != c.status || r.header.Get("Content-Type") != "application/problem+json" || (c.field != "" && (len(pd.Errors) == 0 || pd.Errors[0].Field != c.field)) {
+				t.Errorf("%s: %d %s", c.name, r.status, r.body)
+			}
+		}
+
+		// Rescind: other department 404, bad reason 422, then final.
+		if o := e.req("POST", "/v1/documents/"+id+"/rescind", e.tokens[issuertest.TokenOther], `{"reason":"withdrawn"}`); o.status != 404 {
+			t.Errorf("another department rescinds: %d", o.status)
+		}
+		if b := e.req("POST", "/v1/documents/"+id+"/rescind", tok, `{"reason":"penalty"}`); b.status != 422 {
+			t.Errorf("licence reason: %d %s", b.status, b.body)
+		}
+		rs := e.req("POST", "/v1/documents/"+id+"/rescind", tok, `{"reason":"withdrawn"}`)
+		var rd documentJSON
+		rs.json(t, &rd)
+		if rs.status != 200 || rd.Status != "rescinded" || rd.StatusReason != "withdrawn" {
+			t.Fatalf("rescind: %d %s", rs.status, rs.body)
+		}
+		if twice := e.req("POST", "/v1/documents/"+id+"/rescind", tok, `{"reason":"other"}`); twice.status != 409 {
+			t.Errorf("rescind twice: %d", twice.status)
+		}
+	})
+}
