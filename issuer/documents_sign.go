@@ -240,7 +240,7 @@ func (s *Documents) build(sg *signer, chain []*smx509.Certificate, dept store.De
 	if err != nil {
 		return store.Document{}, nil, err
 	}
-	signer := cms.Signer{Key: sg.key, Chain: chain, Now: func() time.Time { return signedAt }}
+	signer := cms.Signer{Key: sg.key, Chain: chain, Now: func() time.Time { return signedAt }, Receipt: env.Encode()}
 	d := store.Document{
 		ID: r.ID, DepartmentCode: dept.Code, Kind: kind, Title: req.Title, Number: req.Number, FileName: req.FileName,
 		KeyID: sg.id.String(), SignedAt: signedAt, SM3: digest, Size: int64(len(req.Content)), Pages: pages,

@@ -83,6 +83,9 @@ func TestDocumentsRoom(t *testing.T) {
 	if err := rep.Err(); err != nil || len(rep.Signatures) != 1 {
 		t.Fatalf("signed PDF does not verify: %v", err)
 	}
+	if !bytes.Equal(rep.Signatures[0].CMS.Receipt, d.Receipt) {
+		t.Error("the PDF's CMS does not carry the receipt")
+	}
 	if !rep.Signatures[0].CMS.SigningTime.Equal(d.SignedAt) {
 		t.Errorf("CMS signing time %s, record %s", rep.Signatures[0].CMS.SigningTime, d.SignedAt)
 	}
@@ -129,6 +132,9 @@ func TestDocumentsRoom(t *testing.T) {
 	}
 	if _, err := cms.Verify(p7.File, bytes.NewReader(append(bytes.Clone(txt), 'x'))); !errors.Is(err, cms.ErrDigest) {
 		t.Errorf(".p7s over a changed file: %v", err)
+	}
+	if !bytes.Equal(sdata.Receipt, p7.Document.Receipt) {
+		t.Error("the .p7s does not carry the receipt")
 	}
 	if err := sdata.VerifyIssuer(f.Root.Cert); err != nil {
 		t.Errorf("signer certificate not the root's: %v", err)
