@@ -2,7 +2,9 @@ package issuerapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
 	"elicence/issuer/store"
+	"elicence/verifier"
 )
 
 // multipartBody encodes a form of text fields and one file part.
@@ -178,4 +181,104 @@ func TestDocumentsAPI(t *testing.T) {
 			t.Errorf("rescind twice: %d", twice.status)
 		}
 	})
+}
+
+// A document signed through the API verifies with only the published
+// trust list and status lists: the PDF, the file with its .p7s, and the
+// receipt's QR text; a changed byte is HASH_FAILURE, appended bytes never
+// PASSED, another department's key is refused, a rescinded document is
+// REVOKED with the reason, and unavailable status is TRY_LATER.
+func TestVerifyDocuments(t *testing.T) {
+	if _, err := os.Stat(pdf.DefaultFontPath); err != nil {
+		testenv.Missing(t, pdf.DefaultFontPath, "apt-get install fonts-noto-cjk")
+	}
+	e := newEnv(t, issuertest.SQLite(t), issuer.Config{}, Config{})
+	ctx := t.Context()
+	cfg := e.verifyConfig()
+	cfg.Department = ""
+	tok := e.tokens[issuertest.TokenIssuer]
+	sign := func(fields map[string]string, name string, file []byte) resp {
+		body, ct := multipartBody(t, fields, "file", name, file)
+		r := e.req("POST", "/v1/documents", tok, body, "Content-Type", ct)
+		if r.status != 201 {
+			t.Fatalf("sign: %d %s", r.status, r.body)
+		}
+		return r
+	}
+	want := func(what string, r *verifier.Report, ind verifier.Indication, sub verifier.SubIndication) {
+		t.Helper()
+		if r.Indication != ind || r.SubIndication != sub {
+			t.Errorf("%s: %s %s (%s), want %s %s", what, r.Indication, r.SubIndication, r.Reason, ind, sub)
+		}
+	}
+	in := minimalPDF()
+	signedPDF := sign(map[string]string{"title": "关于同意设立分公司的批复", "number": "闽市监〔2026〕12号"}, "批复.pdf", in)
+	r := verifier.VerifyDocument(ctx, signedPDF.body, nil, cfg)
+	want("signed PDF", r, verifier.Passed, "")
+	if r.Document == nil || r.Document.Title != "关于同意设立分公司的批复" || r.Document.Number != "闽市监〔2026〕12号" || r.Document.File != verifier.FilePDF ||
+		r.Issuer == nil || r.Issuer.Code != issuertest.Dept || r.Issuer.Name == "" || r.Document.SignedAt.IsZero() {
+		t.Fatalf("report %+v %+v", r.Document, r.Issuer)
+	}
+	// The receipt's QR text alone (as scanned from a printout).
+	qrText := signedPDF.header.Get("Elicence-Receipt")
+	rq := verifier.Verify(ctx, qrText, cfg)
+	want("receipt QR text", rq, verifier.Passed, "")
+	if rq.Document == nil || rq.Document.ID != r.Document.ID || rq.Document.File != "" || rq.Kind != "document receipt" {
+		t.Errorf("receipt report %+v", rq.Document)
+	}
+	// One byte changed inside the signed range (in the original page).
+	changed := bytes.Clone(signedPDF.body)
+	changed[bytes.Index(changed, []byte("(notice)"))+1] ^= 0x20
+	want("changed byte", verifier.VerifyDocument(ctx, changed, nil, cfg), verifier.Failed, verifier.HashFailure)
+	// An incremental update appended after signing.
+	appended := append(bytes.Clone(signedPDF.body), []byte("\n6 0 obj\n<< /Type /Annot >>\nendobj\n%%EOF\n")...)
+	want("appended update", verifier.VerifyDocument(ctx, appended, nil, cfg), verifier.Failed, verifier.TrailingData)
+	// The original file, unsigned.
+	want("unsigned PDF", verifier.VerifyDocument(ctx, in, nil, cfg), verifier.Failed, verifier.FormatFailure)
+	want("not a PDF", verifier.VerifyDocument(ctx, []byte("text"), nil, cfg), verifier.Failed, verifier.UnsupportedFormat)
+
+	// Any file with its .p7s.
+	txt := []byte("兹证明福州示例科技有限公司……\n")
+	p7 := sign(map[string]string{"title": "证明"}, "proof.txt", txt)
+	rp := verifier.VerifyDocument(ctx, txt, p7.body, cfg)
+	want(".p7s", rp, verifier.Passed, "")
+	if rp.Document == nil || rp.Document.Title != "证明" || rp.Document.File != verifier.FileP7S {
+		t.Errorf(".p7s report %+v", rp.Document)
+	}
+	want(".p7s, changed file", verifier.VerifyDocument(ctx, append(bytes.Clone(txt), ' '), p7.body, cfg), verifier.Failed, verifier.HashFailure)
+	want(".p7s, appended", verifier.VerifyDocument(ctx, append(bytes.Clone(txt), "more"...), p7.body, cfg), verifier.Failed, verifier.HashFailure)
+	want("garbage .p7s", verifier.VerifyDocument(ctx, txt, []byte("not der"), cfg), verifier.Failed, verifier.FormatFailure)
+	// The .p7s of one file with another file's receipt cannot be made
+	// without the key; a .p7s by another department's key for this
+	// department's receipt fails on the key (made through the service by
+	// the other department: its receipt names its own key, so swap in
+	// this one's receipt QR).
+	otherTok := e.tokens[issuertest.TokenOther]
+	body, ct := multipartBody(t, map[string]string{"title": "他部门文件"}, "file", "x.txt", txt)
+	if o := e.req("POST", "/v1/documents", otherTok, body, "Content-Type", ct); o.status != 201 {
+		t.Fatalf("other department signs: %d", o.status)
+	} else if ro := verifier.VerifyDocument(ctx, txt, o.body, cfg); ro.Indication != verifier.Passed || ro.Issuer.Code != issuertest.Other {
+		t.Errorf("other department's own document: %s %s", ro.Indication, ro.Reason)
+	}
+
+	// Status unavailable: TRY_LATER.
+	noStatus := cfg
+	noStatus.Status = func(context.Context, *verifier.Trust, *format.Department, string) (*verifier.Status, error) {
+		return nil, errors.New("status server down")
+	}
+	want("status unavailable", verifier.VerifyDocument(ctx, signedPDF.body, nil, noStatus), verifier.Indeterminate, verifier.TryLater)
+
+	// Rescinded: REVOKED with the reason, from the file and from the QR.
+	id := signedPDF.header.Get("Elicence-Document-Id")
+	if rs := e.req("POST", "/v1/documents/"+id+"/rescind", tok, `{"reason":"withdrawn"}`); rs.status != 200 {
+		t.Fatalf("rescind: %d %s", rs.status, rs.body)
+	}
+	rr := verifier.VerifyDocument(ctx, signedPDF.body, nil, cfg)
+	want("rescinded PDF", rr, verifier.Failed, verifier.Revoked)
+	if rr.Status == nil || rr.Status.Reason != "withdrawn" {
+		t.Errorf("rescinded status %+v", rr.Status)
+	}
+	want("rescinded receipt", verifier.Verify(ctx, qrText, cfg), verifier.Failed, verifier.Revoked)
+	// The .p7s document is unaffected.
+	want(".p7s after the PDF's rescission", verifier.VerifyDocument(ctx, txt, p7.body, cfg), verifier.Passed, "")
 }
