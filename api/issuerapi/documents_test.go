@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 
+	"elicence/api/verifierapi"
 	"elicence/document/cms"
 	"elicence/document/pdf"
 	"elicence/format"
@@ -219,6 +221,37 @@ func TestVerifyDocuments(t *testing.T) {
 		r.Issuer == nil || r.Issuer.Code != issuertest.Dept || r.Issuer.Name == "" || r.Document.SignedAt.IsZero() {
 		t.Fatalf("report %+v %+v", r.Document, r.Issuer)
 	}
+	// Over HTTP, as `elicence serve` and `verifier serve` mount it.
+	vsrv := httptest.NewServer(verifierapi.NewHandler(verifierapi.Config{Verify: cfg}).Document())
+	defer vsrv.Close()
+	viaHTTP := func(file, sig []byte) *verifier.Report {
+		t.Helper()
+		parts := map[string]string{}
+		body, ct := multipartBody(t, parts, "file", "doc", file)
+		if sig != nil {
+			var b bytes.Buffer
+			w := multipart.NewWriter(&b)
+			fw, _ := w.CreateFormFile("file", "doc")
+			fw.Write(file)
+			sw, _ := w.CreateFormFile("signature", "doc.p7s")
+			sw.Write(sig)
+			w.Close()
+			body, ct = b.String(), w.FormDataContentType()
+		}
+		res, err := http.Post(vsrv.URL, ct, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var rep verifier.Report
+		if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&rep) != nil {
+			t.Fatalf("POST /v1/verify/document: %d", res.StatusCode)
+		}
+		return &rep
+	}
+	if hr := viaHTTP(signedPDF.body, nil); hr.Indication != verifier.Passed || hr.Document == nil || hr.Document.Number != "闽市监〔2026〕12号" {
+		t.Errorf("over HTTP: %s %s", hr.Indication, hr.Reason)
+	}
 	// The receipt's QR text alone (as scanned from a printout).
 	qrText := signedPDF.header.Get("Elicence-Receipt")
 	rq := verifier.Verify(ctx, qrText, cfg)
@@ -246,6 +279,8 @@ func TestVerifyDocuments(t *testing.T) {
 		t.Errorf(".p7s report %+v", rp.Document)
 	}
 	want(".p7s, changed file", verifier.VerifyDocument(ctx, append(bytes.Clone(txt), ' '), p7.body, cfg), verifier.Failed, verifier.HashFailure)
+	want(".p7s over HTTP", viaHTTP(txt, p7.body), verifier.Passed, "")
+	want(".p7s over HTTP, changed file", viaHTTP(append(bytes.Clone(txt), ' '), p7.body), verifier.Failed, verifier.HashFailure)
 	want(".p7s, appended", verifier.VerifyDocument(ctx, append(bytes.Clone(txt), "more"...), p7.body, cfg), verifier.Failed, verifier.HashFailure)
 	want("garbage .p7s", verifier.VerifyDocument(ctx, txt, []byte("not der"), cfg), verifier.Failed, verifier.FormatFailure)
 	// The .p7s of one file with another file's receipt cannot be made
