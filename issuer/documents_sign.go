@@ -33,6 +33,7 @@ type Documents struct {
 const (
 	ActionDocumentSign    = "document.sign"
 	ActionDocumentRescind = "document.rescind"
+	ActionDocumentSigner  = "document.signer"
 )
 
 // RescindReasons are the reason codes a rescission takes (format §9.2):
@@ -141,6 +142,11 @@ func (s *Documents) Sign(ctx context.Context, p *Principal, req SignRequest, ide
 	dept, err := s.store.Department(ctx, p.Department)
 	if err != nil {
 		return SignedDocument{}, err
+	}
+	if ok, err := s.store.IsDocumentSigner(ctx, p.Department); err != nil {
+		return SignedDocument{}, err
+	} else if !ok {
+		return SignedDocument{}, problem(store.ErrNotAuthorised, "department %s may not sign documents: the operator allows it (POST /v1/admin/departments/{code}/documents)", p.Department)
 	}
 	var out SignedDocument
 	built := false
@@ -340,6 +346,26 @@ func (s *Documents) documentErr(err error, id string) error {
 		return problem(store.ErrIdempotencyMismatch, "the Idempotency-Key was used before with a different request")
 	case errors.Is(err, store.ErrNotFound):
 		return problem(store.ErrNotFound, "no document %s", id)
+	}
+	return err
+}
+
+// SetSigner lets department dept sign documents (allowed) or stops it; the
+// operator's (p). The trust list says so from its next signing on, and
+// verifiers refuse documents of departments it does not name as signers.
+// Documents signed before a department is stopped stay as they are in the
+// store, but verifiers refuse them from then on.
+func (s *Documents) SetSigner(ctx context.Context, p *Principal, dept string, allowed bool) error {
+	if err := requireOperator(p); err != nil {
+		return err
+	}
+	detail, _ := json.Marshal(map[string]bool{"allowed": allowed})
+	err := s.store.SetDocumentSigner(ctx, dept, allowed, store.AuditEvent{Actor: p.TokenID, Action: ActionDocumentSigner, Subject: dept, Detail: detail})
+	if errors.Is(err, store.ErrNotFound) {
+		return problem(store.ErrNotFound, "no department %s", dept)
+	}
+	if err == nil {
+		s.keysChanged("")
 	}
 	return err
 }

@@ -231,6 +231,10 @@ func verifyReceipt(ctx context.Context, x *run, raw []byte, sf *signedFile, cfg 
 		return x.fail(CheckKeyState, Failed, KeyCompromised,
 			fmt.Sprintf("signed by a key compromised since %s; the time it claims (%s) proves nothing", since.Format(time.RFC3339), signedAt.Format(time.RFC3339)))
 	}
+	if !dept.dept.Documents {
+		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, fmt.Sprintf("department %s may not sign documents: the trust list does not name it a document signer", dept.dept.Code))
+	}
+	x.pass(CheckAuthorised, "document signer")
 	if signedAt.After(now.Add(cfg.Skew)) {
 		return x.fail(CheckValidity, Failed, FutureDated, "signed at "+signedAt.Format(time.RFC3339)+", ahead of this verifier's clock")
 	}

@@ -113,6 +113,8 @@ var authzMatrix = []authzRow{
 	{"POST /v1/documents/", dept, "{multipart}", [numCallers]int{401, 401, 401, 403, 201, 201, 201, 403, 401, 401, 201}, false},
 	{"GET /v1/documents/{id}", dept, "", [numCallers]int{401, 401, 401, 200, 200, 403, 404, 403, 401, 401, 200}, true},
 	{"POST /v1/documents/{id}/rescind", dept, `{"reason": "withdrawn"}`, [numCallers]int{401, 401, 401, 200, 403, 200, 404, 403, 401, 401, 200}, true},
+	// Which departments may sign documents: the operator only.
+	{"POST /v1/documents/signers/{code}", operator, `{"allowed": true}`, [numCallers]int{401, 401, 401, 403, 403, 403, 403, 200, 401, 401, 200}, false},
 
 	// The wallet: sessions only; an API token is no session. A session
 	// reaches its holder's licences of the department whose link opened it.

@@ -27,7 +27,32 @@ func (rs documents) Routes() chi.Router {
 	r.Post("/", rs.sign)
 	r.Get("/{id}", rs.get)
 	r.Post("/{id}/rescind", rs.rescind)
+	r.Post("/signers/{code}", rs.setSigner)
 	return r
+}
+
+// signerRequest is the body of POST /v1/documents/signers/{code}.
+type signerRequest struct {
+	Allowed *bool `json:"allowed"`
+}
+
+// setSigner lets a department sign documents or stops it (operator).
+func (rs documents) setSigner(w http.ResponseWriter, r *http.Request) {
+	var req signerRequest
+	if err := api.DecodeJSON(w, r, rs.a.cfg.MaxBody, &req); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	if req.Allowed == nil {
+		rs.a.writeError(w, r, api.Invalid("allowed is required", api.FieldError{Field: "allowed", Reason: "required: true or false"}))
+		return
+	}
+	code := chi.URLParam(r, "code")
+	if err := rs.a.svc.Documents.SetSigner(r.Context(), principal(r), code, *req.Allowed); err != nil {
+		rs.a.writeError(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"department": code, "allowed": *req.Allowed})
 }
 
 // documentJSON is a signed document as the API answers it.

@@ -316,4 +316,30 @@ func TestVerifyDocuments(t *testing.T) {
 	want("rescinded receipt", verifier.Verify(ctx, qrText, cfg), verifier.Failed, verifier.Revoked)
 	// The .p7s document is unaffected.
 	want(".p7s after the PDF's rescission", verifier.VerifyDocument(ctx, txt, p7.body, cfg), verifier.Passed, "")
+
+	// A department the trust list no longer names a document signer:
+	// its documents fail on authorisation, and the issuer signs no more.
+	op := e.tokens[issuertest.TokenOperator]
+	if r := e.req("POST", "/v1/documents/signers/"+issuertest.Dept, tok, `{"allowed": false}`); r.status != 403 {
+		t.Errorf("a department token sets signers: %d", r.status)
+	}
+	if r := e.req("POST", "/v1/documents/signers/"+issuertest.Dept, op, `{}`); r.status != 422 {
+		t.Errorf("no allowed: %d %s", r.status, r.body)
+	}
+	if r := e.req("POST", "/v1/documents/signers/NOSUCHDEPT", op, `{"allowed": true}`); r.status != 404 {
+		t.Errorf("unknown department: %d %s", r.status, r.body)
+	}
+	if r := e.req("POST", "/v1/documents/signers/"+issuertest.Dept, op, `{"allowed": false}`); r.status != 200 {
+		t.Fatalf("stop signing: %d %s", r.status, r.body)
+	}
+	want("not a document signer", verifier.VerifyDocument(ctx, txt, p7.body, cfg), verifier.Failed, verifier.TypeNotAuthorised)
+	want("not a document signer, QR", verifier.Verify(ctx, p7.header.Get("Elicence-Receipt"), cfg), verifier.Failed, verifier.TypeNotAuthorised)
+	body, ct = multipartBody(t, map[string]string{"title": "不得签发"}, "file", "x.txt", txt)
+	if r := e.req("POST", "/v1/documents", tok, body, "Content-Type", ct); r.status != 403 {
+		t.Errorf("sign while not a signer: %d %s", r.status, r.body)
+	}
+	if r := e.req("POST", "/v1/documents/signers/"+issuertest.Dept, op, `{"allowed": true}`); r.status != 200 {
+		t.Fatalf("allow again: %d", r.status)
+	}
+	want("a signer again", verifier.VerifyDocument(ctx, txt, p7.body, cfg), verifier.Passed, "")
 }

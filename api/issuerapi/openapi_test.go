@@ -175,7 +175,7 @@ func TestOpenAPIExamples(t *testing.T) {
 					// backs licence paths and the holder link.
 					l := e.issue(refBusiness)
 					switch {
-					case strings.HasPrefix(path, "/v1/admin/"):
+					case strings.HasPrefix(path, "/v1/admin/"), strings.HasPrefix(path, "/v1/documents/signers/"):
 						token = op
 					case strings.HasPrefix(path, "/v1/wallet/"):
 						token = e.walletSession(t, "91350100MA2Y00001H")

@@ -33,6 +33,13 @@ type DocumentStore interface {
 	// document returns ErrInvalidTransition, another department's
 	// ErrNotFound.
 	RescindDocument(ctx context.Context, dept, id, reason string, audit AuditEvent) (Document, error)
+	// SetDocumentSigner lets the department sign documents (allowed) or
+	// stops it, appending audit; setting what is already so changes
+	// nothing but still appends the entry. ErrNotFound for an unknown
+	// department.
+	SetDocumentSigner(ctx context.Context, dept string, allowed bool, audit AuditEvent) error
+	// IsDocumentSigner reports whether the department may sign documents.
+	IsDocumentSigner(ctx context.Context, dept string) (bool, error)
 }
 
 // DocumentParams names what SignDocument records.

@@ -186,3 +186,41 @@ func (s *Store) RescindDocument(ctx context.Context, dept, id, reason string, au
 	}
 	return out, nil
 }
+
+// SetDocumentSigner implements store.DocumentStore.
+func (s *Store) SetDocumentSigner(ctx context.Context, dept string, allowed bool, audit store.AuditEvent) error {
+	if err := audit.Validate(); err != nil {
+		return fmt.Errorf("set document signer: %w", err)
+	}
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM departments WHERE code = $1`, dept).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		q := `DELETE FROM document_signers WHERE department_code = $1`
+		if allowed {
+			q = `INSERT INTO document_signers (department_code) VALUES ($1) ON CONFLICT DO NOTHING`
+		}
+		if _, err := tx.Exec(ctx, q, dept); err != nil {
+			return err
+		}
+		_, err := s.appendAudit(ctx, tx, audit)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set document signer %s: %w", dept, err)
+	}
+	return nil
+}
+
+// IsDocumentSigner implements store.DocumentStore.
+func (s *Store) IsDocumentSigner(ctx context.Context, dept string) (bool, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM document_signers WHERE department_code = $1`, dept).Scan(&n); err != nil {
+		return false, fmt.Errorf("document signer %s: %w", dept, err)
+	}
+	return n > 0, nil
+}

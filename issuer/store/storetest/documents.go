@@ -268,3 +268,33 @@ func testDocumentsConcurrent(t *testing.T, f *fixture) {
 	}
 	f.verify()
 }
+
+// testDocumentSigners: which departments may sign documents, set and
+// cleared with an audit entry each, per department.
+func testDocumentSigners(t *testing.T, f *fixture) {
+	s, ctx := f.s, f.ctx
+	if ok, err := s.IsDocumentSigner(ctx, deptA); err != nil || ok {
+		t.Fatalf("a new department signs documents: %v %v", ok, err)
+	}
+	before := f.auditLen()
+	for _, step := range []struct {
+		dept    string
+		allowed bool
+		wantA   bool
+	}{{deptA, true, true}, {deptA, true, true}, {deptB, true, true}, {deptA, false, false}, {deptA, false, false}} {
+		if err := s.SetDocumentSigner(ctx, step.dept, step.allowed, ev("document.signer", step.dept)); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.IsDocumentSigner(ctx, deptA); err != nil || ok != step.wantA {
+			t.Errorf("after %+v: A signs %v (%v)", step, ok, err)
+		}
+	}
+	if ok, _ := s.IsDocumentSigner(ctx, deptB); !ok {
+		t.Error("B's permission lost")
+	}
+	if n := f.auditLen(); n != before+5 {
+		t.Errorf("%d audit entries, want 5", n-before)
+	}
+	wantErr(t, "unknown department", s.SetDocumentSigner(ctx, "NOPE", true, ev("document.signer", "NOPE")), store.ErrNotFound)
+	f.verify()
+}

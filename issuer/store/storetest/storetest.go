@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Wallet", testWallet},
 		{"Documents", testDocuments},
 		{"DocumentsConcurrent", testDocumentsConcurrent},
+		{"DocumentSigners", testDocumentSigners},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,6 @@
 -- Signed documents (the Documents room): one row per signed file, with its
 -- status-list slot (rescinded = revoked), and their idempotency keys, a
--- namespace apart from licences'.
+-- namespace apart from licences', and which departments may sign.
 
 -- +goose Up
 CREATE TABLE documents (
@@ -39,6 +39,13 @@ CREATE TABLE document_idempotency_keys (
     PRIMARY KEY (department_code, key)
 );
 
+-- The departments the operator lets sign documents; the trust list says
+-- so for each (format §10, key 6), and verifiers enforce it.
+CREATE TABLE document_signers (
+    department_code text PRIMARY KEY REFERENCES departments (code)
+);
+
 -- +goose Down
+DROP TABLE document_signers;
 DROP TABLE document_idempotency_keys;
 DROP TABLE documents;
