@@ -101,6 +101,13 @@ func writeReport(w io.Writer, r *verifier.Report) {
 		}
 		fmt.Fprintf(w, "加注件 annotated copy: for %s, 事由 purpose %s, expires %s\n", to, a.Purpose, a.Expires.In(chinaTime).Format(time.DateTime))
 	}
+	if d := r.Document; d != nil {
+		fmt.Fprintf(w, "文件 document: %s", d.Title)
+		if d.Number != "" {
+			fmt.Fprintf(w, " %s", d.Number)
+		}
+		fmt.Fprintf(w, " (id %s)\n签署 signed: %s\n", d.ID, d.SignedAt.In(chinaTime).Format(time.DateTime+" -07:00"))
+	}
 	if s := r.Status; s != nil {
 		if s.Value == "" {
 			fmt.Fprintf(w, "状态 status: unknown (list %s, index %d)\n", s.List, s.Index)
