@@ -3,12 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"elicence/api/issuerapi"
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
 	"elicence/issuer/store"
@@ -66,5 +69,66 @@ func TestVerifyDocumentFile(t *testing.T) {
 	// The receipt's QR text verifies the same way.
 	if code, out := run(sd.QRText); code != ExitOK || !strings.Contains(out, "文件 document: 证明") {
 		t.Errorf("receipt text: %d\n%s", code, out)
+	}
+}
+
+// elicence sign signs a file through a running issuer and writes the
+// .p7s; verify --file accepts it; document rescind rescinds it, after
+// which verify --file says REVOKED (exit 1).
+func TestSignAndRescind(t *testing.T) {
+	f := issuertest.New(t, issuertest.SQLite(t), issuer.Config{})
+	srv := httptest.NewServer(issuerapi.New(issuerapi.Config{Service: f.Service, Logger: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(srv.Close)
+	now := time.Now()
+	tok := f.Tokens[issuertest.TokenIssuer]
+	dir := t.TempDir()
+	file := filepath.Join(dir, "notice.txt")
+	os.WriteFile(file, []byte("通知\n"), 0o600)
+	r := mustRun(t, now, "sign", "--server", srv.URL, "--token", tok, "--title", "通知", "--number", "闽〔2026〕3号", file)
+	id := ""
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if v, ok := strings.CutPrefix(l, "document "); ok {
+			id = v
+		}
+	}
+	sig := file + ".p7s"
+	if _, err := os.Stat(sig); err != nil || id == "" {
+		t.Fatalf("sign wrote no .p7s or no id: %v\n%s", err, r.stdout)
+	}
+	ctx := context.Background()
+	files := func() []string {
+		tl, _ := f.Service.Publication.TrustList(ctx)
+		d, err := f.Service.Store().Document(ctx, issuertest.Dept, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sl, err := f.Service.Publication.StatusList(ctx, d.StatusListID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := func(n string, b []byte) string {
+			p := filepath.Join(dir, n)
+			os.WriteFile(p, b, 0o600)
+			return p
+		}
+		return []string{"verify", "--trust", w("t.cbor", tl.Body), "--status", w("s.cbor", sl.Body), "--root", w("root.crt", f.Service.Publication.RootCertificate()),
+			"--file", file, "--sig", sig}
+	}
+	mustRun(t, now, files()...)
+	if r := elicence(t, now, "sign", "--server", srv.URL, "--token", tok, file); r.code != ExitUsage {
+		t.Errorf("sign without --title: %d", r.code)
+	}
+	if r := elicence(t, now, "sign", "--server", srv.URL, "--token", f.Tokens[issuertest.TokenReader], "--title", "x", file); r.code != ExitError || !strings.Contains(r.stderr, "403") {
+		t.Errorf("sign with a read token: %d %s", r.code, r.stderr)
+	}
+	if r := elicence(t, now, "document", "rescind", "--server", srv.URL, "--token", tok, id); r.code != ExitUsage {
+		t.Errorf("rescind without a reason: %d", r.code)
+	}
+	rr := mustRun(t, now, "document", "rescind", "--server", srv.URL, "--token", tok, "--reason", "withdrawn", id)
+	if !strings.Contains(rr.stdout, "rescinded (withdrawn)") {
+		t.Errorf("rescind output %q", rr.stdout)
+	}
+	if r := elicence(t, now, files()...); r.code != ExitFailed || !strings.Contains(r.stdout, "REVOKED") {
+		t.Errorf("verify after rescission: %d\n%s", r.code, r.stdout)
 	}
 }
