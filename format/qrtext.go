@@ -112,7 +112,7 @@ func ParseQRText(text string) (Kind, []byte, error) {
 }
 
 // ParseQR parses a QR text: a plain text (LC1:, LP1:, LA1: and Base45, or
-// LC2:, LP2:, LA2: and Base41) or a QR URL, http(s)://host/…/ followed by a
+// LC2:, LP2:, LA2:, LD2: and Base41) or a QR URL, http(s)://host/…/ followed by a
 // version-2 text. It accepts only the canonical text: no spaces trimmed, no
 // lower case after the host, no line breaks, no query or fragment. Scanner
 // noise such as a trailing CR/LF must be removed by the caller, which knows
