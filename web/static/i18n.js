@@ -41,6 +41,10 @@ export const messages = {
     'verify.intro': '用手机相机扫描证照上的二维码会自动打开本页；也可以把二维码内容粘贴到下面。',
     'verify.label': '二维码内容',
     'verify.submit': '核验',
+    'verify.docLabel': '或核验签名文件（PDF，或任意文件及其 .p7s 签名）',
+    'verify.sigLabel': '.p7s 签名（非 PDF 文件时）',
+    'verify.docLimit': '文件不超过 50 MB；文件只用于本次核验，不会保存。',
+    'verify.docSubmit': '核验文件',
 
     'wallet.title': '亮证 · 电子证照',
     'wallet.heading': '我的证照',
@@ -219,6 +223,10 @@ export const messages = {
     'verify.intro': 'Scanning a licence’s QR code with a phone camera opens this page; or paste the QR text below.',
     'verify.label': 'QR text',
     'verify.submit': 'Verify',
+    'verify.docLabel': 'Or verify a signed file (a PDF, or any file with its .p7s signature)',
+    'verify.sigLabel': '.p7s signature (for a file that is not a PDF)',
+    'verify.docLimit': 'At most 50 MB; the file is used for this check only and not kept.',
+    'verify.docSubmit': 'Verify the file',
 
     'wallet.title': 'Wallet · e-Licence',
     'wallet.heading': 'My licences',
