@@ -57,7 +57,7 @@ func TestVerifyDocumentFile(t *testing.T) {
 		t.Errorf("good file: %d\n%s", code, out)
 	}
 	changed := write("changed.txt", append(bytes.Clone(content), 'x'))
-	if code, out := run("--file", changed, "--sig", sig); code != ExitFailed || !strings.Contains(out, "HASH_FAILURE") {
+	if code, out := run("--file", changed, "--sig", sig); code != ExitFailed || !strings.Contains(out, "HASH_FAILURE") || !strings.Contains(out, "文件内容与签名不符") {
 		t.Errorf("changed file: %d\n%s", code, out)
 	}
 	if code, out := run("--sig", sig); code != ExitUsage {
