@@ -78,6 +78,8 @@ func Commands() []Command {
 		issuerReissueCommand(),
 		bulkIssueCommand(),
 		walletLinkCommand(),
+		signCommand(),
+		documentRescindCommand(),
 		auditVerifyCommand(),
 		versionCommand(),
 		// A new command is one more entry here, and a line in cmd/elicence/testdata/script/help.txtar.

@@ -514,6 +514,11 @@ func (c *clientFlags) bearer() (string, error) {
 // call sends a request to the issuer and returns the answer, turning a
 // problem-details answer into an error.
 func (c *clientFlags) call(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	return c.callWith(ctx, method, path, contentType, body, nil)
+}
+
+// callWith is call with further request headers.
+func (c *clientFlags) callWith(ctx context.Context, method, path, contentType string, body io.Reader, hdr map[string]string) (*http.Response, error) {
 	tok, err := c.bearer()
 	if err != nil {
 		return nil, err
@@ -523,6 +528,9 @@ func (c *clientFlags) call(ctx context.Context, method, path, contentType string
 		return nil, Usagef("--server: %v", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}

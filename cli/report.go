@@ -48,6 +48,15 @@ var subIndicationZH = map[verifier.SubIndication]string{
 	verifier.StatusUnknown:           "证照状态未知",
 }
 
+// documentZH says the sub-indications whose licence wording does not fit
+// a signed document.
+var documentZH = map[verifier.SubIndication]string{
+	verifier.HashFailure:       "文件内容与签名不符，文件已被改动",
+	verifier.TrailingData:      "签名之后文件又被追加了内容",
+	verifier.Revoked:           "文件已撤销",
+	verifier.TypeNotAuthorised: "该部门无权签署文件",
+}
+
 // writeReport prints a verification report for people: the verdict first,
 // in Chinese and English, then what was verified.
 func writeReport(w io.Writer, r *verifier.Report) {
@@ -55,7 +64,11 @@ func writeReport(w io.Writer, r *verifier.Report) {
 		fmt.Fprintf(w, "%s %s\n", indicationZH[r.Indication], r.Indication)
 	} else {
 		fmt.Fprintf(w, "%s %s %s\n", indicationZH[r.Indication], r.Indication, r.SubIndication)
-		fmt.Fprintf(w, "原因 reason: %s; %s\n", subIndicationZH[r.SubIndication], r.Reason)
+		zh := subIndicationZH[r.SubIndication]
+		if d, ok := documentZH[r.SubIndication]; ok && r.Kind == "document receipt" {
+			zh = d
+		}
+		fmt.Fprintf(w, "原因 reason: %s; %s\n", zh, r.Reason)
 	}
 	if l := r.Licence; l != nil {
 		name := l.TypeName
@@ -100,6 +113,13 @@ func writeReport(w io.Writer, r *verifier.Report) {
 			to = a.RelyingDepartmentName + " (" + a.RelyingDepartment + ")"
 		}
 		fmt.Fprintf(w, "加注件 annotated copy: for %s, 事由 purpose %s, expires %s\n", to, a.Purpose, a.Expires.In(chinaTime).Format(time.DateTime))
+	}
+	if d := r.Document; d != nil {
+		fmt.Fprintf(w, "文件 document: %s", d.Title)
+		if d.Number != "" {
+			fmt.Fprintf(w, " %s", d.Number)
+		}
+		fmt.Fprintf(w, " (id %s)\n签署 signed: %s\n", d.ID, d.SignedAt.In(chinaTime).Format(time.DateTime+" -07:00"))
 	}
 	if s := r.Status; s != nil {
 		if s.Value == "" {

@@ -119,7 +119,8 @@ func serveCommand() Command {
 					Logger:   log,
 					Registry: reg,
 				})
-				mounts := []issuerapi.Mount{{Pattern: "/v1/verify", Handler: vh}, {Pattern: "/v1/verify/batch", Handler: vh.Batch()}}
+				mounts := []issuerapi.Mount{{Pattern: "/v1/verify", Handler: vh}, {Pattern: "/v1/verify/batch", Handler: vh.Batch()},
+					{Pattern: "/v1/verify/document", Handler: vh.Document()}}
 				mounts = append(mounts, webMounts(web.AllPages())...)
 				mounts = append(mounts, issuerapi.Mount{Pattern: "/", Handler: http.RedirectHandler("/counter", http.StatusFound)})
 				// ---- End of mounted services. ----

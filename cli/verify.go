@@ -22,8 +22,8 @@ import (
 func verifyCommand() Command {
 	return Command{
 		Name:    "verify",
-		Args:    "(QRTEXT | --in FILE | --image FILE)",
-		Summary: "verify a licence QR text or image offline; exit 0 PASSED, 1 FAILED, 2 INDETERMINATE",
+		Args:    "(QRTEXT | --in FILE | --image FILE | --file DOC [--sig DOC.p7s])",
+		Summary: "verify a licence or document receipt QR text, an image, or a signed document offline; exit 0 PASSED, 1 FAILED, 2 INDETERMINATE",
 		Setup: func(fs *flag.FlagSet) RunFunc {
 			trustFile := fs.String("trust", "", "signed trust list `file`")
 			var statusFiles stringList
@@ -36,9 +36,14 @@ func verifyCommand() Command {
 			maxStale := fs.Duration("max-staleness", 0, "oldest status data accepted (default: each list's own time-to-live plus "+verifier.DefaultStalenessGrace.String()+"; longer is your department's choice)")
 			in := fs.String("in", "", "read the QR text from `file` (- for standard input)")
 			image := fs.String("image", "", "read the QR code from a PNG or JPEG `file`")
+			docFile := fs.String("file", "", "verify a signed document: a signed PDF `file`, or any file with --sig")
+			sigFile := fs.String("sig", "", "the detached signature (.p7s) `file` of --file")
 			return func(ctx context.Context, env *Env, args []string) error {
 				sources := 0
-				for _, set := range []bool{len(args) > 0, *in != "", *image != ""} {
+				if *sigFile != "" && *docFile == "" {
+					return Usagef("--sig needs --file: the file the .p7s signs")
+				}
+				for _, set := range []bool{len(args) > 0, *in != "", *image != "", *docFile != ""} {
 					if set {
 						sources++
 					}
@@ -47,9 +52,9 @@ func verifyCommand() Command {
 				case len(args) > 1:
 					return Usagef("want one QR text, got %d arguments (quote the text)", len(args))
 				case sources == 0:
-					return Usagef("nothing to verify: pass the QR text, --in FILE or --image FILE")
+					return Usagef("nothing to verify: pass the QR text, --in FILE, --image FILE or --file DOC")
 				case sources > 1:
-					return Usagef("pass only one of a QR text, --in FILE and --image FILE")
+					return Usagef("pass only one of a QR text, --in FILE, --image FILE and --file DOC")
 				}
 				if *trustFile == "" {
 					return Usagef(`no trust list: pass --trust FILE (made by "elicence trust build")`)
@@ -71,8 +76,22 @@ func verifyCommand() Command {
 					}
 					now = t
 				}
-				text, length, err := readQRText(env, args, *in, *image)
-				if err != nil {
+				var (
+					text     string
+					length   int64
+					doc, sig []byte
+					err      error
+				)
+				if *docFile != "" {
+					if doc, err = os.ReadFile(*docFile); err != nil {
+						return fmt.Errorf("read document: %w", err)
+					}
+					if *sigFile != "" {
+						if sig, err = os.ReadFile(*sigFile); err != nil {
+							return fmt.Errorf("read signature: %w", err)
+						}
+					}
+				} else if text, length, err = readQRText(env, args, *in, *image); err != nil {
 					return err
 				}
 				root, err := readRootKey(*rootFile, *dir)
@@ -110,10 +129,16 @@ func verifyCommand() Command {
 						}
 					}
 				}
-				r := verifier.Verify(ctx, text, verifier.Config{
+				vcfg := verifier.Config{
 					Trust: trustFn, Status: statuses.Func(),
 					Now: func() time.Time { return now }, MaxStaleness: *maxStale, Department: *dept,
-				})
+				}
+				var r *verifier.Report
+				if *docFile != "" {
+					r = verifier.VerifyDocument(ctx, doc, sig, vcfg)
+				} else {
+					r = verifier.Verify(ctx, text, vcfg)
+				}
 				if length > int64(len(text)) && r.SubIndication == verifier.InputTooLarge {
 					// The input was read only up to the limit: say how long
 					// it really is.

@@ -42,6 +42,8 @@ func (k Kind) String() string {
 		return "annotated copy"
 	case KindCompactCredential:
 		return "compact credential"
+	case KindDocumentReceipt:
+		return "document receipt"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }

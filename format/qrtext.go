@@ -85,14 +85,16 @@ func prefixOf(k Kind, version int) string {
 		return PrefixPresentation2
 	case k == KindAnnotatedCopy && version == 2:
 		return PrefixAnnotatedCopy2
+	case k == KindDocumentReceipt && version == 2:
+		return PrefixDocumentReceipt2
 	}
 	panic("format: no qr prefix for " + k.String())
 }
 
 // QR is a parsed QR text.
 type QR struct {
-	// Kind is the object the text carries: credential, presentation or
-	// annotated copy.
+	// Kind is the object the text carries: credential, presentation,
+	// annotated copy or document receipt.
 	Kind Kind
 	// Version is the text's format version, 1 or 2.
 	Version int
@@ -110,7 +112,7 @@ func ParseQRText(text string) (Kind, []byte, error) {
 }
 
 // ParseQR parses a QR text: a plain text (LC1:, LP1:, LA1: and Base45, or
-// LC2:, LP2:, LA2: and Base41) or a QR URL, http(s)://host/…/ followed by a
+// LC2:, LP2:, LA2:, LD2: and Base41) or a QR URL, http(s)://host/…/ followed by a
 // version-2 text. It accepts only the canonical text: no spaces trimmed, no
 // lower case after the host, no line breaks, no query or fragment. Scanner
 // noise such as a trailing CR/LF must be removed by the caller, which knows
@@ -136,7 +138,7 @@ func ParseQR(text string) (QR, error) {
 		q.Host = rest[:slash]
 		text = rest[strings.LastIndexByte(rest, '/')+1:]
 		if !hasV2Prefix(text) {
-			return QR{}, parseErr(what, ProblemPrefix, "url does not end in %s, %s or %s and the text", PrefixCredential2, PrefixPresentation2, PrefixAnnotatedCopy2)
+			return QR{}, parseErr(what, ProblemPrefix, "url does not end in %s, %s, %s or %s and the text", PrefixCredential2, PrefixPresentation2, PrefixAnnotatedCopy2, PrefixDocumentReceipt2)
 		}
 	}
 	switch {
@@ -152,6 +154,8 @@ func ParseQR(text string) (QR, error) {
 		q.Kind, q.Version = KindPresentation, 2
 	case strings.HasPrefix(text, PrefixAnnotatedCopy2):
 		q.Kind, q.Version = KindAnnotatedCopy, 2
+	case strings.HasPrefix(text, PrefixDocumentReceipt2):
+		q.Kind, q.Version = KindDocumentReceipt, 2
 	default:
 		p := text
 		if i := strings.IndexByte(p, ':'); i >= 0 && i < 8 {
@@ -159,8 +163,8 @@ func ParseQR(text string) (QR, error) {
 		} else if len(p) > 4 {
 			p = p[:4]
 		}
-		return QR{}, parseErr(what, ProblemPrefix, "prefix %q, want %s, %s, %s, %s, %s or %s, or an elicence url", p,
-			PrefixCredential, PrefixPresentation, PrefixAnnotatedCopy, PrefixCredential2, PrefixPresentation2, PrefixAnnotatedCopy2)
+		return QR{}, parseErr(what, ProblemPrefix, "prefix %q, want %s, %s, %s, %s, %s, %s or %s, or an elicence url", p,
+			PrefixCredential, PrefixPresentation, PrefixAnnotatedCopy, PrefixCredential2, PrefixPresentation2, PrefixAnnotatedCopy2, PrefixDocumentReceipt2)
 	}
 	body := text[len(prefixOf(q.Kind, q.Version)):]
 	var err error
@@ -190,5 +194,6 @@ func urlScheme(text string) (string, bool) {
 }
 
 func hasV2Prefix(text string) bool {
-	return strings.HasPrefix(text, PrefixCredential2) || strings.HasPrefix(text, PrefixPresentation2) || strings.HasPrefix(text, PrefixAnnotatedCopy2)
+	return strings.HasPrefix(text, PrefixCredential2) || strings.HasPrefix(text, PrefixPresentation2) || strings.HasPrefix(text, PrefixAnnotatedCopy2) ||
+		strings.HasPrefix(text, PrefixDocumentReceipt2)
 }

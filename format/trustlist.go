@@ -61,6 +61,9 @@ type Department struct {
 	// StatusURL is where the department's status lists are published, with
 	// "{list}" standing for the list identifier.
 	StatusURL string `cbor:"5,keyasint,omitempty"`
+	// Documents is true when the department may sign documents (docs/FORMAT.md
+	// §16): a verifier refuses a document receipt of any other department.
+	Documents bool `cbor:"6,keyasint,omitempty"`
 }
 
 // TrustedKey is a department signing key.

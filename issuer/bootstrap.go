@@ -288,6 +288,14 @@ func bootstrapDepartment(ctx context.Context, svc *Service, kdir string, pass []
 			}
 		}
 	}
+	// Demo departments sign documents too.
+	if ok, err := st.IsDocumentSigner(ctx, code); err != nil {
+		return err
+	} else if !ok {
+		if err := svc.Documents.SetSigner(ctx, op, code, true); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

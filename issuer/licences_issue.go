@@ -228,7 +228,7 @@ func (s *Licences) Issue(ctx context.Context, p *Principal, req Request, idempot
 // that the key stopped being active in between (another process retired
 // it), the cached keys are dropped and fn runs once more with the new
 // active key; the store stored nothing the first time.
-func (s *Licences) withActiveKey(dept string, fn func() error) error {
+func (s *core) withActiveKey(dept string, fn func() error) error {
 	err := fn()
 	if errors.Is(err, store.ErrKeyNotActive) {
 		s.forgetKeys(dept)

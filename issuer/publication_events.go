@@ -281,7 +281,7 @@ func (s *Publication) eventsOf(ctx context.Context, entries []store.AuditEntry) 
 	lists := map[string]*Published{}
 	for _, e := range entries {
 		switch e.Action {
-		case ActionSuspend, ActionReinstate, ActionRevoke, ActionReissue:
+		case ActionSuspend, ActionReinstate, ActionRevoke, ActionReissue, ActionDocumentRescind:
 		default:
 			continue
 		}

@@ -323,6 +323,9 @@ func (s *Publication) buildTrustList(ctx context.Context) (*format.TrustList, er
 			return nil, err
 		}
 		fd := format.Department{Code: d.Code, Name: d.Name, Keys: []format.TrustedKey{}, Types: []string{}}
+		if fd.Documents, err = s.store.IsDocumentSigner(ctx, d.Code); err != nil {
+			return nil, err
+		}
 		if s.cfg.PublicURL != "" {
 			fd.StatusURL = s.cfg.PublicURL + "/v1/status/{list}"
 		}

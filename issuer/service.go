@@ -113,13 +113,14 @@ type WalletConfig struct {
 	IdentityLinkTTL time.Duration
 }
 
-// Service is the issuer: four rooms over one shared core. Each room is a
+// Service is the issuer: five rooms over one shared core. Each room is a
 // small type of its own; callers reach them by name:
 //
 //   - Licences: issuance (single and bulk), lifecycle, re-issue;
 //   - Publication: the trust list, status lists, keys and the event stream;
 //   - Wallet: holder links, wallet sessions, presentations, annotated copies;
-//   - Admin: departments, keys, licence types, tokens, authorisation, audit.
+//   - Admin: departments, keys, licence types, tokens, authorisation, audit;
+//   - Documents: signed documents (stamped PDFs, .p7s) and their rescission.
 //
 // It is safe for concurrent use, and several services (in one process or
 // several) may share one store. See docs/design/issuer-rooms.md.
@@ -128,6 +129,7 @@ type Service struct {
 	Publication *Publication
 	Wallet      *Wallet
 	Admin       *Admin
+	Documents   *Documents
 
 	core *core
 }
@@ -176,6 +178,7 @@ func New(cfg Config) (*Service, error) {
 		Publication: pub,
 		Wallet:      &Wallet{core: c, cfg: cfg.Wallet},
 		Admin:       &Admin{core: c, tokens: map[string]cachedToken{}},
+		Documents:   &Documents{core: c},
 	}, nil
 }
 

@@ -92,7 +92,27 @@ type Report struct {
 	Status     *StatusReport `json:"status,omitempty"`
 	Validity   *Window       `json:"presentation,omitempty"`
 	Annotation *Annotation   `json:"annotation,omitempty"`
-	VerifiedAt time.Time     `json:"verified_at"`
+	// Document is what a document receipt says, reported once its
+	// signature has verified (kind "document receipt").
+	Document   *Document `json:"document,omitempty"`
+	VerifiedAt time.Time `json:"verified_at"`
+}
+
+// Document is what a signed document's receipt discloses: its
+// identifier, title, number (文号) and signing time; the signing
+// department is the report's Issuer.
+type Document struct {
+	ID       string    `json:"id"`
+	Title    string    `json:"title"`
+	Number   string    `json:"number,omitempty"`
+	SignedAt time.Time `json:"signed_at"`
+	// SM3 is the receipt's binding (hex): the SM3 of the file as it was
+	// submitted for signing.
+	SM3 string `json:"sm3"`
+	// File is how the file was checked: "pdf" (its embedded signature),
+	// "p7s" (a detached signature), or "" for a receipt QR text alone,
+	// which says what was signed but proves nothing about a file in hand.
+	File string `json:"file,omitempty"`
 }
 
 // Licence is what the credential discloses. It is reported only once the

@@ -172,6 +172,25 @@ func (r *Report) AppendJSON(b []byte) []byte {
 		b = appendTime(b, a.Expires)
 		b = append(b, '}')
 	}
+	if d := r.Document; d != nil {
+		b = append(b, `,"document":{"id":`...)
+		b = appendString(b, d.ID)
+		b = append(b, `,"title":`...)
+		b = appendString(b, d.Title)
+		if d.Number != "" {
+			b = append(b, `,"number":`...)
+			b = appendString(b, d.Number)
+		}
+		b = append(b, `,"signed_at":`...)
+		b = appendTime(b, d.SignedAt)
+		b = append(b, `,"sm3":`...)
+		b = appendString(b, d.SM3)
+		if d.File != "" {
+			b = append(b, `,"file":`...)
+			b = appendString(b, d.File)
+		}
+		b = append(b, '}')
+	}
 	b = append(b, `,"verified_at":`...)
 	b = appendTime(b, r.VerifiedAt)
 	return append(b, '}')
@@ -200,6 +219,9 @@ func (r *Report) timesEncodable() bool {
 		return false
 	}
 	if a := r.Annotation; a != nil && (!ok(a.IssuedAt) || !ok(a.Expires)) {
+		return false
+	}
+	if d := r.Document; d != nil && !ok(d.SignedAt) {
 		return false
 	}
 	return true

@@ -71,7 +71,10 @@ func TestAppendJSONEdges(t *testing.T) {
 				ChangedAt: until, IssuedAt: until.UTC(), AgeSeconds: -5, TTLSeconds: 1, FetchedAt: until, Source: "http"},
 			Validity:   &verifier.Window{},
 			Annotation: &verifier.Annotation{RelyingDepartment: "d", RelyingDepartmentName: "名", Purpose: "p"},
+			Document:   &verifier.Document{ID: "7D", Title: "批复\"<", Number: "闽〔2026〕1号", SignedAt: until, SM3: "ab", File: "pdf"},
 			VerifiedAt: time.Date(2026, 12, 2, 3, 0, 0, 123456789, time.UTC)},
+		{Document: &verifier.Document{}},
+		{Document: &verifier.Document{SignedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{Licence: &verifier.Licence{Fields: []verifier.Field{}}, Status: &verifier.StatusReport{}},
 		{VerifiedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{VerifiedAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -120,6 +123,9 @@ func FuzzAppendJSON(f *testing.F) {
 		if present&128 != 0 {
 			r.Annotation = &verifier.Annotation{RelyingDepartment: name, RelyingDepartmentName: detail,
 				Purpose: reason, IssuedAt: at, Expires: at}
+		}
+		if present&160 == 160 {
+			r.Document = &verifier.Document{ID: name, Title: detail, Number: reason, SignedAt: at, SM3: sub, File: kind}
 		}
 		checkSameJSON(t, &r)
 	})

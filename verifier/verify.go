@@ -181,6 +181,9 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	}
 	kind, raw := q.Kind, q.Envelope
 	x.r.Kind = kind.String()
+	if kind == format.KindDocumentReceipt {
+		return verifyReceipt(ctx, x, raw, nil, cfg, now)
+	}
 
 	// Unwrap presentations and annotated copies to the credential inside.
 	var (
@@ -377,7 +380,15 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		x.pass(CheckAnnotation, annotation.Purpose)
 	}
 
-	ref := cred.Status
+	if r := checkStatus(ctx, x, cfg, trust, dept, cred.IssuerCode, cred.Status, now); r != nil {
+		return r
+	}
+	return x.r
+}
+
+// checkStatus runs the status check of the entry ref of department dept
+// (code issuerCode) and returns nil when it passes.
+func checkStatus(ctx context.Context, x *run, cfg Config, trust *Trust, dept *trustedDept, issuerCode string, ref format.StatusRef, now time.Time) *Report {
 	x.r.Status = &StatusReport{List: ref.List, Index: ref.Index}
 	st, err := cfg.Status(ctx, trust, dept.dept, ref.List)
 	if err != nil {
@@ -386,7 +397,7 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	age := now.Sub(st.IssuedAt())
 	x.r.Status.IssuedAt, x.r.Status.TTLSeconds, x.r.Status.FetchedAt, x.r.Status.Source = st.IssuedAt(), st.List.TTL, st.FetchedAt.UTC(), st.Source
 	x.r.Status.AgeSeconds = int64(age / time.Second)
-	if st.List.Issuer != cred.IssuerCode || st.List.List != ref.List {
+	if st.List.Issuer != issuerCode || st.List.List != ref.List {
 		return x.fail(CheckStatus, Indeterminate, TryLater, "status source returned another list")
 	}
 	// The list was verified when it was obtained; check again that the
@@ -425,7 +436,7 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 	default:
 		return x.fail(CheckStatus, Indeterminate, StatusUnknown, "status value "+v.String())
 	}
-	return x.r
+	return nil
 }
 
 // checkTrust fails the trust_list check when trust is stale or dated ahead

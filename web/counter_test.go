@@ -469,6 +469,17 @@ func TestCounter(t *testing.T) {
 		)
 	})
 
+	t.Run("document receipt", func(t *testing.T) {
+		// A signed document's receipt, scanned from a printout: the card
+		// shows its title, number, department and date, and its status.
+		receipt := sys.signDocument(t, "关于同意设立分公司的批复", "闽市监〔2026〕12号")
+		c := scanKeys(t, b, receipt, "\r", false)
+		if c["indication"] != "PASSED" || !strings.Contains(c["text"], "关于同意设立分公司的批复") || !strings.Contains(c["text"], "闽市监〔2026〕12号") ||
+			!strings.Contains(c["text"], "文号") {
+			t.Errorf("receipt card %s:\n%s", c["indication"], c["text"])
+		}
+	})
+
 	if m := eval[[]string](t, b, `import('/static/i18n.js').then(m => [...m.missing])`); len(m) > 0 {
 		t.Errorf("the counter page asked for messages missing in a language: %q", m)
 	}

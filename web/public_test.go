@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -245,5 +246,62 @@ func TestPublicQRURL(t *testing.T) {
 	})
 	if p := b.logs.problems(); len(p) > 0 {
 		t.Errorf("page console problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestPublicDocumentUpload: the public verification page takes a file and
+// its .p7s, and shows the verdict card with the document's title and
+// number; a changed file is red. The receipt's QR URL opens the page with
+// the same document.
+func TestPublicDocumentUpload(t *testing.T) {
+	chromiumPath(t)
+	sys := startSystem(t, time.Minute)
+	content := []byte("兹同意福州榕城数字科技有限公司设立分公司。\n")
+	receipt, sig := sys.signFile(t, "关于同意设立分公司的批复", "闽市监〔2026〕12号", content)
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	file, sigFile := write("notice.txt", content), write("notice.txt.p7s", sig)
+	changed := write("changed.txt", append(bytes.Clone(content), 'x'))
+	b := newBrowser(t)
+	b.do(t, "open the verification page", 20*time.Second,
+		viewport(1280, 900, false),
+		chromedp.Navigate(sys.URL+"/verify"),
+		chromedp.WaitVisible(chromedp.CSS("#doc-file")),
+	)
+	upload := func(doc string) map[string]string {
+		t.Helper()
+		eval[string](t, b, `document.getElementById('verdict').dataset.indication = ''`)
+		b.do(t, "upload "+doc, 20*time.Second,
+			chromedp.SetUploadFiles(chromedp.CSS("#doc-file"), []string{doc}),
+			chromedp.SetUploadFiles(chromedp.CSS("#doc-sig"), []string{sigFile}),
+			chromedp.Click(chromedp.CSS("#doc-form button[type=submit]")),
+			waitFor(`['PASSED','FAILED','INDETERMINATE','UNREADABLE'].includes(document.getElementById('verdict').dataset.indication)`, 15*time.Second),
+		)
+		return map[string]string{
+			"indication": eval[string](t, b, `document.getElementById('verdict').dataset.indication`),
+			"text":       eval[string](t, b, `document.getElementById('verdict').innerText`),
+		}
+	}
+	if c := upload(file); c["indication"] != "PASSED" || !strings.Contains(c["text"], "关于同意设立分公司的批复") || !strings.Contains(c["text"], "闽市监〔2026〕12号") {
+		t.Errorf("the signed file: %s\n%s", c["indication"], c["text"])
+	}
+	if c := upload(changed); c["indication"] != "FAILED" {
+		t.Errorf("a changed file: %s\n%s", c["indication"], c["text"])
+	}
+	b.do(t, "open the receipt's QR URL", 20*time.Second,
+		chromedp.Navigate(receipt),
+		waitFor(`document.getElementById('verdict').dataset.indication === 'PASSED'`, 10*time.Second),
+	)
+	if text := eval[string](t, b, `document.getElementById('verdict').innerText`); !strings.Contains(text, "闽市监〔2026〕12号") {
+		t.Errorf("the receipt's page: %s", text)
+	}
+	if m := eval[[]string](t, b, `import('/static/i18n.js').then(m => [...m.missing])`); len(m) > 0 {
+		t.Errorf("messages missing in a language: %q", m)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"regexp"
 	"sync"
@@ -84,6 +85,43 @@ func (s *system) issue(t *testing.T, req map[string]any) licence {
 		t.Fatalf("issued licence without id or qr_text: %+v", l)
 	}
 	return l
+}
+
+// signDocument signs a small text file as the demo department and
+// returns its receipt's QR text.
+func (s *system) signDocument(t *testing.T, title, number string) string {
+	t.Helper()
+	receipt, _ := s.signFile(t, title, number, []byte("兹同意。"+title))
+	return receipt
+}
+
+// signFile signs content as the demo department and returns the receipt's
+// QR text and the .p7s.
+func (s *system) signFile(t *testing.T, title, number string, content []byte) (string, []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	w.WriteField("title", title)
+	w.WriteField("number", number)
+	fw, _ := w.CreateFormFile("file", "notice.txt")
+	fw.Write(content)
+	w.Close()
+	req, err := http.NewRequest("POST", s.URL+"/v1/documents", &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Elicence-Receipt") == "" {
+		t.Fatalf("sign document: %d %s", res.StatusCode, body)
+	}
+	return res.Header.Get("Elicence-Receipt"), body
 }
 
 func (s *system) revoke(t *testing.T, id, reason string) {

@@ -108,6 +108,14 @@ var authzMatrix = []authzRow{
 	{"POST /v1/holder-links", dept, `{"holder_id": "91350100MA2Y00001H"}`, [numCallers]int{401, 401, 401, 403, 201, 201, 404, 403, 401, 401, 201}, false},
 	{"GET /v1/audit", dept, "", [numCallers]int{401, 401, 401, 200, 200, 403, 200, 200, 401, 401, 200}, false},
 
+	// Documents: department tokens, as licences; every department may
+	// sign its own, another department's document is 404.
+	{"POST /v1/documents/", dept, "{multipart}", [numCallers]int{401, 401, 401, 403, 201, 201, 201, 403, 401, 401, 201}, false},
+	{"GET /v1/documents/{id}", dept, "", [numCallers]int{401, 401, 401, 200, 200, 403, 404, 403, 401, 401, 200}, true},
+	{"POST /v1/documents/{id}/rescind", dept, `{"reason": "withdrawn"}`, [numCallers]int{401, 401, 401, 200, 403, 200, 404, 403, 401, 401, 200}, true},
+	// Which departments may sign documents: the operator only.
+	{"POST /v1/documents/signers/{code}", operator, `{"allowed": true}`, [numCallers]int{401, 401, 401, 403, 403, 403, 403, 200, 401, 401, 200}, false},
+
 	// The wallet: sessions only; an API token is no session. A session
 	// reaches its holder's licences of the department whose link opened it.
 	{"POST /v1/wallet/session", public, `{"login_token": "{login}"}`, [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
@@ -332,6 +340,19 @@ func (e *authzEnv) build(t *testing.T, row authzRow) authzReq {
 			t.Fatal(err)
 		}
 		path = strings.ReplaceAll(path, "{id}", id)
+	}
+	if strings.HasPrefix(path, "/v1/documents/{id}") {
+		// A fresh document of the department behind the row.
+		sd, err := e.svc.Documents.Sign(ctx, &issuer.Principal{TokenID: "matrix", Department: issuertest.Dept, Scopes: []store.Scope{store.ScopeIssue}},
+			issuer.SignRequest{Title: "矩阵测试文件", Content: []byte(fmt.Sprintf("matrix document %d", e.n))}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rq.target = sd.Document.ID
+		path = strings.ReplaceAll(path, "{id}", sd.Document.ID)
+	}
+	if rq.body == "{multipart}" {
+		rq.body, rq.contentType = multipartBody(t, map[string]string{"title": "矩阵测试文件"}, "file", "notice.txt", []byte(fmt.Sprintf("matrix upload %d", e.n)))
 	}
 	path = strings.ReplaceAll(path, "{id}", url.PathEscape(l.ID))
 	path = strings.ReplaceAll(path, "{list}", l.StatusList)

@@ -54,9 +54,11 @@ type Config struct {
 	// may be nil (no metrics).
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
-	// MaxBody limits JSON request bodies; MaxBulkBody bulk uploads.
+	// MaxBody limits JSON request bodies; MaxBulkBody bulk uploads;
+	// MaxDocument a document to sign (api.DefaultMaxDocument when 0).
 	MaxBody     int64
 	MaxBulkBody int64
+	MaxDocument int64
 	// RateLimit is the sustained requests per second allowed per caller
 	// (each API token, each wallet session), RateBurst the burst; a
 	// request beyond them is answered 429.
@@ -132,6 +134,9 @@ func newAPI(cfg Config) *API {
 	if cfg.MaxBulkBody <= 0 {
 		cfg.MaxBulkBody = DefaultMaxBulkBody
 	}
+	if cfg.MaxDocument <= 0 {
+		cfg.MaxDocument = api.DefaultMaxDocument
+	}
 	if cfg.RateLimit <= 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}
@@ -172,6 +177,9 @@ func (a *API) Routes() chi.Router {
 
 	// Licences: departments, with bearer tokens.
 	r.Mount("/licences", licences{a}.Routes())
+
+	// Documents: departments sign and rescind, with bearer tokens.
+	r.Mount("/documents", documents{a}.Routes())
 
 	// The wallet: the holder's, with a session from a one-time link or the
 	// identity provider; the department's one-time links, with its token.

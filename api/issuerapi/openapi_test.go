@@ -175,7 +175,7 @@ func TestOpenAPIExamples(t *testing.T) {
 					// backs licence paths and the holder link.
 					l := e.issue(refBusiness)
 					switch {
-					case strings.HasPrefix(path, "/v1/admin/"):
+					case strings.HasPrefix(path, "/v1/admin/"), strings.HasPrefix(path, "/v1/documents/signers/"):
 						token = op
 					case strings.HasPrefix(path, "/v1/wallet/"):
 						token = e.walletSession(t, "91350100MA2Y00001H")
@@ -208,6 +208,15 @@ func TestOpenAPIExamples(t *testing.T) {
 							t.Fatalf("keys of %s: %v", issuertest.Other, err)
 						}
 						path = strings.ReplaceAll(path, "{id}", ks[len(ks)-1].ID)
+					}
+					if strings.HasPrefix(path, "/v1/documents/{id}") {
+						path = strings.ReplaceAll(path, "{id}", e.signText(t, "openapi example").Document.ID)
+					}
+					if media == "multipart/form-data" {
+						// The example's boundary, and the CRLF line ends
+						// of multipart bodies.
+						media = "multipart/form-data; boundary=elicence-example"
+						body = strings.ReplaceAll(body, "\n", "\r\n")
 					}
 					path = strings.ReplaceAll(path, "{id}", url.PathEscape(l.ID))
 					path = strings.ReplaceAll(path, "{code}", issuertest.Other)

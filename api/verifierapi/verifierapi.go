@@ -78,6 +78,9 @@ type Config struct {
 	Stats func() verifier.CacheStats
 	// MaxImage is the largest image upload in bytes; DefaultMaxImage when 0.
 	MaxImage int64
+	// MaxDocument is the largest document upload (the whole multipart
+	// body of POST /v1/verify/document); api.DefaultMaxDocument when 0.
+	MaxDocument int64
 	// MaxDecoders bounds the images decoded at once; GOMAXPROCS, at most
 	// 4, when 0. Four times as many uploads may be read and wait for a
 	// decoder; beyond them an upload is answered 503 with Retry-After.
@@ -107,6 +110,9 @@ func NewHandler(cfg Config) *Handler {
 	if cfg.MaxImage <= 0 {
 		cfg.MaxImage = DefaultMaxImage
 	}
+	if cfg.MaxDocument <= 0 {
+		cfg.MaxDocument = api.DefaultMaxDocument
+	}
 	if cfg.MaxDecoders <= 0 {
 		cfg.MaxDecoders = min(runtime.GOMAXPROCS(0), 4)
 	}
@@ -134,7 +140,8 @@ func NewHandler(cfg Config) *Handler {
 	return h
 }
 
-// New returns a stand-alone verifier server: POST /v1/verify, GET /healthz,
+// New returns a stand-alone verifier server: POST /v1/verify,
+// /v1/verify/batch and /v1/verify/document, GET /healthz,
 // GET /readyz, GET /metrics and GET /v1/openapi.yaml (docs/verifier-openapi.yaml),
 // behind request IDs, logging and metrics.
 func New(cfg Config) http.Handler {
@@ -162,6 +169,7 @@ func New(cfg Config) http.Handler {
 	})
 	r.Method(http.MethodPost, "/v1/verify", h)
 	r.Method(http.MethodPost, "/v1/verify/batch", h.Batch())
+	r.Method(http.MethodPost, "/v1/verify/document", h.Document())
 	return r
 }
 

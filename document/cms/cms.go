@@ -102,6 +102,11 @@ type Signer struct {
 	Now func() time.Time
 	// Profile selects the content-type identifiers; ProfileGM by default.
 	Profile Profile
+	// Receipt, when set, is carried as a fourth signed attribute (type
+	// AttrReceiptOID, one OCTET STRING): the signed document receipt
+	// (docs/FORMAT.md §16), so that a verifier holding only the file and
+	// its signature learns what the receipt says.
+	Receipt []byte
 }
 
 // Streaming: content is read in chunks of readSize into one of
@@ -185,7 +190,7 @@ func (s Signer) SignDigest(digest []byte) ([]byte, error) {
 		return nil, errors.New("cms sign: the first certificate of the chain is not the key's")
 	}
 	sdOID, dataOID := s.Profile.oids()
-	attrs, err := signedAttributes(dataOID, digest, s.Now())
+	attrs, err := signedAttributes(dataOID, digest, s.Now(), s.Receipt)
 	if err != nil {
 		return nil, fmt.Errorf("cms sign: %w", err)
 	}
@@ -249,7 +254,7 @@ func addAlgorithm(b *cryptobyte.Builder, oid asn1.ObjectIdentifier) {
 
 // signedAttributes returns the DER SET OF the three signed attributes,
 // sorted as DER requires: the bytes the SM2 signature covers.
-func signedAttributes(dataOID asn1.ObjectIdentifier, digest []byte, now time.Time) ([]byte, error) {
+func signedAttributes(dataOID asn1.ObjectIdentifier, digest []byte, now time.Time, receipt []byte) ([]byte, error) {
 	attr := func(oid asn1.ObjectIdentifier, value func(*cryptobyte.Builder)) ([]byte, error) {
 		var b cryptobyte.Builder
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -279,6 +284,18 @@ func signedAttributes(dataOID asn1.ObjectIdentifier, digest []byte, now time.Tim
 		return nil, err
 	}
 	list := [][]byte{ct, md, st}
+	if receipt != nil {
+		var b cryptobyte.Builder
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.OBJECT_IDENTIFIER, func(b *cryptobyte.Builder) { b.AddBytes(AttrReceiptOID) })
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1OctetString(receipt) })
+		})
+		ra, err := b.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, ra)
+	}
 	slices.SortFunc(list, bytes.Compare)
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
@@ -288,6 +305,12 @@ func signedAttributes(dataOID asn1.ObjectIdentifier, digest []byte, now time.Tim
 	})
 	return b.Bytes()
 }
+
+// AttrReceiptOID is the content (without tag and length) of the object
+// identifier of the receipt attribute: 2.25.79700313888334736105565161298643586199,
+// a UUID OID (ITU-T X.667), since elicence has no registered arc. Its
+// components do not fit encoding/asn1, so it is kept as DER.
+var AttrReceiptOID = []byte{0x69, 0xf7, 0xf5, 0xdc, 0xb7, 0x85, 0xa6, 0xaa, 0xb9, 0xa5, 0xa9, 0xf2, 0x9f, 0xb8, 0x9b, 0x83, 0xdc, 0x99, 0x17}
 
 // Sentinel errors for the outcomes a verifier maps to sub-indications.
 var (
@@ -316,6 +339,9 @@ type SignedData struct {
 	SigningTime time.Time
 	// Digest is the signed message-digest attribute (SM3).
 	Digest []byte
+	// Receipt is the signed attribute AttrReceiptOID's value (the
+	// document receipt envelope), nil when absent.
+	Receipt []byte
 	// SignedAttributes is the DER (tag SET) the signature covers.
 	SignedAttributes []byte
 	// Signature is the ASN.1 SM2 signature.
@@ -461,19 +487,37 @@ func (out *SignedData) parseAttributes(attrs cryptobyte.String, dataOID asn1.Obj
 		return formatError("signed attributes")
 	}
 	seen := map[string]bool{}
+	sawContentType := false
 	for !set.Empty() {
-		var a, values cryptobyte.String
-		var oid asn1.ObjectIdentifier
-		if !set.ReadASN1(&a, cbasn1.SEQUENCE) || !a.ReadASN1ObjectIdentifier(&oid) ||
+		var a, values, rawOID cryptobyte.String
+		if !set.ReadASN1(&a, cbasn1.SEQUENCE) || !a.ReadASN1(&rawOID, cbasn1.OBJECT_IDENTIFIER) ||
 			!a.ReadASN1(&values, cbasn1.SET) || !a.Empty() {
 			return formatError("signed attribute")
 		}
-		if seen[oid.String()] {
-			return formatError("signed attribute " + oid.String() + " twice")
+		if seen[string(rawOID)] {
+			return formatError("signed attribute twice")
 		}
-		seen[oid.String()] = true
+		seen[string(rawOID)] = true
+		if bytes.Equal(rawOID, AttrReceiptOID) {
+			var v cryptobyte.String
+			if !values.ReadASN1(&v, cbasn1.OCTET_STRING) || !values.Empty() || len(v) == 0 {
+				return formatError("receipt attribute")
+			}
+			out.Receipt = slices.Clone([]byte(v))
+			continue
+		}
+		var oid asn1.ObjectIdentifier
+		// An arc too large for an int (a 2.25 UUID OID) is an attribute
+		// this profile does not know: signed over, otherwise ignored.
+		var full cryptobyte.Builder
+		full.AddASN1(cbasn1.OBJECT_IDENTIFIER, func(b *cryptobyte.Builder) { b.AddBytes(rawOID) })
+		der := cryptobyte.String(full.BytesOrPanic())
+		if !der.ReadASN1ObjectIdentifier(&oid) {
+			oid = nil
+		}
 		switch {
 		case oid.Equal(OIDAttrContentType):
+			sawContentType = true
 			var v asn1.ObjectIdentifier
 			if !values.ReadASN1ObjectIdentifier(&v) || !values.Empty() || !v.Equal(dataOID) {
 				return formatError("content-type attribute")
@@ -500,7 +544,7 @@ func (out *SignedData) parseAttributes(attrs cryptobyte.String, dataOID asn1.Obj
 		}
 		// Other attributes are signed over and otherwise ignored.
 	}
-	if !seen[OIDAttrContentType.String()] || out.Digest == nil || out.SigningTime.IsZero() {
+	if !sawContentType || out.Digest == nil || out.SigningTime.IsZero() {
 		return formatError("signed attributes lack content-type, message-digest or signing-time")
 	}
 	return nil

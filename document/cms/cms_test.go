@@ -202,3 +202,36 @@ func TestKeyDirectory(t *testing.T) {
 		t.Fatal("signature after the certificate's expiry accepted")
 	}
 }
+
+// A receipt travels as a fourth signed attribute: parsed back, covered by
+// the signature, and OpenSSL still judges the SignedData sound.
+func TestReceiptAttribute(t *testing.T) {
+	now := time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+	root := cmstest.NewRoot(t, now)
+	s := root.Department(t, "11350100MB00000012", "测试市市场监督管理局", now)
+	s.Receipt = []byte("receipt envelope bytes")
+	content := []byte("document")
+	der, err := s.Sign(bytes.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := cms.Verify(der, bytes.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sd.Receipt, s.Receipt) {
+		t.Fatalf("receipt %q", sd.Receipt)
+	}
+	at := bytes.Index(der, s.Receipt)
+	bad := bytes.Clone(der)
+	bad[at] ^= 1
+	if _, err := cms.Verify(bad, bytes.NewReader(content)); !errors.Is(err, cms.ErrSignature) {
+		t.Errorf("changed receipt: %v", err)
+	}
+	s.Receipt = nil
+	plain, _ := s.Sign(bytes.NewReader(content))
+	if sd, err := cms.Verify(plain, bytes.NewReader(content)); err != nil || sd.Receipt != nil {
+		t.Errorf("without receipt: %v %q", err, sd.Receipt)
+	}
+	cmstest.OpenSSLJudge(t, der)
+}

@@ -374,3 +374,13 @@ func textString(s string) string {
 	b.WriteString(">")
 	return b.String()
 }
+
+// PageCount returns the number of pages of pdf, read as Sign reads it:
+// ErrNotPDF or ErrEncrypted when Sign would refuse the file.
+func PageCount(pdf []byte) (int, error) {
+	ctx, err := readContext(pdf)
+	if err != nil {
+		return 0, err
+	}
+	return ctx.PageCount, nil
+}

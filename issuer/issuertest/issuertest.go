@@ -199,6 +199,9 @@ func Populate(ctx context.Context, svc *issuer.Service, tokens map[string]string
 				return err
 			}
 		}
+		if err := svc.Documents.SetSigner(ctx, op, d.code, true); err != nil {
+			return err
+		}
 	}
 	for _, t := range []struct {
 		name, dept string

@@ -16,6 +16,7 @@ type Store interface {
 	TokenStore
 	LicenceTypeStore
 	LicenceStore
+	DocumentStore
 	StatusListStore
 	AuditStore
 	WalletStore

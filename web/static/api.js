@@ -66,6 +66,18 @@ export function verifyImage(blob, opts = {}) {
   return call('POST', '/v1/verify', { form, timeout: opts.timeout, needData: true });
 }
 
+/**
+ * verifyDocument sends a signed file (and a .p7s, for a file that is not a
+ * PDF) to POST /v1/verify/document. No deadline: a large file takes as
+ * long as its upload.
+ */
+export function verifyDocument(file, sig) {
+  const form = new FormData();
+  form.append('file', file, file.name || 'document');
+  if (sig) form.append('signature', sig, sig.name || 'document.p7s');
+  return call('POST', '/v1/verify/document', { form, needData: true });
+}
+
 /** walletSession exchanges a one-time sign-in token for a session. */
 export function walletSession(loginToken) {
   return call('POST', '/v1/wallet/session', { json: { login_token: loginToken } });

@@ -44,9 +44,10 @@ const base45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
 const base41 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ$*-.:';
 
 // An e-licence text: version 1 (Base45) or version 2 (Base41), the latter
-// also as a QR URL, http(s)://host/…/ and the text (docs/FORMAT.md §4).
+// also as a QR URL, http(s)://host/…/ and the text (docs/FORMAT.md §4);
+// LD2: is a signed document's receipt (§16).
 const textV1 = /^L[CPA]1:([0-9A-Z $%*+\-./:]*)$/;
-const textV2 = /^(?:HTTPS?:\/\/[^/?#]+(?:\/[^/?#]*)*\/)?L[CPA]2:([0-9A-Z$*\-.:]*)$/;
+const textV2 = /^(?:HTTPS?:\/\/[^/?#]+(?:\/[^/?#]*)*\/)?L[CPAD]2:([0-9A-Z$*\-.:]*)$/;
 
 /**
  * completeness reports whether text holds a whole e-licence envelope

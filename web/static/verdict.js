@@ -167,7 +167,7 @@ export function indicationOf(o) {
 // chooses the hint of a text the verifier already found unreadable.)
 // A version-2 prefix right after a '/' is the text of a QR URL, not a
 // second scan.
-const joined = /.HTTPS?:\/\/|.L[CPA]1:|[^/]L[CPA]2:/;
+const joined = /.HTTPS?:\/\/|.L[CPA]1:|[^/]L[CPAD]2:/;
 
 /** causeOf returns the cause of an UNREADABLE outcome. */
 function causeOf(o) {
@@ -303,7 +303,15 @@ export function rows(r) {
     add(t('field.holder'), lic.holder_name, 'major');
     add(holderIdLabel(lic.holder_id), lic.holder_id, 'major');
   }
+  // A signed document's receipt: its title and number (文号), then the
+  // signing department and date.
+  const doc = r.document;
+  if (doc) {
+    add(t('field.docTitle'), doc.title, 'major');
+    add(t('field.docNumber'), doc.number, 'major');
+  }
   if (r.issuer) add(t('field.issuer'), r.issuer.name ? r.issuer.name : r.issuer.code, 'major');
+  if (doc) add(t('field.docSigned'), day(doc.signed_at), 'major');
   if (lic) {
     add(t('field.validity'), validity(lic), 'major');
     for (const f of lic.fields || []) add(f.label || f.key, f.value, 'minor');
@@ -318,6 +326,7 @@ export function rows(r) {
   }
   if (r.status?.issued_at) add(t('field.status'), t('status.asOf', { date: dateTime(r.status.issued_at) }), 'minor');
   if (lic) add(t('field.id'), lic.id, 'minor id');
+  if (doc) add(t('field.docId'), doc.id, 'minor id');
   return out;
 }
 

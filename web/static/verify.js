@@ -15,6 +15,7 @@
 import * as i18n from './i18n.js';
 import * as verdict from './verdict.js';
 import { checkText } from './check.js';
+import { verifyDocument } from './api.js';
 
 const form = document.getElementById('verify-form');
 const area = document.getElementById('qr-text');
@@ -93,6 +94,28 @@ form.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = clean(area.value);
   if (text) check(text);
+});
+
+// A signed file: the PDF itself, or any file and its .p7s.
+const docForm = document.getElementById('doc-form');
+const docFile = document.getElementById('doc-file');
+const docSig = document.getElementById('doc-sig');
+const docProgress = document.getElementById('doc-progress');
+docForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const file = docFile.files[0];
+  if (!file) return;
+  const mine = ++seq;
+  lastText = '';
+  current = 'pending';
+  render();
+  docProgress.hidden = false;
+  const answer = await verifyDocument(file, docSig.files[0]);
+  docProgress.hidden = true;
+  if (mine !== seq) return;
+  current = verdict.outcome(answer, '');
+  render();
+  card.scrollIntoView({ block: 'nearest' });
 });
 
 area.addEventListener('keydown', (e) => {

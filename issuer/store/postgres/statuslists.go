@@ -168,8 +168,13 @@ func (s *statusStore) StatusListEntries(ctx context.Context, id string) (store.S
 		if err != nil {
 			return err
 		}
+		// Licences and documents share the department's lists.
 		rows, _ := tx.Query(ctx, `SELECT status_index, status, status_reason, status_changed_at FROM licences
-			WHERE status_list_id = $1 AND status <> 0 ORDER BY status_index`, id)
+			WHERE status_list_id = $1 AND status <> 0
+			UNION ALL
+			SELECT status_index, status, status_reason, status_changed_at FROM documents
+			WHERE status_list_id = $1 AND status <> 0
+			ORDER BY status_index`, id)
 		entries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.StatusEntry, error) {
 			var e store.StatusEntry
 			var st int16

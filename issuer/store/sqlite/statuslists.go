@@ -108,7 +108,10 @@ func (s *licenceStore) StatusListEntries(ctx context.Context, id string) (store.
 			err := r.Scan(&e.Index, &st, nstr{&e.Reason}, tm{&e.ChangedAt})
 			e.Status = store.Status(st)
 			return e, err
-		}, `SELECT status_index, status, status_reason, status_changed_at FROM licences WHERE status_list_id = ? AND status <> 0 ORDER BY status_index`, id)
+		}, `SELECT status_index, status, status_reason, status_changed_at FROM licences WHERE status_list_id = ? AND status <> 0
+			UNION ALL
+			SELECT status_index, status, status_reason, status_changed_at FROM documents WHERE status_list_id = ? AND status <> 0
+			ORDER BY status_index`, id, id)
 		return err
 	})
 	if err != nil {

@@ -65,6 +65,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditTamperDelete", testAuditTamperDelete},
 		{"Concurrency", testConcurrency},
 		{"Wallet", testWallet},
+		{"Documents", testDocuments},
+		{"DocumentsConcurrent", testDocumentsConcurrent},
+		{"DocumentSigners", testDocumentSigners},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
