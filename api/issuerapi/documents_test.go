@@ -3,6 +3,7 @@ package issuerapi
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"elicence/api/verifierapi"
 	"elicence/document/cms"
@@ -342,4 +344,55 @@ func TestVerifyDocuments(t *testing.T) {
 		t.Fatalf("allow again: %d", r.status)
 	}
 	want("a signer again", verifier.VerifyDocument(ctx, txt, p7.body, cfg), verifier.Passed, "")
+}
+
+// TestDocumentRescissionEvent: a rescission reaches an open event stream
+// as a status event whose signed list shows the document's entry revoked,
+// with its reason in the list's details — as a licence's revocation does.
+func TestDocumentRescissionEvent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, issuer.Config{Publication: issuer.PublicationConfig{EventPollInterval: 20 * time.Millisecond}}, Config{})
+		tok := e.tokens[issuertest.TokenIssuer]
+		body, ct := multipartBody(t, map[string]string{"title": "证明"}, "file", "proof.txt", []byte("兹证明……"))
+		r := e.req("POST", "/v1/documents", tok, body, "Content-Type", ct)
+		if r.status != http.StatusCreated {
+			t.Fatalf("sign: %d %.300s", r.status, r.body)
+		}
+		id := r.header.Get("Elicence-Document-Id")
+		var d documentJSON
+		e.req("GET", "/v1/documents/"+id, tok, nil).json(t, &d)
+		ch, cancel := e.openStream(t, "")
+		defer cancel()
+		if x := e.req("POST", "/v1/documents/"+id+"/rescind", tok, `{"reason":"withdrawn"}`); x.status != http.StatusOK {
+			t.Fatalf("rescind: %d %s", x.status, x.body)
+		}
+		ev := nextStatus(t, ch)
+		var data eventData
+		if err := json.Unmarshal([]byte(ev.data), &data); err != nil {
+			t.Fatal(err)
+		}
+		if data.List != d.StatusList || data.Index != d.StatusIndex || data.Status != "revoked" {
+			t.Fatalf("event %+v, want list %s index %d revoked", data, d.StatusList, d.StatusIndex)
+		}
+		raw, err := base64.StdEncoding.DecodeString(data.StatusList)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, l, err := format.ParseStatusList(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := l.Statuses()
+		if err != nil {
+			t.Fatal(err)
+		}
+		details, err := l.Details(entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		det, ok := format.DetailOf(details, uint32(d.StatusIndex))
+		if entries.Get(d.StatusIndex) != format.StatusRevoked || !ok || det.Reason != format.ReasonWithdrawn {
+			t.Errorf("streamed list: entry %s, detail %+v (%v), want revoked, withdrawn", entries.Get(d.StatusIndex), det, ok)
+		}
+	})
 }
