@@ -152,35 +152,20 @@ func (s *Store) RescindDocument(ctx context.Context, dept, id, reason string, au
 	if err := store.ValidateRescind(id, reason, audit); err != nil {
 		return store.Document{}, fmt.Errorf("rescind document: %w", err)
 	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return store.Document{}, fmt.Errorf("rescind document: %w", err)
-	}
-	defer conn.Release()
 	var out store.Document
-	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
+	err := s.changeStatus(ctx, audit, func(tx pgx.Tx) (string, error) {
 		old, err := documentOf(ctx, tx, dept, id, " FOR UPDATE")
 		if err != nil {
-			return err
+			return "", err
 		}
 		if old.Status != store.StatusValid {
-			return fmt.Errorf("%w: document %s is already rescinded", store.ErrInvalidTransition, id)
+			return "", fmt.Errorf("%w: document %s is already rescinded", store.ErrInvalidTransition, id)
 		}
 		now := s.clock()
 		out, err = scanDocument(tx.QueryRow(ctx, `UPDATE documents SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4
 			WHERE id = $1 RETURNING `+documentColumns, old.ID, int16(store.StatusRevoked), reason, now))
-		if err != nil {
-			return err
-		}
-		if err := s.bumpRevision(ctx, tx, old.StatusListID); err != nil {
-			return err
-		}
-		_, err = s.appendAudit(ctx, tx, audit)
-		return err
+		return old.StatusListID, err
 	})
-	if err == nil {
-		err = s.flush(ctx, conn)
-	}
 	if err != nil {
 		return store.Document{}, fmt.Errorf("rescind document %s: %w", id, err)
 	}

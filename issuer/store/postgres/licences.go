@@ -651,35 +651,20 @@ func (s *licenceStore) UpdateStatus(ctx context.Context, c store.StatusChange, a
 	if c.Status == store.StatusValid {
 		reason = ""
 	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return store.Licence{}, fmt.Errorf("update status: %w", err)
-	}
-	defer conn.Release()
 	var out store.Licence
-	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
+	err := s.changeStatus(ctx, audit, func(tx pgx.Tx) (string, error) {
 		old, err := lockLicence(ctx, tx, c.DepartmentCode, c.LicenceID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if err := store.ValidateTransition(old.Status, c.Status); err != nil {
-			return err
+			return "", err
 		}
 		now := s.clock()
 		out, err = scanLicence(tx.QueryRow(ctx, `UPDATE licences SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4
 			WHERE id = $1 RETURNING `+licenceColumns, old.ID, int16(c.Status), nullString(reason), now))
-		if err != nil {
-			return err
-		}
-		if err := s.bumpRevision(ctx, tx, old.StatusListID); err != nil {
-			return err
-		}
-		_, err = s.appendAudit(ctx, tx, audit)
-		return err
+		return old.StatusListID, err
 	})
-	if err == nil {
-		err = s.flush(ctx, conn)
-	}
 	if err != nil {
 		return store.Licence{}, fmt.Errorf("update status of %s to %s: %w", c.LicenceID, c.Status, err)
 	}

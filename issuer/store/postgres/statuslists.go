@@ -205,3 +205,33 @@ func (s *statusStore) ListStatusLists(ctx context.Context, dept string) ([]store
 	}
 	return out, nil
 }
+
+// changeStatus is what every single status change shares (a licence's
+// UpdateStatus, a document's RescindDocument): on a connection of its own,
+// in a transaction committed without waiting for the disk, change locks and
+// updates one row and names its status list; the list's revision is bumped
+// (which notifies watchers) and audit appended in the same transaction;
+// then one synchronous flush, so that nothing is answered before it is on
+// disk (durability.go).
+func (s *Store) changeStatus(ctx context.Context, audit store.AuditEvent, change func(pgx.Tx) (list string, err error)) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	err = inAsyncTx(ctx, conn, func(tx pgx.Tx) error {
+		list, err := change(tx)
+		if err != nil {
+			return err
+		}
+		if err := s.bumpRevision(ctx, tx, list); err != nil {
+			return err
+		}
+		_, err = s.appendAudit(ctx, tx, audit)
+		return err
+	})
+	if err == nil {
+		err = s.flush(ctx, conn)
+	}
+	return err
+}
