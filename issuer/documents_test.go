@@ -11,6 +11,7 @@ import (
 
 	"elicence/document/cms"
 	"elicence/document/pdf"
+	"elicence/document/pdf/pdftest"
 	"elicence/format"
 	"elicence/internal/testenv"
 	"elicence/issuer"
@@ -19,30 +20,7 @@ import (
 )
 
 // onePagePDF is a small PDF no library wrote.
-func onePagePDF() []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	content := "BT /F1 18 Tf 72 720 Td (notice) Tj ET"
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var offs []int
-	for i, o := range objs {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
-	return b.Bytes()
-}
+func onePagePDF() []byte { return pdftest.OnePage("notice", 0) }
 
 func principal(dept string, scopes ...store.Scope) *issuer.Principal {
 	return &issuer.Principal{TokenID: "tok-" + dept, Department: dept, Scopes: scopes}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"elicence/api/verifierapi"
 	"elicence/document/cms"
 	"elicence/document/pdf"
+	"elicence/document/pdf/pdftest"
 	"elicence/format"
 	"elicence/internal/testenv"
 	"elicence/issuer"
@@ -62,30 +62,7 @@ func (e *env) signText(t testing.TB, text string) issuer.SignedDocument {
 }
 
 // minimalPDF is a one-page PDF written by hand.
-func minimalPDF() []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	content := "BT /F1 18 Tf 72 720 Td (notice) Tj ET"
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var offs []int
-	for i, o := range objs {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
-	return b.Bytes()
-}
+func minimalPDF() []byte { return pdftest.OnePage("notice", 0) }
 
 // POST /v1/documents signs a PDF (answering the signed PDF) and any file
 // (answering the .p7s), GET reads the record, rescind ends it; bad forms
