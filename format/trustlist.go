@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -48,6 +49,34 @@ type TrustList struct {
 	Departments []Department `cbor:"4,keyasint"`
 	// Types is the licence-type catalogue: names and field labels for display.
 	Types []TypeInfo `cbor:"5,keyasint,omitempty"`
+	// Witness is the trust-list operator's witness key, which co-signs the
+	// departments' issuance-log checkpoints (docs/FORMAT.md §17); nil when
+	// no department keeps a log.
+	Witness *WitnessKey `cbor:"6,keyasint,omitempty"`
+}
+
+// WitnessKey names the witness that co-signs issuance-log checkpoints
+// (C2SP tlog-cosignature, docs/FORMAT.md §17).
+type WitnessKey struct {
+	// Name is the key name written in its cosignature lines (a C2SP
+	// signed-note key name: printable, no space, no "+").
+	Name string `cbor:"1,keyasint"`
+	// PublicKey is the witness's SM2 SubjectPublicKeyInfo DER.
+	PublicKey []byte `cbor:"2,keyasint"`
+}
+
+// DepartmentLog is where a department's issuance log is published and the
+// key that signs its checkpoints (docs/FORMAT.md §17).
+type DepartmentLog struct {
+	// Origin is the log's checkpoint origin line and the name of its
+	// checkpoint key: 1–255 printable ASCII bytes, no space, no "+".
+	Origin string `cbor:"1,keyasint"`
+	// URL is the prefix under which the log's checkpoint, tiles, entry
+	// bundles and lookups are served; it ends with "/".
+	URL string `cbor:"2,keyasint"`
+	// PublicKey is the SM2 SubjectPublicKeyInfo DER of the key that signs
+	// the log's checkpoints (not one of the department's signing keys).
+	PublicKey []byte `cbor:"3,keyasint"`
 }
 
 // Department is one issuing department in the trust list.
@@ -64,6 +93,8 @@ type Department struct {
 	// Documents is true when the department may sign documents (docs/FORMAT.md
 	// §16): a verifier refuses a document receipt of any other department.
 	Documents bool `cbor:"6,keyasint,omitempty"`
+	// Log is the department's issuance log; nil when it keeps none.
+	Log *DepartmentLog `cbor:"7,keyasint,omitempty"`
 }
 
 // TrustedKey is a department signing key.
@@ -190,11 +221,31 @@ func (k *TrustedKey) ClaimedBefore(at time.Time) bool {
 	return at.Unix() < k.Since
 }
 
+// validLogName reports whether name may be a signed-note key name or a
+// checkpoint origin: 1–255 printable ASCII bytes, no space and no "+".
+func validLogName(name string) bool {
+	if len(name) == 0 || len(name) > 255 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c > '~' || c == '+' {
+			return false
+		}
+	}
+	return true
+}
+
 // Validate checks the trust list's consistency.
 func (t *TrustList) Validate() error {
 	if t.NextUpdate <= t.IssuedAt {
 		return fmt.Errorf("next update must be after issued at")
 	}
+	if w := t.Witness; w != nil {
+		if !validLogName(w.Name) || len(w.PublicKey) == 0 {
+			return fmt.Errorf("witness needs a key name (printable, no space or +) and a public key")
+		}
+	}
+	origins := map[string]string{}
 	numbered := map[uint32]string{}
 	for _, ti := range t.Types {
 		if ti.Number == 0 {
@@ -214,6 +265,18 @@ func (t *TrustList) Validate() error {
 			return fmt.Errorf("department code %q empty or repeated", d.Code)
 		}
 		seen[d.Code] = true
+		if l := d.Log; l != nil {
+			if !validLogName(l.Origin) || len(l.PublicKey) == 0 || !strings.HasSuffix(l.URL, "/") {
+				return fmt.Errorf("department %s: log needs an origin (printable, no space or +), a URL ending in / and a checkpoint key", d.Code)
+			}
+			if other, dup := origins[l.Origin]; dup {
+				return fmt.Errorf("department %s: log origin %q already used by department %s", d.Code, l.Origin, other)
+			}
+			origins[l.Origin] = d.Code
+			if t.Witness == nil {
+				return fmt.Errorf("department %s has a log but the list names no witness", d.Code)
+			}
+		}
 		ids := map[string]bool{}
 		for _, k := range d.Keys {
 			if len(k.ID) != 8 || len(k.PublicKey) == 0 {
