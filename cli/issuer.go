@@ -201,6 +201,15 @@ func issuerServeCommand() Command {
 						return err
 					}
 					cfg.Root = &pair
+					// The operator's witness key, beside the root key.
+					w, created, err := issuer.LoadWitnessKey(filepath.Dir(*rootKey), pass)
+					if err != nil {
+						return err
+					}
+					if created {
+						log.Info("witness key created", "file", filepath.Join(filepath.Dir(*rootKey), issuer.WitnessKeyFile))
+					}
+					cfg.Log.Witness = w
 				} else {
 					if cfg.Publication.TrustList, err = os.ReadFile(*trustList); err != nil {
 						return fmt.Errorf("trust list: %w", err)

@@ -33,6 +33,10 @@ type core struct {
 	// publicURL is PublicationConfig.PublicURL: QR texts of every room
 	// are URLs of the public verification page under it (qrtext.go).
 	publicURL string
+	// logOrigin names the department's issuance log, which the rooms
+	// that sign pass to the store (IssueParams.LogOrigin and the like);
+	// "" when the log is disabled (LogConfig.Disabled).
+	logOrigin func(dept string) string
 
 	mu      sync.Mutex
 	types   map[string]*LicenceType // immutable once created
@@ -53,6 +57,7 @@ func newCore(cfg Config) *core {
 		passphrase: cfg.Passphrase, decryptKey: cfg.DecryptKey, root: cfg.Root,
 		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
 		keysChanged: func(string) {},
+		logOrigin:   func(string) string { return "" },
 	}
 }
 

@@ -162,6 +162,7 @@ func (s *Documents) Sign(ctx context.Context, p *Principal, req SignRequest, ide
 		built = false
 		d, err := s.store.SignDocument(ctx, store.DocumentParams{
 			DepartmentCode: p.Department, KeyID: sg.id.String(), IdempotencyKey: idempotencyKey, RequestHash: hash,
+			LogOrigin: s.logOrigin(p.Department),
 		}, func(slot store.DocumentSlot) (store.Document, store.AuditEvent, error) {
 			built = true
 			d, file, err := s.build(sg, chain, dept, req, kind, pages, digest[:], slot)

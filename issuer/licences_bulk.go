@@ -384,7 +384,7 @@ func (s *Licences) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, n
 		notIssued("not issued: the request was cancelled")
 		return
 	}
-	params := store.IssueParams{DepartmentCode: p.Department, TypeCode: b.typeCode}
+	params := store.IssueParams{DepartmentCode: p.Department, TypeCode: b.typeCode, LogOrigin: s.logOrigin(p.Department)}
 	if opts.IdempotencyKey != "" {
 		params.RowHashes = b.hashes
 		for i := range b.reqs {

@@ -204,6 +204,7 @@ func (s *Licences) Issue(ctx context.Context, p *Principal, req Request, idempot
 		built = false
 		l, err = s.store.IssueLicence(ctx, store.IssueParams{
 			DepartmentCode: p.Department, TypeCode: pr.lt.Code, IdempotencyKey: idempotencyKey, RequestHash: hash, KeyID: pr.sg.id.String(),
+			LogOrigin: s.logOrigin(p.Department),
 		}, func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
 			built = true
 			l, err := s.build(pr, a, now, "")
@@ -348,7 +349,7 @@ func (s *Licences) reissueOne(ctx context.Context, p *Principal, pr *prepared, i
 		DepartmentCode: p.Department, LicenceID: id, IdempotencyKey: idempotencyKey, RequestHash: RequestHash(struct {
 			ID string
 			R  ReissueRequest
-		}{id, rr}), KeyID: pr.sg.id.String(),
+		}{id, rr}), KeyID: pr.sg.id.String(), LogOrigin: s.logOrigin(p.Department),
 	}, func(old store.Licence, a store.Allocation) (store.Licence, store.AuditEvent, error) {
 		*built = true
 		l, err := s.build(pr, a, now, old.ID)

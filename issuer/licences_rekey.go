@@ -287,7 +287,7 @@ func (r *rekeyRun) batch(ctx context.Context, ls []store.Licence) error {
 		sg := r.sg
 		r.mu.Unlock()
 		var err error
-		res, err = r.s.store.ReissueBatch(ctx, store.ReissueBatchParams{DepartmentCode: r.dept, LicenceIDs: ids, KeyID: sg.id.String()},
+		res, err = r.s.store.ReissueBatch(ctx, store.ReissueBatchParams{DepartmentCode: r.dept, LicenceIDs: ids, KeyID: sg.id.String(), LogOrigin: r.s.logOrigin(r.dept)},
 			func(old store.Licence, a store.Allocation) (store.Licence, store.AuditEvent, error) {
 				pp, ok := prep[old.ID]
 				if !ok {

@@ -51,6 +51,8 @@ type Publication struct {
 	flight      singleflight.Group
 
 	events *eventHub
+	// logs names the departments' issuance logs in the trust list.
+	logs *Logs
 }
 
 func newPublication(c *core, cfg PublicationConfig) *Publication {
@@ -354,6 +356,9 @@ func (s *Publication) buildTrustList(ctx context.Context) (*format.TrustList, er
 			fd.Types = append(fd.Types, t.Code)
 		}
 		tl.Departments = append(tl.Departments, fd)
+	}
+	if err := s.logs.trustList(ctx, tl); err != nil {
+		return nil, fmt.Errorf("issuance logs: %w", err)
 	}
 	types, err := s.store.ListLicenceTypes(ctx)
 	if err != nil {
