@@ -152,11 +152,11 @@ func newLogWrite(origin string, entries []tlog.Entry, nodes []tlog.Node, next tl
 		w.levels, w.nodeIdx, w.nodeHashes = append(w.levels, int16(nd.Level)), append(w.nodeIdx, int64(nd.Index)), append(w.nodeHashes, nd.Hash)
 	}
 	for i, e := range entries {
-		h := e.Leaf.Hash()
-		if w.hashes[i] != nil && !bytes.Equal(w.hashes[i], h) {
-			return nil, fmt.Errorf("log %s: leaf hash %d does not match its leaf", origin, e.Index)
+		// Append hands every leaf's hash over as a level-0 node; a leaf
+		// without one is hashed here.
+		if w.hashes[i] == nil {
+			w.hashes[i] = e.Leaf.Hash()
 		}
-		w.hashes[i] = h
 	}
 	w.compact = bytes.Join(next.Range, nil)
 	return w, nil

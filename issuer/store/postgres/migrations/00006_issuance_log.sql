@@ -21,12 +21,12 @@ CREATE TABLE tlog_leaf (
     idx         bigint NOT NULL CHECK (idx >= 0),
     leaf        bytea NOT NULL CHECK (length(leaf) = 34),
     hash        bytea NOT NULL CHECK (length(hash) = 32),
-    licence_id  text REFERENCES licences (id),
-    document_id text REFERENCES documents (id),
+    licence_id  text,
+    document_id text,
     PRIMARY KEY (origin, idx),
     CHECK (licence_id IS NULL OR document_id IS NULL)
 );
-CREATE INDEX tlog_leaf_hash ON tlog_leaf (hash);
+CREATE INDEX tlog_leaf_hash ON tlog_leaf USING hash (hash);
 
 -- Roots of complete subtrees at tree levels 8, 16, … (level-0 hashes are
 -- tlog_leaf.hash): the rows of the upper tiles. Insert only.
