@@ -14,14 +14,17 @@ CREATE TABLE tlog_state (
 ) STRICT;
 
 -- One row per leaf: the 34-byte leaf, its RFC 9162 leaf hash (the level-0
--- row of the tiles, and the key of a lookup) and what it commits to.
+-- row of the tiles, and the key of a lookup) and what it commits to: the
+-- licence or document stored in the same transaction (a plain column, as
+-- in PostgreSQL, where a foreign-key trigger per leaf cost bulk issuance
+-- a tenth of its time; the tests join the two to show they agree).
 CREATE TABLE tlog_leaf (
     origin      TEXT NOT NULL,
     idx         INTEGER NOT NULL CHECK (idx >= 0),
     leaf        BLOB NOT NULL CHECK (length(leaf) = 34),
     hash        BLOB NOT NULL CHECK (length(hash) = 32),
-    licence_id  TEXT REFERENCES licences (id),
-    document_id TEXT REFERENCES documents (id),
+    licence_id  TEXT,
+    document_id TEXT,
     PRIMARY KEY (origin, idx),
     CHECK (licence_id IS NULL OR document_id IS NULL)
 ) STRICT;
