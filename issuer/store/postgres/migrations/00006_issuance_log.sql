@@ -17,8 +17,9 @@ CREATE TABLE tlog_state (
 -- One row per leaf: the 34-byte leaf, its RFC 9162 leaf hash (the level-0
 -- row of the tiles, and the key of a lookup) and what it commits to: the
 -- licence or document stored in the same transaction. A plain column: a
--- foreign-key trigger per leaf cost bulk issuance too much, and the leaf
--- and its record are written by one transaction anyway; the crash tests
+-- foreign-key trigger per leaf (a locking read of the licence just
+-- written) is a cost bulk issuance need not pay, since the leaf and its
+-- record are written by one transaction; the crash tests
 -- join the two to show they agree. The lookup index is a hash index (an
 -- equality lookup of random keys).
 CREATE TABLE tlog_leaf (
