@@ -143,3 +143,49 @@ func LicenceLeaves(ls []Licence) ([]tlog.Leaf, []LogRef) {
 	}
 	return leaves, refs
 }
+
+// BatchLeaves returns the leaves of the licences out[i] for i in todo, in
+// that order: the licences a batch stored.
+func BatchLeaves(out []Licence, todo []int) ([]tlog.Leaf, []LogRef) {
+	leaves, refs := make([]tlog.Leaf, len(todo)), make([]LogRef, len(todo))
+	for j, i := range todo {
+		leaves[j], refs[j] = LicenceLeaf(&out[i]), LogRef{LicenceID: out[i].ID}
+	}
+	return leaves, refs
+}
+
+// DecodeLogState decodes a stored log state: the size, the root and the
+// compact range's hashes concatenated.
+func DecodeLogState(size int64, root, compact []byte) (tlog.State, error) {
+	if size < 0 || len(compact)%tlog.HashSize != 0 {
+		return tlog.State{}, fmt.Errorf("stored log state is malformed")
+	}
+	st := tlog.State{Size: uint64(size), Root: root}
+	for i := 0; i < len(compact); i += tlog.HashSize {
+		st.Range = append(st.Range, compact[i:i+tlog.HashSize])
+	}
+	return st, nil
+}
+
+// LogRangeValid reports whether a read of n entries from index from (of
+// hashes at tree level, for LogHashes) can be in a log at all; a store
+// answers tlog.ErrNotFound otherwise.
+func LogRangeValid(level uint, from, n uint64) bool {
+	return from+n >= from && from+n <= 1<<62 && level%tlog.TileHeight == 0 && level <= 63
+}
+
+// ParseLeaves decodes the n stored leaves bs of a tlog.Reader's
+// LogLeaves: tlog.ErrNotFound unless all n were found.
+func ParseLeaves(bs [][]byte, n uint64) ([]tlog.Leaf, error) {
+	if uint64(len(bs)) != n {
+		return nil, tlog.ErrNotFound
+	}
+	out := make([]tlog.Leaf, n)
+	for i, b := range bs {
+		var err error
+		if out[i], err = tlog.ParseLeaf(b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -287,11 +287,7 @@ func (s *licenceStore) issueBatch(ctx context.Context, p store.IssueParams, n in
 			return err
 		}
 		// One append for the whole batch, after the audit head's lock.
-		issued := make([]store.Licence, m)
-		for j, i := range todo {
-			issued[j] = out[i]
-		}
-		leaves, refs := store.LicenceLeaves(issued)
+		leaves, refs := store.BatchLeaves(out, todo)
 		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -60,18 +59,7 @@ func scanLogState(r pgx.Row) (tlog.State, error) {
 	if err := r.Scan(&size, &root, &compact); err != nil {
 		return tlog.State{}, err
 	}
-	return decodeLogState(size, root, compact)
-}
-
-func decodeLogState(size int64, root, compact []byte) (tlog.State, error) {
-	if size < 0 || len(compact)%tlog.HashSize != 0 {
-		return tlog.State{}, errors.New("stored log state is malformed")
-	}
-	st := tlog.State{Size: uint64(size), Root: root}
-	for i := 0; i < len(compact); i += tlog.HashSize {
-		st.Range = append(st.Range, compact[i:i+tlog.HashSize])
-	}
-	return st, nil
+	return store.DecodeLogState(size, root, compact)
 }
 
 // LockLog implements tlog.Tx.

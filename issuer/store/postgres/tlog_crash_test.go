@@ -114,6 +114,30 @@ func connectRetrying(ctx context.Context, url string) (*pgx.Conn, error) {
 	}
 }
 
+// logFixture opens a store on url with the issuer fixture on it, and
+// returns them with the issuer token's principal.
+func logFixture(t *testing.T, url string) (*postgres.Store, *issuertest.Fixture, *issuer.Principal) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, postgres.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := issuertest.New(t, st, issuer.Config{})
+	p, err := f.Service.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, f, p
+}
+
+// bizRequest is a business-licence request for the holder name.
+func bizRequest(name string) issuer.Request {
+	return issuer.Request{Type: issuer.TypeBusinessLicence, HolderName: name, HolderID: "91350100M000100Y43",
+		ValidFrom: "2024-05-20", ValidUntil: "长期", Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区五四路158号"}}
+}
+
 // bulkInput is n NDJSON rows of business licences numbered from first.
 func bulkInput(first, n int) string {
 	var b strings.Builder
@@ -143,12 +167,7 @@ func TestLogAgreesAfterKill(t *testing.T) {
 	}
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	st, err := postgres.Open(ctx, postgres.Config{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f := issuertest.New(t, st, issuer.Config{})
+	_, f, p := logFixture(t, url)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLogAgreesAfterKill$")
 	cmd.Env = append(os.Environ(), envChildURL+"="+url, envChildToken+"="+f.Tokens[issuertest.TokenIssuer])
 	var out bytes.Buffer
@@ -175,10 +194,6 @@ func TestLogAgreesAfterKill(t *testing.T) {
 	cmd.Wait()
 	before := checkLogAgrees(t, url)
 	// Issuance goes on from the log as the killed process left it.
-	p, err := f.Service.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := f.Service.Licences.IssueBulk(ctx, p, strings.NewReader(bulkInput(900000, 300)), issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: 100}, func(issuer.BulkRow) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -223,8 +238,7 @@ func runLogChild(t *testing.T, url, token string) {
 	for w := range 2 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
-				req := issuer.Request{Type: issuer.TypeBusinessLicence, HolderName: fmt.Sprintf("单件%d-%d", w, i), HolderID: "91350100M000100Y43",
-					ValidFrom: "2024-05-20", ValidUntil: "长期", Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区五四路158号"}}
+				req := bizRequest(fmt.Sprintf("单件%d-%d", w, i))
 				key := ""
 				if i%2 == 1 {
 					key = fmt.Sprintf("child-%d-%d", w, i)
@@ -253,16 +267,7 @@ func TestLogAgreesAfterServerCrash(t *testing.T) {
 	c := pgtest.NewCluster(t, lazyWAL...)
 	ctx := context.Background()
 	url := c.NewDatabase("logcrash")
-	st, err := postgres.Open(ctx, postgres.Config{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f := issuertest.New(t, st, issuer.Config{})
-	p, err := f.Service.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, f, p := logFixture(t, url)
 	var mu sync.Mutex
 	var answered []string
 	var count atomic.Int64
@@ -294,8 +299,7 @@ func TestLogAgreesAfterServerCrash(t *testing.T) {
 					count.Add(int64(len(ids)))
 					continue
 				}
-				req := issuer.Request{Type: issuer.TypeBusinessLicence, HolderName: fmt.Sprintf("单件%d-%d", w, i), HolderID: "91350100M000100Y43",
-					ValidFrom: "2024-05-20", ValidUntil: "长期", Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区五四路158号"}}
+				req := bizRequest(fmt.Sprintf("单件%d-%d", w, i))
 				key := ""
 				if w == 2 {
 					key = fmt.Sprintf("crash-%d", i)
@@ -330,8 +334,7 @@ func TestLogAgreesAfterServerCrash(t *testing.T) {
 		t.Fatalf("%d licences stored, %d answered", n, len(answered))
 	}
 	for {
-		if _, _, err := f.Service.Licences.Issue(ctx, p, issuer.Request{Type: issuer.TypeBusinessLicence, HolderName: "重启后", HolderID: "91350100M000100Y43",
-			ValidFrom: "2024-05-20", ValidUntil: "长期", Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区五四路158号"}}, ""); err == nil {
+		if _, _, err := f.Service.Licences.Issue(ctx, p, bizRequest("重启后"), ""); err == nil {
 			break
 		} else if !store.IsUnavailable(err) {
 			t.Fatal(err)
@@ -351,18 +354,8 @@ func TestLogAgreesAfterServerCrash(t *testing.T) {
 func TestLogRollsBackWithItsRecord(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	st, err := postgres.Open(ctx, postgres.Config{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f := issuertest.New(t, st, issuer.Config{})
-	p, err := f.Service.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := issuer.Request{Type: issuer.TypeBusinessLicence, HolderName: "回滚测试", HolderID: "91350100M000100Y43",
-		ValidFrom: "2024-05-20", ValidUntil: "长期", Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区五四路158号"}}
+	_, f, p := logFixture(t, url)
+	req := bizRequest("回滚测试")
 	first, _, err := f.Service.Licences.Issue(ctx, p, req, "")
 	if err != nil {
 		t.Fatal(err)

@@ -65,8 +65,7 @@ func TestLogTwoProcesses(t *testing.T) {
 					case 0:
 						_, err = svc.Licences.IssueBulk(ctx, p, strings.NewReader(bulkInput(s*100000+i*40, 40)), issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: 20}, func(issuer.BulkRow) error { return nil })
 					default:
-						req := issuer.Request{Type: issuer.TypeBusinessLicence, HolderName: fmt.Sprintf("并发%d-%d-%d", s, w, i), HolderID: "91350100M000100Y43",
-							ValidFrom: "2024-05-20", ValidUntil: "长期", Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区五四路158号"}}
+						req := bizRequest(fmt.Sprintf("并发%d-%d-%d", s, w, i))
 						key := ""
 						if w == 2 {
 							key = fmt.Sprintf("multi-%d-%d", s, i)

@@ -34,7 +34,7 @@ func (s *logStore) LogHashes(ctx context.Context, origin string, level uint, fro
 	if n == 0 {
 		return nil, nil
 	}
-	if from+n < from || from+n > 1<<62 || level%tlog.TileHeight != 0 || level > 63 {
+	if !store.LogRangeValid(level, from, n) {
 		return nil, tlog.ErrNotFound
 	}
 	var rows pgx.Rows
@@ -60,7 +60,7 @@ func (s *logStore) LogLeaves(ctx context.Context, origin string, from, n uint64)
 	if n == 0 {
 		return nil, nil
 	}
-	if from+n < from || from+n > 1<<62 {
+	if !store.LogRangeValid(0, from, n) {
 		return nil, tlog.ErrNotFound
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT leaf FROM tlog_leaf WHERE origin = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
@@ -69,16 +69,11 @@ func (s *logStore) LogLeaves(ctx context.Context, origin string, from, n uint64)
 	if err != nil {
 		return nil, fmt.Errorf("log leaves %s: %w", origin, err)
 	}
-	if uint64(len(bs)) != n {
-		return nil, tlog.ErrNotFound
+	out, err := store.ParseLeaves(bs, n)
+	if err != nil && !errors.Is(err, tlog.ErrNotFound) {
+		return nil, fmt.Errorf("log leaves %s: %w", origin, err)
 	}
-	out := make([]tlog.Leaf, n)
-	for i, b := range bs {
-		if out[i], err = tlog.ParseLeaf(b); err != nil {
-			return nil, fmt.Errorf("log leaves %s: %w", origin, err)
-		}
-	}
-	return out, nil
+	return out, err
 }
 
 // AddLogKey implements store.LogStore.

@@ -44,14 +44,7 @@ func readLogState(ctx context.Context, q queryer, origin string) (tlog.State, er
 	if err != nil {
 		return tlog.State{}, err
 	}
-	if size < 0 || len(compact)%tlog.HashSize != 0 {
-		return tlog.State{}, errors.New("stored log state is malformed")
-	}
-	st := tlog.State{Size: uint64(size), Root: root}
-	for i := 0; i < len(compact); i += tlog.HashSize {
-		st.Range = append(st.Range, compact[i:i+tlog.HashSize])
-	}
-	return st, nil
+	return store.DecodeLogState(size, root, compact)
 }
 
 // AppendLog implements tlog.Tx.

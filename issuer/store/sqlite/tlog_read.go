@@ -46,7 +46,7 @@ func (s *logStore) LogHashes(ctx context.Context, origin string, level uint, fro
 	if n == 0 {
 		return nil, nil
 	}
-	if from+n < from || from+n > 1<<62 || level%tlog.TileHeight != 0 || level > 63 {
+	if !store.LogRangeValid(level, from, n) {
 		return nil, tlog.ErrNotFound
 	}
 	var hs [][]byte
@@ -72,7 +72,7 @@ func (s *logStore) LogLeaves(ctx context.Context, origin string, from, n uint64)
 	if n == 0 {
 		return nil, nil
 	}
-	if from+n < from || from+n > 1<<62 {
+	if !store.LogRangeValid(0, from, n) {
 		return nil, tlog.ErrNotFound
 	}
 	bs, err := collectBlobs(s.r.QueryContext(ctx, `SELECT leaf FROM tlog_leaf WHERE origin = ? AND idx >= ? AND idx < ? ORDER BY idx`,
@@ -80,16 +80,11 @@ func (s *logStore) LogLeaves(ctx context.Context, origin string, from, n uint64)
 	if err != nil {
 		return nil, fmt.Errorf("log leaves %s: %w", origin, err)
 	}
-	if uint64(len(bs)) != n {
-		return nil, tlog.ErrNotFound
+	out, err := store.ParseLeaves(bs, n)
+	if err != nil && !errors.Is(err, tlog.ErrNotFound) {
+		return nil, fmt.Errorf("log leaves %s: %w", origin, err)
 	}
-	out := make([]tlog.Leaf, n)
-	for i, b := range bs {
-		if out[i], err = tlog.ParseLeaf(b); err != nil {
-			return nil, fmt.Errorf("log leaves %s: %w", origin, err)
-		}
-	}
-	return out, nil
+	return out, err
 }
 
 // AddLogKey implements store.LogStore.
