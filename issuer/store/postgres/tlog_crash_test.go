@@ -169,7 +169,11 @@ func TestLogAgreesAfterKill(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	_, f, p := logFixture(t, url)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLogAgreesAfterKill$")
-	cmd.Env = append(os.Environ(), envChildURL+"="+url, envChildToken+"="+f.Tokens[issuertest.TokenIssuer])
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	cmd.Env = append(os.Environ(), envChildURL+"="+url+sep+"application_name=logchild", envChildToken+"="+f.Tokens[issuertest.TokenIssuer])
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -188,10 +192,22 @@ func TestLogAgreesAfterKill(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if checkBackends(t, url) == 0 {
+		cmd.Process.Kill()
+		t.Fatal("the child's backends are not seen by their application name")
+	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
+	// A transaction whose COMMIT reached the server before the kill still
+	// commits: wait until the dead process's backends are gone.
+	for i := 0; checkBackends(t, url) > 0; i++ {
+		if i == 200 {
+			t.Fatal("the killed process's backends are still there after 20 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	before := checkLogAgrees(t, url)
 	// Issuance goes on from the log as the killed process left it.
 	if _, err := f.Service.Licences.IssueBulk(ctx, p, strings.NewReader(bulkInput(900000, 300)), issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: 100}, func(issuer.BulkRow) error { return nil }); err != nil {
@@ -200,6 +216,22 @@ func TestLogAgreesAfterKill(t *testing.T) {
 	if after := checkLogAgrees(t, url); after != before+300 {
 		t.Fatalf("%d licences after 300 more, %d before", after, before)
 	}
+}
+
+// checkBackends returns the number of the child process's backends.
+func checkBackends(t *testing.T, url string) int {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'logchild'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // checkCount returns the number of the department's licences.
