@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"elicence/format"
 	"elicence/issuer/store"
 	"elicence/keys"
 )
@@ -37,6 +38,9 @@ type core struct {
 	// that sign pass to the store (IssueParams.LogOrigin and the like);
 	// "" when the log is disabled (LogConfig.Disabled).
 	logOrigin func(dept string) string
+	// logTrust adds the departments' logs and the witness to a trust list
+	// being built (the Logs room's, when it co-signs checkpoints).
+	logTrust func(ctx context.Context, tl *format.TrustList) error
 
 	mu      sync.Mutex
 	types   map[string]*LicenceType // immutable once created
@@ -58,6 +62,7 @@ func newCore(cfg Config) *core {
 		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
 		keysChanged: func(string) {},
 		logOrigin:   func(string) string { return "" },
+		logTrust:    func(context.Context, *format.TrustList) error { return nil },
 	}
 }
 

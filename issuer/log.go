@@ -87,6 +87,9 @@ func newLogs(c *core, cfg LogConfig) (*Logs, error) {
 	if !cfg.Disabled {
 		c.logOrigin = l.Origin
 	}
+	if l.Enabled() {
+		c.logTrust = l.trustList
+	}
 	return l, nil
 }
 
@@ -217,9 +220,6 @@ func (s *Logs) checkpointOne(ctx context.Context, dept string) error {
 
 // trustList adds the logs and the witness to a trust list being built.
 func (s *Logs) trustList(ctx context.Context, tl *format.TrustList) error {
-	if !s.Enabled() {
-		return nil
-	}
 	spki, err := keys.MarshalPublicKeyDER(s.cfg.Witness.Public().(*ecdsa.PublicKey))
 	if err != nil {
 		return err

@@ -51,8 +51,6 @@ type Publication struct {
 	flight      singleflight.Group
 
 	events *eventHub
-	// logs names the departments' issuance logs in the trust list.
-	logs *Logs
 }
 
 func newPublication(c *core, cfg PublicationConfig) *Publication {
@@ -357,7 +355,7 @@ func (s *Publication) buildTrustList(ctx context.Context) (*format.TrustList, er
 		}
 		tl.Departments = append(tl.Departments, fd)
 	}
-	if err := s.logs.trustList(ctx, tl); err != nil {
+	if err := s.logTrust(ctx, tl); err != nil {
 		return nil, fmt.Errorf("issuance logs: %w", err)
 	}
 	types, err := s.store.ListLicenceTypes(ctx)

@@ -179,7 +179,6 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	pub := newPublication(c, cfg.Publication)
-	pub.logs = logs
 	c.keysChanged = pub.forget
 	logs.start()
 	return &Service{
