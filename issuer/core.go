@@ -37,7 +37,7 @@ type core struct {
 	// logOrigin names the department's issuance log, which the rooms
 	// that sign pass to the store (IssueParams.LogOrigin and the like);
 	// "" when the log is disabled (LogConfig.Disabled).
-	logOrigin func(dept string) string
+	logOrigin func(ctx context.Context, dept string) (string, error)
 	// logTrust adds the departments' logs and the witness to a trust list
 	// being built (the Logs room's, when it co-signs checkpoints).
 	logTrust func(ctx context.Context, tl *format.TrustList) error
@@ -61,7 +61,7 @@ func newCore(cfg Config) *core {
 		passphrase: cfg.Passphrase, decryptKey: cfg.DecryptKey, root: cfg.Root,
 		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
 		keysChanged: func(string) {},
-		logOrigin:   func(string) string { return "" },
+		logOrigin:   func(context.Context, string) (string, error) { return "", nil },
 		logTrust:    func(context.Context, *format.TrustList) error { return nil },
 	}
 }

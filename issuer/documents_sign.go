@@ -159,10 +159,14 @@ func (s *Documents) Sign(ctx context.Context, p *Principal, req SignRequest, ide
 		if err != nil {
 			return err
 		}
+		origin, err := s.logOrigin(ctx, p.Department)
+		if err != nil {
+			return err
+		}
 		built = false
 		d, err := s.store.SignDocument(ctx, store.DocumentParams{
 			DepartmentCode: p.Department, KeyID: sg.id.String(), IdempotencyKey: idempotencyKey, RequestHash: hash,
-			LogOrigin: s.logOrigin(p.Department),
+			LogOrigin: origin,
 		}, func(slot store.DocumentSlot) (store.Document, store.AuditEvent, error) {
 			built = true
 			d, file, err := s.build(sg, chain, dept, req, kind, pages, digest[:], slot)

@@ -56,7 +56,8 @@ type Logs struct {
 	host string
 
 	mu     sync.Mutex
-	keys   map[string]*logSigner // by department code
+	stored map[string]store.LogKey // origins and keys by department code
+	keys   map[string]*logSigner   // decrypted, by department code
 	flight singleflight.Group
 
 	stop chan struct{}
@@ -67,7 +68,7 @@ func newLogs(c *core, cfg LogConfig) (*Logs, error) {
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = DefaultCheckpointInterval
 	}
-	l := &Logs{core: c, cfg: cfg, host: logOriginHost(c.publicURL), keys: map[string]*logSigner{}, stop: make(chan struct{})}
+	l := &Logs{core: c, cfg: cfg, host: logOriginHost(c.publicURL), keys: map[string]*logSigner{}, stored: map[string]store.LogKey{}, stop: make(chan struct{})}
 	if cfg.WitnessName == "" {
 		cfg.WitnessName = l.host + "/witness"
 		l.cfg.WitnessName = cfg.WitnessName
@@ -93,9 +94,16 @@ func newLogs(c *core, cfg LogConfig) (*Logs, error) {
 	return l, nil
 }
 
-// Origin returns the origin of the department's log: "<public host and
-// path>/tlog/<department code>".
-func (s *Logs) Origin(dept string) string { return s.host + "/tlog/" + dept }
+// Origin returns the origin of the department's log, fixed the first
+// time the log is used: "<public host and path>/tlog/<department code>"
+// with the public URL of then (see logKey).
+func (s *Logs) Origin(ctx context.Context, dept string) (string, error) {
+	k, err := s.logKey(ctx, dept, true)
+	if err != nil {
+		return "", fmt.Errorf("issuance log of %s: %w", dept, err)
+	}
+	return k.Origin, nil
+}
 
 // Enabled reports whether licences and documents are logged and
 // checkpoints co-signed: the trust list then names the logs.
@@ -158,7 +166,11 @@ func (s *Logs) Checkpoint(ctx context.Context) error {
 
 // checkpointOne checkpoints one department's log.
 func (s *Logs) checkpointOne(ctx context.Context, dept string) error {
-	origin := s.Origin(dept)
+	ls, err := s.checkpointKey(ctx, dept)
+	if err != nil {
+		return err
+	}
+	origin := ls.origin
 	st, err := s.store.LogState(ctx, origin)
 	if err != nil {
 		return err
@@ -170,10 +182,6 @@ func (s *Logs) checkpointOne(ctx context.Context, dept string) error {
 		return err
 	case latest.Size >= st.Size:
 		return nil
-	}
-	ls, err := s.checkpointKey(ctx, dept)
-	if err != nil {
-		return err
 	}
 	root := st.Root
 	if st.Size == 0 {
@@ -231,7 +239,7 @@ func (s *Logs) trustList(ctx context.Context, tl *format.TrustList) error {
 		if err != nil {
 			return err
 		}
-		d.Log = &format.DepartmentLog{Origin: s.Origin(d.Code), URL: s.publicBase() + "/tlog/" + d.Code + "/", PublicKey: ls.spki}
+		d.Log = &format.DepartmentLog{Origin: ls.origin, URL: s.publicBase() + "/tlog/" + d.Code + "/", PublicKey: ls.spki}
 	}
 	return nil
 }

@@ -74,16 +74,50 @@ func LoadWitnessKey(dir string, passphrase []byte) (key crypto.Signer, created b
 
 // logSigner is a department's decrypted checkpoint key.
 type logSigner struct {
+	origin   string
 	signer   note.Signer
 	verifier note.Verifier
 	// spki is the public key's SubjectPublicKeyInfo DER.
 	spki []byte
 }
 
-// checkpointKey returns the department's checkpoint key, creating it the
-// first time (an SM2 key of its own, not a signing key, stored encrypted
-// like the signing keys). A key made concurrently by another process wins
-// and is read back.
+// logKey returns the department's stored log origin and checkpoint key,
+// making them the first time (with create) with the origin the current
+// public URL gives: once stored, a department's origin never changes,
+// whatever the public URL becomes. A key made concurrently by another
+// process wins and is read back. Without create, a department with none
+// is ErrNoLog.
+func (s *Logs) logKey(ctx context.Context, dept string, create bool) (store.LogKey, error) {
+	s.mu.Lock()
+	k, ok := s.stored[dept]
+	s.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	v, err, _ := s.flight.Do("key/"+dept, func() (any, error) {
+		k, err := s.store.LogKey(ctx, dept)
+		if errors.Is(err, store.ErrNotFound) && create {
+			k, err = s.createCheckpointKey(ctx, dept)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrNoLog
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.stored[dept] = k
+		s.mu.Unlock()
+		return k, nil
+	})
+	if err != nil {
+		return store.LogKey{}, err
+	}
+	return v.(store.LogKey), nil
+}
+
+// checkpointKey returns the department's decrypted checkpoint key (see
+// logKey).
 func (s *Logs) checkpointKey(ctx context.Context, dept string) (*logSigner, error) {
 	s.mu.Lock()
 	ls := s.keys[dept]
@@ -91,14 +125,11 @@ func (s *Logs) checkpointKey(ctx context.Context, dept string) (*logSigner, erro
 	if ls != nil {
 		return ls, nil
 	}
-	v, err, _ := s.flight.Do(dept, func() (any, error) {
-		k, err := s.store.LogKey(ctx, dept)
-		if errors.Is(err, store.ErrNotFound) {
-			k, err = s.createCheckpointKey(ctx, dept)
-		}
-		if err != nil {
-			return nil, err
-		}
+	k, err := s.logKey(ctx, dept, true)
+	if err != nil {
+		return nil, err
+	}
+	v, err, _ := s.flight.Do("signer/"+dept, func() (any, error) {
 		priv, err := s.decryptKey(k.PrivateKeyPEM, s.passphrase)
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint key of %s: %w", dept, err)
@@ -107,12 +138,11 @@ func (s *Logs) checkpointKey(ctx context.Context, dept string) (*logSigner, erro
 		if err != nil {
 			return nil, err
 		}
-		origin := s.Origin(dept)
-		signer, err := tlog.NewNoteSigner(origin, sk)
+		signer, err := tlog.NewNoteSigner(k.Origin, sk)
 		if err != nil {
 			return nil, err
 		}
-		vkey, err := tlog.VerifierKey(origin, tlog.NoteSigType, sk.Public().(*ecdsa.PublicKey))
+		vkey, err := tlog.VerifierKey(k.Origin, tlog.NoteSigType, sk.Public().(*ecdsa.PublicKey))
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +150,7 @@ func (s *Logs) checkpointKey(ctx context.Context, dept string) (*logSigner, erro
 		if err != nil {
 			return nil, err
 		}
-		ls := &logSigner{signer: signer, verifier: verifier, spki: k.PublicKey}
+		ls := &logSigner{origin: k.Origin, signer: signer, verifier: verifier, spki: k.PublicKey}
 		s.mu.Lock()
 		s.keys[dept] = ls
 		s.mu.Unlock()
@@ -145,14 +175,15 @@ func (s *Logs) createCheckpointKey(ctx context.Context, dept string) (store.LogK
 	if err != nil {
 		return store.LogKey{}, err
 	}
-	detail := fmt.Appendf(nil, `{"department":%q,"origin":%q}`, dept, s.Origin(dept))
-	k, err := s.store.AddLogKey(ctx, store.LogKey{DepartmentCode: dept, PublicKey: spki, PrivateKeyPEM: pem},
+	origin := s.host + "/tlog/" + dept
+	detail := fmt.Appendf(nil, `{"department":%q,"origin":%q}`, dept, origin)
+	k, err := s.store.AddLogKey(ctx, store.LogKey{DepartmentCode: dept, Origin: origin, PublicKey: spki, PrivateKeyPEM: pem},
 		store.AuditEvent{Actor: "issuer", Action: "log.key.create", Subject: dept, Detail: detail})
 	if errors.Is(err, store.ErrDuplicate) {
 		return s.store.LogKey(ctx, dept)
 	}
 	if err == nil {
-		s.log.Info("issuance log: checkpoint key created", "department", dept, "origin", s.Origin(dept))
+		s.log.Info("issuance log: origin and checkpoint key created", "department", dept, "origin", origin)
 	}
 	return k, err
 }

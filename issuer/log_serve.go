@@ -19,32 +19,31 @@ var ErrNoLog = errors.Join(store.ErrNotFound, errors.New("no such issuance log")
 // LogReader returns the department's log origin and a reader of its
 // committed tiles and entry bundles, or ErrNoLog.
 func (s *Logs) LogReader(ctx context.Context, dept string) (string, tlog.Reader, error) {
-	if err := s.hasLog(ctx, dept); err != nil {
-		return "", nil, err
-	}
-	return s.Origin(dept), s.store, nil
+	origin, err := s.servedOrigin(ctx, dept)
+	return origin, s.store, err
 }
 
-func (s *Logs) hasLog(ctx context.Context, dept string) error {
+// servedOrigin returns the origin of a department's log that exists, or
+// ErrNoLog; it makes nothing.
+func (s *Logs) servedOrigin(ctx context.Context, dept string) (string, error) {
 	if s.cfg.Disabled || !store.ValidDepartmentCode(dept) {
-		return ErrNoLog
+		return "", ErrNoLog
 	}
-	if _, err := s.store.Department(ctx, dept); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoLog
-		}
-		return err
+	k, err := s.logKey(ctx, dept, false)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	return k.Origin, nil
 }
 
 // LatestCheckpoint returns the department's latest co-signed checkpoint
 // note, or store.ErrNotFound when none is signed yet.
 func (s *Logs) LatestCheckpoint(ctx context.Context, dept string) ([]byte, error) {
-	if err := s.hasLog(ctx, dept); err != nil {
+	origin, err := s.servedOrigin(ctx, dept)
+	if err != nil {
 		return nil, err
 	}
-	c, err := s.store.LatestCheckpoint(ctx, s.Origin(dept))
+	c, err := s.store.LatestCheckpoint(ctx, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -54,10 +53,11 @@ func (s *Logs) LatestCheckpoint(ctx context.Context, dept string) ([]byte, error
 // CheckpointOfSize returns the department's co-signed checkpoint note of
 // exactly that tree size, or store.ErrNotFound.
 func (s *Logs) CheckpointOfSize(ctx context.Context, dept string, size uint64) ([]byte, error) {
-	if err := s.hasLog(ctx, dept); err != nil {
+	origin, err := s.servedOrigin(ctx, dept)
+	if err != nil {
 		return nil, err
 	}
-	c, err := s.store.CheckpointOfSize(ctx, s.Origin(dept), size)
+	c, err := s.store.CheckpointOfSize(ctx, origin, size)
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +68,9 @@ func (s *Logs) CheckpointOfSize(ctx context.Context, dept string, size uint64) (
 // department's log, and the smallest co-signed checkpoint that includes
 // it; store.ErrNotFound if the log has no such leaf.
 func (s *Logs) Lookup(ctx context.Context, dept string, hash []byte) (store.LeafLocation, error) {
-	if err := s.hasLog(ctx, dept); err != nil {
+	origin, err := s.servedOrigin(ctx, dept)
+	if err != nil {
 		return store.LeafLocation{}, err
 	}
-	return s.store.LookupLeaf(ctx, s.Origin(dept), hash)
+	return s.store.LookupLeaf(ctx, origin, hash)
 }

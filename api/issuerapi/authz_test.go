@@ -371,7 +371,11 @@ func (e *authzEnv) build(t *testing.T, row authzRow) authzReq {
 		if err := e.svc.Log.Checkpoint(ctx); err != nil {
 			t.Fatal(err)
 		}
-		st, err := e.f.Store.LogState(ctx, e.svc.Log.Origin(issuertest.Dept))
+		origin, err := e.svc.Log.Origin(ctx, issuertest.Dept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := e.f.Store.LogState(ctx, origin)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -196,3 +196,54 @@ func TestIssuanceLogRoutes(t *testing.T) {
 		}
 	})
 }
+
+// A department's log origin is fixed the first time its log is used: an
+// issuer restarted under another public URL goes on appending to the same
+// log, and its trust list names that origin, served at the new URL.
+func TestIssuanceLogOriginStays(t *testing.T) {
+	st := issuertest.SQLite(t)
+	e := logEnv(t, st)
+	e.issue(refBusiness)
+	ctx := context.Background()
+	before, err := e.svc.Log.Origin(ctx, issuertest.Dept)
+	if err != nil || before != "issuer.test/tlog/"+issuertest.Dept {
+		t.Fatalf("origin %q, %v", before, err)
+	}
+	cfg := e.f.Config
+	cfg.Publication.PublicURL, cfg.Registry = "https://moved.example/licences", nil
+	moved, err := issuer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moved.Close()
+	if o, err := moved.Log.Origin(ctx, issuertest.Dept); err != nil || o != before {
+		t.Fatalf("origin after the move %q, %v; want %q", o, err, before)
+	}
+	p, err := moved.Admin.Authenticate(ctx, e.tokens[issuertest.TokenIssuer])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := issuer.Request{Type: issuer.TypeBusinessLicence, HolderName: "迁址后", HolderID: "91350100MA2Y00001H", ValidFrom: "2024-03-01",
+		Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区示例路1号", "et": "有限责任公司", "rc": "100万元人民币"}}
+	if _, _, err := moved.Licences.Issue(ctx, p, req, ""); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := st.LogState(ctx, before); err != nil || s.Size != 2 {
+		t.Fatalf("log %s after the move: size %d, %v; want 2", before, s.Size, err)
+	}
+	// The other department's log is first used now: the new URL names it.
+	if o, err := moved.Log.Origin(ctx, issuertest.Other); err != nil || o != "moved.example/licences/tlog/"+issuertest.Other {
+		t.Errorf("new log's origin %q, %v", o, err)
+	}
+	tl, err := moved.Publication.TrustList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := verifier.NewTrust(&e.f.Root.Key.PublicKey, tl.Body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := tr.List.Department(issuertest.Dept); d.Log == nil || d.Log.Origin != before || d.Log.URL != "https://moved.example/licences/tlog/"+issuertest.Dept+"/" {
+		t.Errorf("trust list names %+v", d.Log)
+	}
+}

@@ -18,12 +18,14 @@ type LogStore interface {
 	// its tiles and entry bundles.
 	tlog.Reader
 
-	// AddLogKey stores a department's checkpoint key and appends audit.
-	// It returns ErrDuplicate if the department has one (a concurrent
-	// process made it first: read it back with LogKey) and ErrNotFound
-	// for an unknown department.
+	// AddLogKey stores a department's log origin and checkpoint key and
+	// appends audit. It returns ErrDuplicate if the department has one (a
+	// concurrent process made it first: read it back with LogKey) or the
+	// origin is another department's, and ErrNotFound for an unknown
+	// department.
 	AddLogKey(ctx context.Context, k LogKey, audit AuditEvent) (LogKey, error)
-	// LogKey returns the department's checkpoint key, or ErrNotFound.
+	// LogKey returns the department's log origin and checkpoint key, or
+	// ErrNotFound.
 	LogKey(ctx context.Context, dept string) (LogKey, error)
 
 	// AddCheckpoint stores a co-signed checkpoint unless one of the same
@@ -46,6 +48,8 @@ type LogStore interface {
 // of the department's signing keys, that signs the log's checkpoints.
 type LogKey struct {
 	DepartmentCode string
+	// Origin is the department's log origin, fixed when the key is made.
+	Origin string
 	// PublicKey is the SubjectPublicKeyInfo DER.
 	PublicKey []byte
 	// PrivateKeyPEM is the encrypted PKCS#8 PEM, opaque to the store.
@@ -127,6 +131,9 @@ func (r LogRef) String() string {
 func (k LogKey) Validate() error {
 	if !ValidDepartmentCode(k.DepartmentCode) {
 		return invalidf("checkpoint key: invalid department code %q", k.DepartmentCode)
+	}
+	if !tlog.ValidOrigin(k.Origin) {
+		return invalidf("checkpoint key of %s: invalid origin %q", k.DepartmentCode, k.Origin)
 	}
 	if len(k.PublicKey) == 0 || len(k.PrivateKeyPEM) == 0 {
 		return invalidf("checkpoint key of %s: public and private key are required", k.DepartmentCode)

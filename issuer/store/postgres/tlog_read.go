@@ -83,8 +83,8 @@ func (s *logStore) AddLogKey(ctx context.Context, k store.LogKey, audit store.Au
 	}
 	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
 		k.CreatedAt = s.clock()
-		if _, err := tx.Exec(ctx, `INSERT INTO tlog_key (department_code, public_key, private_key_pem, created_at) VALUES ($1, $2, $3, $4)`,
-			k.DepartmentCode, k.PublicKey, k.PrivateKeyPEM, k.CreatedAt); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO tlog_key (department_code, origin, public_key, private_key_pem, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			k.DepartmentCode, k.Origin, k.PublicKey, k.PrivateKeyPEM, k.CreatedAt); err != nil {
 			return mapErr(err)
 		}
 		_, err := s.appendAudit(ctx, tx, audit)
@@ -99,8 +99,8 @@ func (s *logStore) AddLogKey(ctx context.Context, k store.LogKey, audit store.Au
 // LogKey implements store.LogStore.
 func (s *logStore) LogKey(ctx context.Context, dept string) (store.LogKey, error) {
 	k := store.LogKey{DepartmentCode: dept}
-	err := s.pool.QueryRow(ctx, `SELECT public_key, private_key_pem, created_at FROM tlog_key WHERE department_code = $1`, dept).
-		Scan(&k.PublicKey, &k.PrivateKeyPEM, &k.CreatedAt)
+	err := s.pool.QueryRow(ctx, `SELECT origin, public_key, private_key_pem, created_at FROM tlog_key WHERE department_code = $1`, dept).
+		Scan(&k.Origin, &k.PublicKey, &k.PrivateKeyPEM, &k.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.LogKey{}, fmt.Errorf("checkpoint key of %s: %w", dept, store.ErrNotFound)
 	}

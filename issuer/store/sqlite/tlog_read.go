@@ -94,8 +94,8 @@ func (s *logStore) AddLogKey(ctx context.Context, k store.LogKey, audit store.Au
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		k.CreatedAt = s.clock()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tlog_key (department_code, public_key, private_key_pem, created_at) VALUES (?, ?, ?, ?)`,
-			k.DepartmentCode, k.PublicKey, k.PrivateKeyPEM, micros(k.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tlog_key (department_code, origin, public_key, private_key_pem, created_at) VALUES (?, ?, ?, ?, ?)`,
+			k.DepartmentCode, k.Origin, k.PublicKey, k.PrivateKeyPEM, micros(k.CreatedAt)); err != nil {
 			return mapErr(err)
 		}
 		_, err := s.appendAudit(ctx, tx, audit)
@@ -110,8 +110,8 @@ func (s *logStore) AddLogKey(ctx context.Context, k store.LogKey, audit store.Au
 // LogKey implements store.LogStore.
 func (s *logStore) LogKey(ctx context.Context, dept string) (store.LogKey, error) {
 	k := store.LogKey{DepartmentCode: dept}
-	err := s.r.QueryRowContext(ctx, `SELECT public_key, private_key_pem, created_at FROM tlog_key WHERE department_code = ?`, dept).
-		Scan(&k.PublicKey, &k.PrivateKeyPEM, tm{&k.CreatedAt})
+	err := s.r.QueryRowContext(ctx, `SELECT origin, public_key, private_key_pem, created_at FROM tlog_key WHERE department_code = ?`, dept).
+		Scan(&k.Origin, &k.PublicKey, &k.PrivateKeyPEM, tm{&k.CreatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.LogKey{}, fmt.Errorf("checkpoint key of %s: %w", dept, store.ErrNotFound)
 	}

@@ -203,7 +203,7 @@ func testLogKeys(t *testing.T, f *fixture) {
 	if _, err := s.LogKey(ctx, deptA); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("key before any: %v", err)
 	}
-	k := store.LogKey{DepartmentCode: deptA, PublicKey: []byte("spki"), PrivateKeyPEM: []byte("encrypted pem")}
+	k := store.LogKey{DepartmentCode: deptA, Origin: originA, PublicKey: []byte("spki"), PrivateKeyPEM: []byte("encrypted pem")}
 	before := f.auditLen()
 	if _, err := s.AddLogKey(ctx, k, ev("log.key", deptA)); err != nil {
 		t.Fatal(err)
@@ -214,11 +214,14 @@ func testLogKeys(t *testing.T, f *fixture) {
 	if _, err := s.AddLogKey(ctx, k, ev("log.key", deptA)); !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("second key: %v, want ErrDuplicate", err)
 	}
-	if _, err := s.AddLogKey(ctx, store.LogKey{DepartmentCode: "NOPE", PublicKey: []byte("x"), PrivateKeyPEM: []byte("y")}, ev("log.key", "NOPE")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.AddLogKey(ctx, store.LogKey{DepartmentCode: deptB, Origin: originA, PublicKey: []byte("x"), PrivateKeyPEM: []byte("y")}, ev("log.key", deptB)); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("another department's origin: %v, want ErrDuplicate", err)
+	}
+	if _, err := s.AddLogKey(ctx, store.LogKey{DepartmentCode: "NOPE", Origin: "x/tlog/NOPE", PublicKey: []byte("x"), PrivateKeyPEM: []byte("y")}, ev("log.key", "NOPE")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("key of an unknown department: %v, want ErrNotFound", err)
 	}
 	got, err := s.LogKey(ctx, deptA)
-	if err != nil || !bytes.Equal(got.PublicKey, k.PublicKey) || !bytes.Equal(got.PrivateKeyPEM, k.PrivateKeyPEM) || got.CreatedAt.IsZero() {
+	if err != nil || got.Origin != originA || !bytes.Equal(got.PublicKey, k.PublicKey) || !bytes.Equal(got.PrivateKeyPEM, k.PrivateKeyPEM) || got.CreatedAt.IsZero() {
 		t.Errorf("key read back: %+v, %v", got, err)
 	}
 }

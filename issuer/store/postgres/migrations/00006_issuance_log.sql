@@ -55,11 +55,14 @@ CREATE TABLE tlog_checkpoint (
     PRIMARY KEY (origin, size)
 );
 
--- Each department's checkpoint key (SM2, not a signing key): public key
+-- Each department's log origin, fixed when its log is first used (an
+-- origin names a log for good, whatever its URL becomes later), and its
+-- checkpoint key (SM2, not a signing key): public key
 -- (SubjectPublicKeyInfo DER) and the encrypted PKCS#8 PEM of its private
 -- half, as signing_keys keeps them.
 CREATE TABLE tlog_key (
     department_code text PRIMARY KEY REFERENCES departments (code),
+    origin          text NOT NULL UNIQUE,
     public_key      bytea NOT NULL,
     private_key_pem bytea NOT NULL,
     created_at      timestamptz NOT NULL

@@ -51,11 +51,14 @@ CREATE TABLE tlog_checkpoint (
     PRIMARY KEY (origin, size)
 ) STRICT;
 
--- Each department's checkpoint key (SM2, not a signing key): public key
+-- Each department's log origin, fixed when its log is first used (an
+-- origin names a log for good, whatever its URL becomes later), and its
+-- checkpoint key (SM2, not a signing key): public key
 -- (SubjectPublicKeyInfo DER) and the encrypted PKCS#8 PEM of its private
 -- half, as signing_keys keeps them.
 CREATE TABLE tlog_key (
     department_code TEXT PRIMARY KEY REFERENCES departments (code),
+    origin          TEXT NOT NULL UNIQUE,
     public_key      BLOB NOT NULL,
     private_key_pem BLOB NOT NULL,
     created_at      INTEGER NOT NULL
