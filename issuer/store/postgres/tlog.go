@@ -84,10 +84,24 @@ func (t *logTx) AppendLog(ctx context.Context, origin string, entries []tlog.Ent
 		w.queue(t.batch)
 		return nil
 	}
+	if len(w.idx) >= copyLeaves {
+		// A batch's leaves: COPY, as its licences were, then the rest.
+		if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"tlog_leaf"}, []string{"origin", "idx", "leaf", "hash", "licence_id", "document_id"},
+			pgx.CopyFromSlice(len(w.idx), func(i int) ([]any, error) {
+				return []any{w.origin, w.idx[i], w.leaves[i], w.hashes[i], w.licences[i], w.docs[i]}, nil
+			})); err != nil {
+			return mapErr(err)
+		}
+		w.idx = nil
+	}
 	b := &pgx.Batch{}
 	w.queue(b)
 	return mapErr(t.tx.SendBatch(ctx, b).Close())
 }
+
+// copyLeaves is the number of leaves from which an append writes them
+// with COPY rather than one INSERT of arrays.
+const copyLeaves = 64
 
 // logWrite is one append's rows, as arrays for unnest.
 type logWrite struct {
