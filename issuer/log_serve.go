@@ -2,7 +2,7 @@ package issuer
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"elicence/issuer/store"
 	"elicence/tlog"
@@ -14,7 +14,7 @@ import (
 
 // ErrNoLog reports a department without a log (unknown, or the log is
 // off in this configuration). It wraps store.ErrNotFound.
-var ErrNoLog = errors.Join(store.ErrNotFound, errors.New("no such issuance log"))
+var ErrNoLog = fmt.Errorf("no such issuance log: %w", store.ErrNotFound)
 
 // LogReader returns the department's log origin and a reader of its
 // committed tiles and entry bundles, or ErrNoLog.

@@ -119,14 +119,6 @@ type LogRef struct {
 	DocumentID string
 }
 
-// String names the object for errors.
-func (r LogRef) String() string {
-	if r.DocumentID != "" {
-		return fmt.Sprintf("document %s", r.DocumentID)
-	}
-	return fmt.Sprintf("licence %s", r.LicenceID)
-}
-
 // Validate checks a checkpoint key before it is stored.
 func (k LogKey) Validate() error {
 	if !ValidDepartmentCode(k.DepartmentCode) {
