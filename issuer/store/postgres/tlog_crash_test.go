@@ -179,6 +179,7 @@ func TestLogAgreesAfterKill(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	// Kill it once it has issued a few batches, in the middle of others.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -209,6 +210,7 @@ func TestLogAgreesAfterKill(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	before := checkLogAgrees(t, url)
+	t.Logf("%d licences stored when the issuer was killed; log and licences agree", before)
 	// Issuance goes on from the log as the killed process left it.
 	if _, err := f.Service.Licences.IssueBulk(ctx, p, strings.NewReader(bulkInput(900000, 300)), issuer.BulkOptions{Format: issuer.BulkNDJSON, BatchSize: 100}, func(issuer.BulkRow) error { return nil }); err != nil {
 		t.Fatal(err)
