@@ -220,8 +220,8 @@ func TestLogAgreesAfterKill(t *testing.T) {
 	}
 }
 
-// checkBackends returns the number of the child process's backends.
-func checkBackends(t *testing.T, url string) int {
+// countRows returns the count query sql answers on the database behind url.
+func countRows(t *testing.T, url, sql string, args ...any) int {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
@@ -230,26 +230,20 @@ func checkBackends(t *testing.T, url string) int {
 	}
 	defer conn.Close(ctx)
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'logchild'`).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
+// checkBackends returns the number of the child process's backends.
+func checkBackends(t *testing.T, url string) int {
+	return countRows(t, url, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'logchild'`)
+}
+
 // checkCount returns the number of the department's licences.
 func checkCount(t *testing.T, url string) int {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM licences WHERE department_code = $1`, issuertest.Dept).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return countRows(t, url, `SELECT count(*) FROM licences WHERE department_code = $1`, issuertest.Dept)
 }
 
 // runLogChild is the process TestLogAgreesAfterKill kills: it issues bulk
