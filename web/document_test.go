@@ -318,6 +318,18 @@ func TestDocumentPages(t *testing.T) {
 			t.Errorf("a file that is no PDF and has no .p7s was sent: %d upload(s)", n-before)
 		}
 	})
+	t.Run("a scan after choosing a file", func(t *testing.T) {
+		// The file input has the focus once a file was chosen; a scanner's
+		// keystrokes still reach the scan input.
+		b.do(t, "type with the file input focused", 10*time.Second,
+			chromedp.Focus(chromedp.CSS("#doc-file")),
+			chromedp.KeyEvent("LC2:ABC"),
+		)
+		if got := eval[string](t, b, `document.activeElement.id + '|' + document.getElementById('scan').value`); got != "scan|LC2:ABC" {
+			t.Errorf("focus and scan input after typing on the file input: %q", got)
+		}
+		eval[string](t, b, `document.getElementById('scan').value = ''`)
+	})
 	t.Run("server problems", func(t *testing.T) {
 		// A verifier with a smaller limit than the page's answers 413.
 		gate.tiny.Store(true)
@@ -383,6 +395,47 @@ func TestDocumentPages(t *testing.T) {
 		}
 		if !eval[bool](t, b, `document.getElementById('doc-upload').hidden`) {
 			t.Error("the progress bar stays after the answer")
+		}
+	})
+
+	t.Run("words of other verdicts", func(t *testing.T) {
+		// Verdicts this system cannot be made to give here (a department
+		// not authorised, a forged signature, an unknown key, status
+		// unavailable, a file the page let through that is no PDF), worded
+		// from reports of the verifier's shape.
+		got := eval[[][]string](t, b, `(async () => {
+			const v = await import('/static/verdict.js');
+			const pdf = { name: '批复.pdf', size: 9, sig: false }, p7s = { name: 'a.txt', size: 9, sig: true };
+			const card = (indication, sub, upload, status) => {
+				const o = v.outcome({ ok: true, data: { indication, sub_indication: sub, kind: 'document receipt', status,
+					verified_at: '2026-12-02T06:00:00Z' } }, upload ? '' : 'LD2:X', upload);
+				return [sub, v.indicationOf(o), String(v.retryable(o)), v.reason(o), v.hint(o)];
+			};
+			return [card('INDETERMINATE', 'TRY_LATER', pdf), card('FAILED', 'TYPE_NOT_AUTHORISED', pdf),
+				card('FAILED', 'SIG_CRYPTO_FAILURE', p7s), card('FAILED', 'UNKNOWN_KEY', pdf),
+				card('FAILED', 'UNSUPPORTED_FORMAT', pdf), card('FAILED', 'FORMAT_FAILURE', pdf), card('FAILED', 'FORMAT_FAILURE', p7s),
+				card('FAILED', 'HASH_FAILURE', p7s), card('FAILED', 'TRAILING_DATA', null),
+				card('FAILED', 'REVOKED', null, { value: 'revoked', reason: 'issued_in_error', changed_at: '2026-12-01T02:03:00Z' })];
+		})()`)
+		want := [][3]string{
+			{"INDETERMINATE", "true", "撤回状态"},
+			{"FAILED", "false", "该部门无权签署文件"},
+			{"FAILED", "false", "签名验证失败"},
+			{"FAILED", "false", "无法确认文件来源"},
+			{"UNREADABLE", "false", "“批复.pdf”不是 PDF，又没有 .p7s 签名"},
+			{"UNREADABLE", "false", "没有可核验的电子签名"},
+			{"UNREADABLE", "false", ".p7s 文件不是本系统的电子签名"},
+			{"FAILED", "false", "不是这个 .p7s 所签的文件"},
+			{"UNREADABLE", "false", "两次扫描"}, // a scanned receipt: two scans run together
+			{"FAILED", "false", "已撤回（签署有误）（2026-12-01 10:03 起）"},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d cards, want %d", len(got), len(want))
+		}
+		for i, g := range got {
+			if g[1] != want[i][0] || g[2] != want[i][1] || !strings.Contains(g[3], want[i][2]) || strings.Contains(g[3]+g[4], "{") {
+				t.Errorf("%s: %q, want %s retry %s with %q", g[0], g[1:], want[i][0], want[i][1], want[i][2])
+			}
 		}
 	})
 

@@ -287,7 +287,9 @@ window.addEventListener('focus', () => {
 document.addEventListener('keydown', (e) => {
   // Space still presses a focused button; no QR text starts with one.
   if (e.target === input || e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1 || e.key === ' ') return;
-  if (e.target.matches?.('input, textarea, select, [contenteditable]')) return;
+  // A file input takes no text: a scan while it has the focus (a file was
+  // just chosen) goes to the scan input too.
+  if (e.target.matches?.('input:not([type="file"]), textarea, select, [contenteditable]')) return;
   input.focus({ preventScroll: true });
 });
 

@@ -95,7 +95,13 @@ function showProgress(mine, sent, total) {
  * card shows: the page's own refusal, or the verifier's answer.
  */
 export async function checkFile(file, sig) {
-  const local = await precheck(file, sig);
+  let local;
+  try {
+    local = await precheck(file, sig);
+  } catch {
+    // The file was moved or deleted since it was chosen.
+    local = { local: 'unreadable', cause: 'docNoRead', params: { name: file.name || '' }, notChecked: true, upload: describe(file, sig) };
+  }
   if (local) return local;
   const mine = ++uploads;
   showProgress(mine, 0, uploadSize(file, sig));
@@ -174,7 +180,7 @@ export function setup(verify) {
     if (others.length === 1) {
       setFiles(fileIn, others);
       setFiles(sigIn, sigs);
-      if (sigs.length === 0 && others[0].size > 0 && uploadSize(others[0]) <= maxDocument && !(await isPDF(others[0]))) {
+      if (sigs.length === 0 && others[0].size > 0 && uploadSize(others[0]) <= maxDocument && !(await isPDF(others[0]).catch(() => true))) {
         // Wait for its .p7s: dropping it next verifies both.
         say('doc.needSig', { name: others[0].name || '' });
         return;

@@ -75,13 +75,13 @@ export const docUnreadableSubs = {
 
 /**
  * The causes of an unreadable input, each with a cause and a hint message;
- * the doc… ones are of an uploaded file. docTooLarge, docEmpty, sigEmpty
- * and notPdf are found in the page, before anything is sent; the others
+ * the doc… ones are of an uploaded file. docTooLarge, docEmpty, sigEmpty,
+ * notPdf and docNoRead are found in the page, before anything is sent; the others
  * are the verifier's answer or its problem details, translated.
  */
 export const unreadableCauses = ['ime', 'foreign', 'garbled', 'truncated', 'tooLong', 'glued',
   'notPdf', 'docUnsigned', 'sigUnreadable', 'docTooLarge', 'docTooLargeServer', 'docEmpty', 'sigEmpty',
-  'docMissing', 'docPartTwice', 'docPartUnknown', 'docRejected', 'docBadForm'];
+  'docNoRead', 'docMissing', 'docPartTwice', 'docPartUnknown', 'docRejected', 'docBadForm'];
 
 // Messages of the verifier's sub-indications, for a licence that was read.
 const reasonKeys = {
@@ -287,6 +287,11 @@ function causeOf(o) {
   return cause;
 }
 
+/** causeParams fills an unreadable cause's message: the page's own, or the uploaded file's name. */
+function causeParams(o) {
+  return o.params || (o.upload ? { name: o.upload.name } : undefined);
+}
+
 /**
  * word is the one-word verdict of an outcome. An upload refused before it
  * was verified (too large, empty, not a PDF without its .p7s, or a form
@@ -323,7 +328,7 @@ export function statusText(value, reasonCode, doc = false) {
 /** reason says in plain words why an outcome is what it is. */
 export function reason(o) {
   const ind = indicationOf(o);
-  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}`, o.params);
+  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}`, causeParams(o));
   if (o.local === 'timeout') return t('reason.timeout', { s: o.seconds ?? '' });
   if (o.local === 'network') return t('reason.network');
   if (o.local === 'refused') {
@@ -376,7 +381,7 @@ export function reason(o) {
 /** hint says what the clerk should do next, or what kind of code passed. */
 export function hint(o) {
   const ind = indicationOf(o);
-  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}.hint`, o.params);
+  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}.hint`, causeParams(o));
   if (o.publicCopy) return t('hint.publicCopy', { dept: o.report.annotation?.relying_department_name || o.report.annotation?.relying_department || '' });
   if (ind === INDETERMINATE) return t(o.upload ? 'doc.hint.retry' : 'hint.retry');
   const r = o.report;
