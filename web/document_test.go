@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -102,33 +101,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func (c *countingReader) Close() error { return c.r.Close() }
 
-// signPDF signs pdf as the demo department through the issuer's documents
-// API and returns the stamped, signed PDF and the document's identifier.
+// signPDF signs a PDF as the demo department through the issuer's
+// documents API and returns the stamped, signed PDF and the document's
+// identifier.
 func (s *system) signPDF(t *testing.T, title, number string, in []byte) ([]byte, string) {
 	t.Helper()
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	w.WriteField("title", title)
-	w.WriteField("number", number)
-	fw, _ := w.CreateFormFile("file", "批复.pdf")
-	fw.Write(in)
-	w.Close()
-	req, err := http.NewRequest("POST", s.URL+"/v1/documents", &b)
-	if err != nil {
-		t.Fatal(err)
+	hdr, out := s.sign(t, title, number, "批复.pdf", in)
+	if hdr.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("sign PDF: answered %s", hdr.Get("Content-Type"))
 	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusCreated || res.Header.Get("Content-Type") != "application/pdf" {
-		t.Fatalf("sign PDF: %d %s", res.StatusCode, out)
-	}
-	return out, res.Header.Get("Elicence-Document-Id")
+	return out, hdr.Get("Elicence-Document-Id")
 }
 
 // dropFiles drops files on the element sel as a person dragging them from
