@@ -51,8 +51,10 @@ function isSignature(f) {
   return /\.p7s$/i.test(f.name || '');
 }
 
+// describe is what the card says of an upload: the file's name and size,
+// whether a .p7s went with it, and the two files' size together.
 function describe(file, sig) {
-  return { name: file.name || '', size: file.size + (sig ? sig.size : 0), sig: !!sig };
+  return { name: file.name || '', size: file.size, total: file.size + (sig ? sig.size : 0), sig: !!sig };
 }
 
 /**
@@ -65,7 +67,7 @@ export async function precheck(file, sig) {
   if (file.size === 0) return refuse('docEmpty', { name: file.name || '' });
   if (sig && sig.size === 0) return refuse('sigEmpty');
   if (uploadSize(file, sig) > maxDocument) {
-    return refuse('docTooLarge', { size: verdict.sizeText(upload.size), max: verdict.sizeText(maxDocument) });
+    return refuse('docTooLarge', { size: verdict.sizeText(upload.total), max: verdict.sizeText(maxDocument) });
   }
   if (!sig && !(await isPDF(file))) return refuse('notPdf', { name: file.name || '' });
   return null;

@@ -205,8 +205,8 @@ export function precheck(text) {
  * outcome turns an API answer into what the card shows; text is what was
  * sent, which tells two scans run together from one garbled scan. upload,
  * for POST /v1/verify/document, describes the file sent ({name, size,
- * sig}): the report is then worded as a file's, and a refused upload by
- * its problem details, translated.
+ * total, sig}; total counts its .p7s too): the report is then worded as a
+ * file's, and a refused upload by its problem details, translated.
  */
 export function outcome(answer, text = '', upload = null) {
   const o = answerOutcome(answer, text, upload);
