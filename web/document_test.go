@@ -355,7 +355,17 @@ func TestDocumentPages(t *testing.T) {
 			window.progressSeen = [];
 			new MutationObserver(() => window.progressSeen.push([p.value, p.max])).observe(p, { attributes: true, attributeFilter: ['value'] });
 			return true; })()`)
-		c := drop(t, bigFile, sigFile)
+		total := eval[int](t, b, `Number(document.getElementById('recent').dataset.total)`)
+		b.do(t, "drop a large file and its .p7s", 60*time.Second,
+			dropFiles("#doc-drop", bigFile, sigFile),
+			// Mid-upload: the bar and its words, for the screenshot.
+			waitFor(`(() => { const p = document.getElementById('doc-progress');
+				return !document.getElementById('doc-upload').hidden && p.value > p.max / 5; })()`, 20*time.Second),
+			screenshot(t, shots, "counter-document-progress.png"),
+			waitFor(fmt.Sprintf(`Number(document.getElementById('recent').dataset.total) === %d`, total+1), 10*time.Second),
+			waitFor(`!['pending', 'idle'].includes(document.getElementById('verdict').dataset.verdict)`, 30*time.Second),
+		)
+		c := cardState(t, b)
 		if c["indication"] != "PASSED" || !strings.Contains(c["text"], "年度统计报表") {
 			t.Fatalf("large upload: %s\n%s", c["indication"], c["text"])
 		}
