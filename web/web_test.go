@@ -219,7 +219,7 @@ func messageTable(t *testing.T) map[string]map[string]string {
 // prefix of their template literal. A new one must be listed here, and
 // every key it can make then exists in both languages. The verdict card's
 // own dynamic keys are listed by verdict.js messageKeys(), which
-// TestCounter checks in Chromium.
+// TestDocumentPages checks in Chromium.
 var dynamicKeys = map[string][]string{
 	"wallet.status.": {"valid", "revoked", "suspended", "expired"},
 	"wallet.state.":  {"valid", "revoked", "suspended", "expired"},
