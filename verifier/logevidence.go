@@ -257,7 +257,6 @@ func (e *LogEvidence) prove(ctx context.Context, st *logState, lg *format.Depart
 				return p, err
 			}
 			bundleErr = err
-			e.log.Warn("tlog-proof in the offline bundle refused", "origin", lg.Origin, "leaf", key, "err", err)
 		}
 	}
 	if e.cfg.Offline {
@@ -309,10 +308,11 @@ func (e *LogEvidence) check(st *logState, lg *format.DepartmentLog, ip tlog.Incl
 		}
 	}
 	ex, err := tlog.ProveExistence(ip, lg.Origin, st.logKey, st.witness, time.Unix(1<<62, 0))
+	if errors.Is(err, tlog.ErrNotIncluded) {
+		e.log.Warn("issuance log proof does not verify", "origin", lg.Origin, "source", source, "index", ip.Index)
+		return nil, fmt.Errorf("log %s: the inclusion proof of leaf %d does not lead to the co-signed root: %w", lg.Origin, ip.Index, tlog.ErrNotIncluded)
+	}
 	if err != nil {
-		if errors.Is(err, tlog.ErrNotIncluded) {
-			e.log.Warn("issuance log proof does not verify", "origin", lg.Origin, "source", source, "err", err)
-		}
 		return nil, fmt.Errorf("log %s: %w", lg.Origin, err)
 	}
 	p := LogProof{Origin: lg.Origin, Size: ex.Checkpoint.Size, Root: base64.StdEncoding.EncodeToString(ex.Checkpoint.Hash),

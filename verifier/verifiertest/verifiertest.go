@@ -63,6 +63,8 @@ type Dept struct {
 	StatusURL string
 	// Log is the department's issuance log in the trust list (World.NewLog).
 	Log *format.DepartmentLog
+	// Documents makes the department a document signer in the trust list.
+	Documents bool
 }
 
 // World is a root key with departments: everything needed to sign a trust
@@ -172,7 +174,7 @@ func (w *World) TrustList(seq uint64, issuedAt, nextUpdate time.Time) format.Tru
 	for _, d := range w.Depts {
 		tl.Departments = append(tl.Departments, format.Department{
 			Code: d.Code, Name: d.Name, Keys: append([]format.TrustedKey(nil), d.Keys...),
-			Types: d.Types, StatusURL: d.StatusURL, Log: d.Log,
+			Types: d.Types, StatusURL: d.StatusURL, Log: d.Log, Documents: d.Documents,
 		})
 		if d.Log != nil && tl.Witness == nil {
 			der, err := keys.MarshalPublicKeyDER(&w.WitnessKey.PublicKey)
