@@ -31,6 +31,7 @@ func verifierServeCommand() Command {
 			rootKey := fs.String("root-key", "", env("root-key", "pinned root public key `file` (PEM), instead of --root"))
 			trust := fs.String("trust", "", env("trust", "trust list `URL` (http, https) or file (offline mode)"))
 			statusDir := fs.String("status-dir", "", env("status-dir", "read status lists from this `directory` instead of fetching them (offline mode)"))
+			logProofs := fs.String("log-proofs", "", env("log-proofs", "read issuance-log proofs of existence (tlog-proof files) from this `directory`, an offline bundle's tlog-proofs/; with a --trust file they are the only ones used"))
 			var events stringList
 			fs.Var(&events, "events", env("events", "revocation event stream `URL` (repeatable; default: derived from a --trust URL ending in /v1/trust-list)"))
 			noStream := fs.Bool("no-stream", false, env("no-stream", "do not subscribe to the event stream; poll status lists only"))
@@ -96,7 +97,8 @@ func verifierServeCommand() Command {
 				h := verifierapi.New(verifierapi.Config{
 					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, RefreshTrust: cache.RefreshTrust, Now: e.Now,
 						MaxStaleness: *maxStale, Skew: *skew, Department: *dept,
-						Memo: verifier.NewSignatureMemo(verifier.DefaultMemoEntries)},
+						Memo:     verifier.NewSignatureMemo(verifier.DefaultMemoEntries),
+						Evidence: verifier.NewLogEvidence(verifier.LogConfig{Logger: log, ProofDir: *logProofs, Offline: !isURL})},
 					Logger: log, Registry: reg, Gatherer: reg, Ready: cache.Ready, Stats: cache.Stats,
 				})
 				// The counter page (/counter) and the public verification
