@@ -116,18 +116,30 @@ func (e *LogEvidence) state(trust *Trust, lg *format.DepartmentLog) (*logState, 
 	if st != nil && st.keyDER == string(lg.PublicKey) && st.witnessDER == string(w.PublicKey) && st.witnessName == w.Name {
 		return st, nil
 	}
-	logKey, err := noteKey(lg.Origin, tlog.NoteSigType, lg.PublicKey)
+	logKey, witness, err := LogVerifiers(trust.List, lg)
 	if err != nil {
-		return nil, noEvidence("the trust list's checkpoint key of log %s is unusable: %v", lg.Origin, err)
-	}
-	witness, err := noteKey(w.Name, tlog.CosigSigType, w.PublicKey)
-	if err != nil {
-		return nil, noEvidence("the trust list's witness key is unusable: %v", err)
+		return nil, noEvidence("the trust list's %v is unusable", err)
 	}
 	st = &logState{keyDER: string(lg.PublicKey), witnessDER: string(w.PublicKey), witnessName: w.Name, logKey: logKey, witness: witness,
 		roots: map[uint64][]byte{}, notes: map[uint64]tlog.SignedCheckpoint{}, proven: newBoundedMap[string, LogProof](e.cfg.MaxProofs)}
 	e.logs[lg.Origin] = st
 	return st, nil
+}
+
+// LogVerifiers returns the signed-note verifiers of a department's log as
+// the trust list tl names it: the log's checkpoint key (named by its
+// origin) and the witness's cosignature key.
+func LogVerifiers(tl *format.TrustList, lg *format.DepartmentLog) (logKey, witness note.Verifier, err error) {
+	if tl.Witness == nil {
+		return nil, nil, errors.New("the trust list names no witness")
+	}
+	if logKey, err = noteKey(lg.Origin, tlog.NoteSigType, lg.PublicKey); err != nil {
+		return nil, nil, fmt.Errorf("checkpoint key of log %s: %w", lg.Origin, err)
+	}
+	if witness, err = noteKey(tl.Witness.Name, tlog.CosigSigType, tl.Witness.PublicKey); err != nil {
+		return nil, nil, fmt.Errorf("witness key: %w", err)
+	}
+	return logKey, witness, nil
 }
 
 // noteKey makes a signed-note verifier of an SM2 SubjectPublicKeyInfo.

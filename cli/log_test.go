@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"elicence/format"
+	"elicence/tlog"
+	"elicence/verifier/verifiertest"
+)
+
+// logFixture is a department with an issuance log served over HTTP, and
+// the files log verify reads.
+type logFixture struct {
+	w                    *verifiertest.World
+	d                    *verifiertest.Dept
+	log                  *verifiertest.Log
+	clock                *verifiertest.Clock
+	dir                  string
+	trust, root, state   string
+	objects              [][]byte
+	recordsA, recordsAll string
+}
+
+func newLogFixture(t *testing.T) *logFixture {
+	t.Helper()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	f := &logFixture{w: verifiertest.NewWorld(t), clock: verifiertest.NewClock(now), dir: t.TempDir()}
+	f.d = f.w.Depts[0]
+	f.log = f.w.NewLog(t, f.d, f.clock.Now)
+	f.trust, f.root, f.state = filepath.Join(f.dir, "trust.cbor"), filepath.Join(f.dir, "root.pem"), filepath.Join(f.dir, "state.json")
+	write(t, f.trust, f.w.SignTrust(t, 1, now.Add(-time.Hour), now.Add(24*time.Hour)))
+	write(t, f.root, f.w.RootPEM(t))
+	// Three credentials, the department records the first two (one as a
+	// QR text, one as a leaf hash) but not the third: misissuance.
+	var qr []string
+	for i := range 3 {
+		s := f.w.Sign(t, f.d, f.w.Credential(f.d, fmt.Sprint(i+1), "L1", uint32(i), now.Add(-time.Hour)))
+		f.objects = append(f.objects, s.Encode())
+		qr = append(qr, format.QRText(format.KindCredential, s))
+	}
+	f.log.Append(tlog.KindCredential, f.objects...)
+	f.log.Checkpoint()
+	hash := func(o []byte) string { return hex.EncodeToString(tlog.NewLeaf(tlog.KindCredential, o).Hash()) }
+	f.recordsA = filepath.Join(f.dir, "records-a.txt")
+	write(t, f.recordsA, []byte("# exported 2026-12-01\n"+qr[0]+"\n\n"+hash(f.objects[1])+"\n"))
+	f.recordsAll = filepath.Join(f.dir, "records-all.txt")
+	write(t, f.recordsAll, []byte(qr[0]+"\n"+hash(f.objects[1])+"\n"+hash(f.objects[2])+"\n"))
+	return f
+}
+
+func write(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *logFixture) run(t *testing.T, args ...string) (result, logReport) {
+	t.Helper()
+	args = append([]string{"log", "verify", "--trust", f.trust, "--root", f.root, "--json"}, args...)
+	r := elicence(t, f.clock.Now(), args...)
+	var rep logReport
+	if r.code <= 2 {
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("exit %d, output not a report: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+		}
+	}
+	return r, rep
+}
+
+// TestLogVerify: the monitor reports the leaf the department's records do
+// not know, follows the log from run to run by consistency, and finds a
+// fork in what the log serves and in a checkpoint seen elsewhere, without
+// advancing its state; an unreachable log is exit 2.
+func TestLogVerify(t *testing.T) {
+	f := newLogFixture(t)
+	r, rep := f.run(t, "--state", f.state, "--records", f.recordsA)
+	if r.code != ExitFailed || rep.Result != logProblem || len(rep.Unknown) != 1 || rep.Unknown[0].Index != 2 ||
+		rep.Unknown[0].Kind != "credential" || rep.Witness != verifiertest.WitnessName || rep.Size != 3 {
+		t.Fatalf("unknown leaf: exit %d %+v\n%s", r.code, rep, r.stderr)
+	}
+	r, rep = f.run(t, "--state", f.state, "--records", f.recordsAll)
+	if r.code != 0 || rep.Result != logSound || rep.PreviousSize == nil || *rep.PreviousSize != 3 {
+		t.Fatalf("all known: exit %d %+v\n%s", r.code, rep, r.stderr)
+	}
+
+	// The log grows: the next run checks only the new leaf, from the state.
+	f.clock.Advance(time.Minute)
+	f.log.Append(tlog.KindCredential, []byte("a fourth credential"))
+	f.log.Checkpoint()
+	r, rep = f.run(t, "--state", f.state)
+	if r.code != 0 || rep.From != 3 || rep.To != 4 || *rep.PreviousSize != 3 || rep.Records != nil {
+		t.Fatalf("extension: exit %d %+v\n%s", r.code, rep, r.stderr)
+	}
+	saved, _ := os.ReadFile(f.state)
+
+	// A checkpoint of size 4 with another root, co-signed by a witness
+	// that checked nothing, from a verifier's log: a fork.
+	root := make([]byte, tlog.HashSize)
+	rand.Read(root)
+	forged := f.log.Cosign(f.log.SignOnly(4, root))
+	other := filepath.Join(f.dir, "seen.note")
+	write(t, other, forged)
+	r, rep = f.run(t, "--state", f.state, "--checkpoint", other)
+	if r.code != ExitFailed || rep.Fork == nil || rep.Fork.NewNote != string(forged) || rep.Fork.OldNote == "" {
+		t.Fatalf("fork from elsewhere: exit %d %+v\n%s", r.code, rep, r.stderr)
+	}
+	// The log itself now serves that history.
+	f.log.Serve(4, forged, true)
+	r, rep = f.run(t, "--state", f.state)
+	if r.code != ExitFailed || rep.Fork == nil || !strings.Contains(rep.Error, "fork") {
+		t.Fatalf("served fork: exit %d %+v\n%s", r.code, rep, r.stderr)
+	}
+	if now, _ := os.ReadFile(f.state); string(now) != string(saved) {
+		t.Fatal("state advanced past a fork")
+	}
+	// Text output names the fork and prints both notes.
+	r = elicence(t, f.clock.Now(), "log", "verify", "--trust", f.trust, "--root", f.root, "--state", f.state)
+	if r.code != ExitFailed || !strings.Contains(r.stdout, "FORK") || !strings.Contains(r.stdout, "--- conflicting note\n"+string(forged)) {
+		t.Fatalf("text: exit %d\n%s", r.code, r.stdout)
+	}
+
+	f.log.Failing.Store(true)
+	if r, rep = f.run(t); r.code != ExitIndeterminate || rep.Result != logUnreachable {
+		t.Fatalf("log down: exit %d %+v", r.code, rep)
+	}
+}
+
+// TestLogVerifyUsage: mistakes in the call are exit 3 with a hint; a
+// state file of another log, or records that are neither hashes nor QR
+// texts, are exit 4 with the reason.
+func TestLogVerifyUsage(t *testing.T) {
+	f := newLogFixture(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"log", "verify"}, ExitUsage, "no trust list"},
+		{[]string{"log", "verify", "--trust", f.trust}, ExitUsage, "no root key"},
+		{[]string{"log", "verify", "--trust", f.trust, "--root", f.root, "--dept", "NOPE"}, ExitUsage, "departments with a log: DEPTA"},
+		{[]string{"log", "verify", "--trust", f.trust, "--root", f.root, "--url", "ftp://x/"}, ExitUsage, "http or https"},
+	} {
+		r := elicence(t, f.clock.Now(), c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d with %q", c.args, r.code, r.stderr, c.code, c.want)
+		}
+	}
+	bad := filepath.Join(f.dir, "bad.txt")
+	write(t, bad, []byte("not a hash\n"))
+	r := elicence(t, f.clock.Now(), "log", "verify", "--trust", f.trust, "--root", f.root, "--records", bad)
+	if r.code != ExitError || !strings.Contains(r.stderr, "line 1: neither a leaf hash") {
+		t.Errorf("bad records: exit %d %q", r.code, r.stderr)
+	}
+	write(t, f.state, []byte(`{"origin":"elsewhere/tlog/X","checkpoint":"","range":[]}`))
+	r = elicence(t, f.clock.Now(), "log", "verify", "--trust", f.trust, "--root", f.root, "--state", f.state)
+	if r.code != ExitError || !strings.Contains(r.stderr, "give each log its own --state") {
+		t.Errorf("foreign state: exit %d %q", r.code, r.stderr)
+	}
+}
