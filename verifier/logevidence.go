@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -279,7 +279,7 @@ func (e *LogEvidence) prove(ctx context.Context, st *logState, lg *format.Depart
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
-	idx, size, err := e.lookup(ctx, lg, key)
+	idx, size, err := e.lookup(ctx, lg, leaf.Hash())
 	if err != nil {
 		return nil, err
 	}
@@ -404,28 +404,21 @@ func (e *LogEvidence) checkpoint(ctx context.Context, st *logState, lg *format.D
 
 // lookup asks the log where a leaf is: its index and the size of the first
 // co-signed checkpoint holding it.
-func (e *LogEvidence) lookup(ctx context.Context, lg *format.DepartmentLog, leafHash string) (uint64, uint64, error) {
-	raw, err := e.get(ctx, lg.URL+"lookup/"+leafHash, 4096)
-	if errors.Is(err, tlog.ErrNotFound) {
-		return 0, 0, fmt.Errorf("%w: %w: it is not in the issuance log %s", ErrNoEvidence, errNotLogged, lg.Origin)
-	}
+func (e *LogEvidence) lookup(ctx context.Context, lg *format.DepartmentLog, leafHash []byte) (uint64, uint64, error) {
+	base, err := url.Parse(lg.URL)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, noEvidence("the trust list's log URL %q does not parse", lg.URL)
 	}
-	var l struct {
-		Index *uint64 `json:"index"`
-		Size  *uint64 `json:"checkpoint_size"`
+	pos, err := tlog.HTTPFetchers{Client: e.cfg.Client, Base: base}.Lookup(ctx, leafHash)
+	switch {
+	case errors.Is(err, tlog.ErrNotFound):
+		return 0, 0, fmt.Errorf("%w: %w: it is not in the issuance log %s", ErrNoEvidence, errNotLogged, lg.Origin)
+	case err != nil:
+		return 0, 0, fmt.Errorf("issuance log %s: %w", lg.Origin, unwrapURLError(err))
+	case pos.CheckpointSize == nil:
+		return 0, 0, noEvidence("it is leaf %d of the issuance log %s, in no co-signed checkpoint yet", pos.Index, lg.Origin)
 	}
-	if err := json.Unmarshal(raw, &l); err != nil || l.Index == nil {
-		return 0, 0, fmt.Errorf("log %s: lookup answer is not {\"index\":…}", lg.Origin)
-	}
-	if l.Size == nil {
-		return 0, 0, noEvidence("it is leaf %d of the issuance log %s, in no co-signed checkpoint yet", *l.Index, lg.Origin)
-	}
-	if *l.Size <= *l.Index {
-		return 0, 0, fmt.Errorf("log %s: lookup names checkpoint size %d for leaf %d", lg.Origin, *l.Size, *l.Index)
-	}
-	return *l.Index, *l.Size, nil
+	return pos.Index, *pos.CheckpointSize, nil
 }
 
 // get fetches a blob of the log; 404 is tlog.ErrNotFound. limit bounds the
