@@ -3,6 +3,7 @@ package verifier
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/transparency-dev/merkle/proof"
 	"golang.org/x/mod/sumdb/note"
 
 	"elicence/format"
@@ -72,8 +74,19 @@ type logState struct {
 	notes map[uint64]tlog.SignedCheckpoint // co-signed, verified
 	// proven holds verified proofs by leaf hash.
 	proven boundedMap[string, LogProof]
-	start  time.Time
-	fork   *tlog.ForkError
+	// verified holds the checkpoint notes whose signatures verified (and
+	// were compared with those seen), by SHA-256 of the note.
+	verified boundedMap[[32]byte, verifiedNote]
+	start    time.Time
+	fork     *tlog.ForkError
+}
+
+// verifiedNote is what a verified co-signed checkpoint note says.
+type verifiedNote struct {
+	Size       uint64
+	Root       []byte
+	Witness    string
+	CosignedAt time.Time
 }
 
 // maxRoots bounds the checkpoints remembered per log for fork detection.
@@ -121,7 +134,7 @@ func (e *LogEvidence) state(trust *Trust, lg *format.DepartmentLog) (*logState, 
 		return nil, noEvidence("the trust list's %v is unusable", err)
 	}
 	st = &logState{keyDER: string(lg.PublicKey), witnessDER: string(w.PublicKey), witnessName: w.Name, logKey: logKey, witness: witness,
-		roots: map[uint64][]byte{}, notes: map[uint64]tlog.SignedCheckpoint{}, proven: newBoundedMap[string, LogProof](e.cfg.MaxProofs)}
+		roots: map[uint64][]byte{}, notes: map[uint64]tlog.SignedCheckpoint{}, proven: newBoundedMap[string, LogProof](e.cfg.MaxProofs), verified: newBoundedMap[[32]byte, verifiedNote](1024)}
 	e.logs[lg.Origin] = st
 	return st, nil
 }
@@ -314,6 +327,20 @@ func (e *LogEvidence) prove(ctx context.Context, st *logState, lg *format.Depart
 // keeps the tiles that built it. seen says the checkpoint was already
 // compared with those seen.
 func (e *LogEvidence) check(st *logState, lg *format.DepartmentLog, ip tlog.InclusionProof, source string, tiles map[string][]byte, seen bool) (*LogProof, error) {
+	sum := sha256.Sum256(ip.Checkpoint)
+	e.mu.Lock()
+	vn, known := st.verified.get(sum)
+	e.mu.Unlock()
+	if known {
+		// The note's signatures verified and it was compared with the
+		// checkpoints seen: only the inclusion proof is left to check
+		// (transparency-dev's verifier, as ProveExistence does).
+		if err := proof.VerifyInclusion(tlog.Hasher, ip.Index, vn.Size, ip.Leaf.Hash(), ip.Proof, vn.Root); err != nil {
+			return nil, e.notIncluded(lg, ip, source)
+		}
+		return e.remember(st, lg, ip, LogProof{Origin: lg.Origin, Size: vn.Size, Root: base64.StdEncoding.EncodeToString(vn.Root),
+			Index: ip.Index, Witness: vn.Witness, CosignedAt: vn.CosignedAt, Source: source}, tiles), nil
+	}
 	if !seen {
 		if _, err := e.seen(st, lg, ip.Checkpoint); err != nil {
 			return nil, err
@@ -321,14 +348,26 @@ func (e *LogEvidence) check(st *logState, lg *format.DepartmentLog, ip tlog.Incl
 	}
 	ex, err := tlog.ProveExistence(ip, lg.Origin, st.logKey, st.witness, time.Unix(1<<62, 0))
 	if errors.Is(err, tlog.ErrNotIncluded) {
-		e.log.Warn("issuance log proof does not verify", "origin", lg.Origin, "source", source, "index", ip.Index)
-		return nil, fmt.Errorf("log %s: the inclusion proof of leaf %d does not lead to the co-signed root: %w", lg.Origin, ip.Index, tlog.ErrNotIncluded)
+		return nil, e.notIncluded(lg, ip, source)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("log %s: %w", lg.Origin, err)
 	}
-	p := LogProof{Origin: lg.Origin, Size: ex.Checkpoint.Size, Root: base64.StdEncoding.EncodeToString(ex.Checkpoint.Hash),
-		Index: ex.Index, Witness: ex.Witness, CosignedAt: ex.CosignedAt, Source: source}
+	e.mu.Lock()
+	st.verified.put(sum, verifiedNote{Size: ex.Checkpoint.Size, Root: ex.Checkpoint.Hash, Witness: ex.Witness, CosignedAt: ex.CosignedAt})
+	e.mu.Unlock()
+	return e.remember(st, lg, ip, LogProof{Origin: lg.Origin, Size: ex.Checkpoint.Size, Root: base64.StdEncoding.EncodeToString(ex.Checkpoint.Hash),
+		Index: ex.Index, Witness: ex.Witness, CosignedAt: ex.CosignedAt, Source: source}, tiles), nil
+}
+
+func (e *LogEvidence) notIncluded(lg *format.DepartmentLog, ip tlog.InclusionProof, source string) error {
+	e.log.Warn("issuance log proof does not verify", "origin", lg.Origin, "source", source, "index", ip.Index)
+	return fmt.Errorf("log %s: the inclusion proof of leaf %d does not lead to the co-signed root: %w", lg.Origin, ip.Index, tlog.ErrNotIncluded)
+}
+
+// remember keeps a verified proof, unless an earlier checkpoint is known
+// to hold the leaf, and the tiles that built it.
+func (e *LogEvidence) remember(st *logState, lg *format.DepartmentLog, ip tlog.InclusionProof, p LogProof, tiles map[string][]byte) *LogProof {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	key := hex.EncodeToString(ip.Leaf.Hash())
@@ -340,7 +379,7 @@ func (e *LogEvidence) check(st *logState, lg *format.DepartmentLog, ip tlog.Incl
 	for path, b := range tiles {
 		e.tiles.put(lg.Origin+" "+path, b)
 	}
-	return &p, nil
+	return &p
 }
 
 // seen checks a checkpoint note's log signature and compares it with the

@@ -211,6 +211,15 @@ func TestLogOfflineBundleProofs(t *testing.T) {
 			want(t, r, Indeterminate, TryLater)
 		}
 	}
+	// Once the checkpoint note is known good, a proof under the same note
+	// is still checked: a path that does not lead to its root proves
+	// nothing.
+	other := lw.signOld(t, "5", t0.Add(-3*time.Hour))
+	forged := good
+	forged.Leaf = tlog.NewLeaf(tlog.KindCredential, other.Encode())
+	ev := offline(good, forged)
+	want(t, lw.verify(ev, lw.a), Passed, "")
+	want(t, lw.verify(ev, other), Indeterminate, TryLater)
 	if n := lw.log.Requests.Load() - before; n != 0 {
 		t.Errorf("offline verifier made %d requests to the log", n)
 	}
