@@ -77,6 +77,8 @@ type logState struct {
 	// verified holds the checkpoint notes whose signatures verified (and
 	// were compared with those seen), by SHA-256 of the note.
 	verified boundedMap[[32]byte, verifiedNote]
+	// builders holds a proof builder per tree size proven in.
+	builders map[uint64]*builder
 	start    time.Time
 	fork     *tlog.ForkError
 }
@@ -134,7 +136,7 @@ func (e *LogEvidence) state(trust *Trust, lg *format.DepartmentLog) (*logState, 
 		return nil, noEvidence("the trust list's %v is unusable", err)
 	}
 	st = &logState{keyDER: string(lg.PublicKey), witnessDER: string(w.PublicKey), witnessName: w.Name, logKey: logKey, witness: witness,
-		roots: map[uint64][]byte{}, notes: map[uint64]tlog.SignedCheckpoint{}, proven: newBoundedMap[string, LogProof](e.cfg.MaxProofs), verified: newBoundedMap[[32]byte, verifiedNote](1024)}
+		roots: map[uint64][]byte{}, notes: map[uint64]tlog.SignedCheckpoint{}, proven: newBoundedMap[string, LogProof](e.cfg.MaxProofs), verified: newBoundedMap[[32]byte, verifiedNote](1024), builders: map[uint64]*builder{}}
 	e.logs[lg.Origin] = st
 	return st, nil
 }
@@ -300,8 +302,51 @@ func (e *LogEvidence) prove(ctx context.Context, st *logState, lg *format.Depart
 	if err != nil {
 		return nil, err
 	}
-	fetched := map[string][]byte{}
-	pb := tlog.NewProofBuilder(size, func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
+	bd := e.builder(st, lg, size)
+	bd.mu.Lock()
+	bd.fetched = map[string][]byte{}
+	path, err := bd.pb.InclusionProof(ctx, idx)
+	fetched := bd.fetched
+	bd.fetched = nil
+	bd.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("log %s: %w", lg.Origin, err)
+	}
+	res, err := e.check(st, lg, tlog.InclusionProof{Leaf: leaf, Index: idx, Proof: path, Checkpoint: cp.Note}, "http", fetched, true)
+	if errors.Is(err, tlog.ErrNotIncluded) {
+		// Some tile held or fetched is not the log's: forget them all.
+		e.mu.Lock()
+		e.tiles = newBoundedMap[string, []byte](e.cfg.MaxTiles)
+		st.builders = map[uint64]*builder{}
+		e.mu.Unlock()
+	}
+	return res, err
+}
+
+// builder is a proof builder for one tree size, kept so that the subtree
+// hashes it computes from tiles serve every later proof in that tree.
+type builder struct {
+	mu      sync.Mutex // held while it builds
+	pb      *tlog.ProofBuilder
+	fetched map[string][]byte // tiles fetched by the build in progress
+}
+
+// maxBuilders bounds the tree sizes a log keeps a builder for.
+const maxBuilders = 16
+
+// builder returns the log's proof builder for the tree of size leaves,
+// whose tiles come from the tiles held or the log.
+func (e *LogEvidence) builder(st *logState, lg *format.DepartmentLog, size uint64) *builder {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if bd := st.builders[size]; bd != nil {
+		return bd
+	}
+	if len(st.builders) >= maxBuilders {
+		st.builders = map[uint64]*builder{}
+	}
+	bd := &builder{}
+	bd.pb = tlog.NewProofBuilder(size, func(ctx context.Context, level, index uint64, w uint8) ([]byte, error) {
 		path := tlog.TilePath(level, index, w)
 		e.mu.Lock()
 		b, ok := e.tiles.get(lg.Origin + " " + path)
@@ -311,15 +356,12 @@ func (e *LogEvidence) prove(ctx context.Context, st *logState, lg *format.Depart
 			if b, err = e.get(ctx, lg.URL+path, 0); err != nil {
 				return nil, err
 			}
-			fetched[path] = b
+			bd.fetched[path] = b // bd.mu is held by the build
 		}
 		return b, nil
 	})
-	proof, err := pb.InclusionProof(ctx, idx)
-	if err != nil {
-		return nil, fmt.Errorf("log %s: %w", lg.Origin, err)
-	}
-	return e.check(st, lg, tlog.InclusionProof{Leaf: leaf, Index: idx, Proof: proof, Checkpoint: cp.Note}, "http", fetched, true)
+	st.builders[size] = bd
+	return bd
 }
 
 // check verifies an inclusion proof with no time limit and, when it holds,

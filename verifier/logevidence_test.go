@@ -34,7 +34,7 @@ type logWorld struct {
 
 const logFill = 299 // leaves before A, so that proofs cross a tile
 
-func newLogWorld(t *testing.T, state format.KeyState) *logWorld {
+func newLogWorld(t testing.TB, state format.KeyState) *logWorld {
 	t.Helper()
 	lw := &logWorld{w: verifiertest.NewWorld(t), clock: verifiertest.NewClock(t0.Add(-3 * time.Hour))}
 	lw.d = lw.w.Depts[0]
@@ -60,7 +60,7 @@ func newLogWorld(t *testing.T, state format.KeyState) *logWorld {
 }
 
 // resign signs the trust list and a status list (by the new key) anew.
-func (lw *logWorld) resign(t *testing.T) {
+func (lw *logWorld) resign(t testing.TB) {
 	t.Helper()
 	tr, err := NewTrust(lw.w.RootPublic(), lw.w.SignTrust(t, 2, t0.Add(-time.Minute), t0.Add(time.Hour)), t0)
 	if err != nil {
