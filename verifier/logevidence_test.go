@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -340,4 +341,33 @@ func TestLogDocumentReceipt(t *testing.T) {
 		t.Fatalf("log proof %+v", r.LogProof)
 	}
 	want(t, Verify(context.Background(), format.QRText2(format.KindDocumentReceipt, forged), lw.cfg(ev)), Failed, KeyCompromised)
+}
+
+// TestLogConcurrentProofs: many proofs at once, of the same and of other
+// leaves, share the checkpoint, tiles and proof builder safely (run with
+// -race).
+func TestLogConcurrentProofs(t *testing.T) {
+	lw := newLogWorld(t, format.KeyCompromised)
+	ev := NewLogEvidence(LogConfig{})
+	dept := &lw.trust.List.Departments[0]
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 8 {
+				leaf := tlog.NewLeaf(tlog.KindCredential, fmt.Appendf(nil, "filler %d", (g*37+i*11)%logFill))
+				p, err := ev.Prove(context.Background(), lw.trust, dept, leaf, t0.Add(-time.Hour))
+				if err != nil || p.Size != logFill+1 {
+					errs <- fmt.Errorf("proof %d/%d: %+v %v", g, i, p, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
