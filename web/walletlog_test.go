@@ -60,7 +60,9 @@ func TestWalletLogLine(t *testing.T) {
 		return eval[map[string]any](t, b, `(() => { const e = document.querySelector('#show-view .card-log');
 			return {hidden: e.hidden, text: e.textContent, state: e.dataset.state || ''}; })()`)
 	}
-	back := func() { b.do(t, "back", 5*time.Second, chromedp.Click(chromedp.CSS("#back")), chromedp.WaitVisible(chromedp.CSS("#cards"))) }
+	back := func() {
+		b.do(t, "back", 5*time.Second, chromedp.Click(chromedp.CSS("#back")), chromedp.WaitVisible(chromedp.CSS("#cards")))
+	}
 	b.do(t, "sign in", 20*time.Second,
 		viewport(390, 844, true),
 		chromedp.Navigate(srv.URL+"/wallet#login=tok"),

@@ -2,6 +2,7 @@ package verifiertest
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -94,24 +95,21 @@ func (w *World) NewLog(tb testing.TB, d *Dept, now func() time.Time) *Log {
 
 // NoteVerifier returns the verifier of the log's checkpoint signatures.
 func (l *Log) NoteVerifier(tb testing.TB) note.Verifier {
-	vk, err := tlog.VerifierKey(l.Origin, tlog.NoteSigType, &l.Key.PublicKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v, err := tlog.NewNoteVerifier(vk)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return v
+	return verifierOf(tb, l.Origin, tlog.NoteSigType, &l.Key.PublicKey, tlog.NewNoteVerifier)
 }
 
 // WitnessVerifier returns the verifier of the witness's cosignatures.
 func (l *Log) WitnessVerifier(tb testing.TB) note.Verifier {
-	vk, err := tlog.VerifierKey(WitnessName, tlog.CosigSigType, &l.Witness.PublicKey)
+	return verifierOf(tb, WitnessName, tlog.CosigSigType, &l.Witness.PublicKey, tlog.NewCosigVerifier)
+}
+
+func verifierOf(tb testing.TB, name, sigType string, pub *ecdsa.PublicKey, parse func(string) (note.Verifier, error)) note.Verifier {
+	tb.Helper()
+	vk, err := tlog.VerifierKey(name, sigType, pub)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := tlog.NewCosigVerifier(vk)
+	v, err := parse(vk)
 	if err != nil {
 		tb.Fatal(err)
 	}
