@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 
 	"elicence/format"
 	"elicence/tlog"
+	"elicence/verifier"
 	"elicence/verifier/verifiertest"
 )
 
@@ -164,5 +166,48 @@ func TestLogVerifyUsage(t *testing.T) {
 	r = elicence(t, f.clock.Now(), "log", "verify", "--trust", f.trust, "--root", f.root, "--state", f.state)
 	if r.code != ExitError || !strings.Contains(r.stderr, "give each log its own --state") {
 		t.Errorf("foreign state: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestVerifyWithLogProofs: elicence verify accepts a credential of a key
+// compromised after it was logged when --log-proofs holds its tlog-proof,
+// naming the checkpoint; without the proof it is KEY_COMPROMISED.
+func TestVerifyWithLogProofs(t *testing.T) {
+	f := newLogFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now()
+	st, _ := f.log.Store.LogState(ctx, f.log.Origin)
+	path, err := tlog.NewProofBuilder(st.Size, func(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+		return tlog.ReadTile(ctx, f.log.Store, f.log.Origin, level, index, p)
+	}).InclusionProof(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := tlog.InclusionProof{Leaf: tlog.NewLeaf(tlog.KindCredential, f.objects[0]), Index: 0, Proof: path, Checkpoint: f.log.Checkpoint()}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(f.dir, "bundle")
+	if err := verifier.WriteBundleProofs(bundle, raw); err != nil {
+		t.Fatal(err)
+	}
+	f.d.SetKeyState(format.KeyCompromised, now.Add(time.Minute))
+	f.w.NewKey(t, f.d)
+	later := now.Add(time.Hour)
+	write(t, f.trust, f.w.SignTrust(t, 2, later.Add(-time.Minute), later.Add(time.Hour)))
+	status := filepath.Join(f.dir, "status.cbor")
+	write(t, status, f.w.SignStatus(t, f.d, "L1", format.MinStatusListSize, later, time.Hour, nil))
+	s, _, err := format.ParseCredential(f.objects[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := format.QRText(format.KindCredential, s)
+	args := []string{"verify", "--trust", f.trust, "--root", f.root, "--status", status}
+	r := elicence(t, later, append(args, "--log-proofs", filepath.Join(bundle, verifier.BundleProofDir), text)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "签发日志 issuance log: leaf 0 of checkpoint "+f.log.Origin+" size 3") {
+		t.Fatalf("with the proof: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := elicence(t, later, append(args, text)...); r.code != ExitFailed || !strings.Contains(r.stdout, "KEY_COMPROMISED") {
+		t.Fatalf("without: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

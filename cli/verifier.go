@@ -98,7 +98,7 @@ func verifierServeCommand() Command {
 					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, RefreshTrust: cache.RefreshTrust, Now: e.Now,
 						MaxStaleness: *maxStale, Skew: *skew, Department: *dept,
 						Memo:     verifier.NewSignatureMemo(verifier.DefaultMemoEntries),
-						Evidence: verifier.NewLogEvidence(verifier.LogConfig{Logger: log, ProofDir: *logProofs, Offline: !isURL})},
+						Evidence: logEvidence(log, *logProofs, !isURL)},
 					Logger: log, Registry: reg, Gatherer: reg, Ready: cache.Ready, Stats: cache.Stats,
 				})
 				// The counter page (/counter) and the public verification
@@ -114,6 +114,16 @@ func verifierServeCommand() Command {
 			}
 		},
 	}
+}
+
+// logEvidence is the verifier's source of proofs of existence: the
+// departments' issuance logs online, the proofs directory first; offline
+// (a trust list file) the proofs directory only, and none without one.
+func logEvidence(log *slog.Logger, proofDir string, offline bool) verifier.Evidence {
+	if offline && proofDir == "" {
+		return nil
+	}
+	return verifier.NewLogEvidence(verifier.LogConfig{Logger: log, ProofDir: proofDir, Offline: offline})
 }
 
 // flagsFromEnv sets every flag of fs not given on the command line from the

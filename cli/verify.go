@@ -134,7 +134,9 @@ func verifyCommand() Command {
 				vcfg := verifier.Config{
 					Trust: trustFn, Status: statuses.Func(),
 					Now: func() time.Time { return now }, MaxStaleness: *maxStale, Department: *dept,
-					Evidence: verifier.NewLogEvidence(verifier.LogConfig{ProofDir: *logProofs, Offline: !*logOnline}),
+				}
+				if *logProofs != "" || *logOnline {
+					vcfg.Evidence = verifier.NewLogEvidence(verifier.LogConfig{ProofDir: *logProofs, Offline: !*logOnline})
 				}
 				var r *verifier.Report
 				if *docFile != "" {
