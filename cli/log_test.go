@@ -29,6 +29,7 @@ type logFixture struct {
 	trust, root, state   string
 	objects              [][]byte
 	recordsA, recordsAll string
+	first                []byte // the co-signed checkpoint of the first three
 }
 
 func newLogFixture(t *testing.T) *logFixture {
@@ -49,7 +50,7 @@ func newLogFixture(t *testing.T) *logFixture {
 		qr = append(qr, format.QRText(format.KindCredential, s))
 	}
 	f.log.Append(tlog.KindCredential, f.objects...)
-	f.log.Checkpoint()
+	f.first = f.log.Checkpoint()
 	hash := func(o []byte) string { return hex.EncodeToString(tlog.NewLeaf(tlog.KindCredential, o).Hash()) }
 	f.recordsA = filepath.Join(f.dir, "records-a.txt")
 	write(t, f.recordsA, []byte("# exported 2026-12-01\n"+qr[0]+"\n\n"+hash(f.objects[1])+"\n"))
@@ -103,6 +104,15 @@ func TestLogVerify(t *testing.T) {
 		t.Fatalf("extension: exit %d %+v\n%s", r.code, rep, r.stderr)
 	}
 	saved, _ := os.ReadFile(f.state)
+	// An older genuine checkpoint seen elsewhere is proven consistent
+	// (RFC 9162 consistency proof from the tiles, transparency-dev's
+	// verifier).
+	older := filepath.Join(f.dir, "older.note")
+	write(t, older, f.first)
+	r, rep = f.run(t, "--checkpoint", older)
+	if r.code != 0 || len(rep.Extra) != 1 || !rep.Extra[0].OK || rep.Extra[0].Size != 3 {
+		t.Fatalf("older checkpoint: exit %d %+v\n%s", r.code, rep, r.stderr)
+	}
 
 	// A checkpoint of size 4 with another root, co-signed by a witness
 	// that checked nothing, from a verifier's log: a fork.
