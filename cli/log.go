@@ -164,39 +164,9 @@ type logMonitor struct {
 }
 
 func newLogMonitor(ctx context.Context, e *Env, client *http.Client, trustLoc, rootFile, dir, dept, logURL string) (*logMonitor, error) {
-	root, err := readRootKey(rootFile, dir)
+	trust, d, err := logDepartment(ctx, e, client, trustLoc, rootFile, dir, dept)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := readSource(ctx, client, trustLoc, format.MaxSigned)
-	if err != nil {
-		return nil, fmt.Errorf("read trust list: %w", err)
-	}
-	trust, err := verifier.NewTrust(root, raw, e.Now())
-	if err != nil {
-		name := rootFile
-		if name == "" {
-			name = filepath.Join(dir, "root.crt")
-		}
-		return nil, trustHint(err, trustLoc, name)
-	}
-	var d *format.Department
-	var logged []string
-	for i := range trust.List.Departments {
-		td := &trust.List.Departments[i]
-		if td.Log == nil {
-			continue
-		}
-		logged = append(logged, td.Code)
-		if dept == "" || td.Code == dept {
-			d = td
-		}
-	}
-	switch {
-	case dept != "" && (d == nil || d.Code != dept):
-		return nil, Usagef("--dept %s: no department of that code keeps a log in the trust list (departments with a log: %s)", dept, listOrNone(logged))
-	case dept == "" && len(logged) != 1:
-		return nil, Usagef("pass --dept CODE: the trust list names %d departments with a log (%s)", len(logged), listOrNone(logged))
 	}
 	logKey, witness, err := verifier.LogVerifiers(trust.List, d.Log)
 	if err != nil {
@@ -220,6 +190,46 @@ func newLogMonitor(ctx context.Context, e *Env, client *http.Client, trustLoc, r
 		return nil, fmt.Errorf("department %s: %w", d.Code, err)
 	}
 	return m, nil
+}
+
+// logDepartment reads and verifies the trust list and returns the
+// department with a log named dept (or the only one).
+func logDepartment(ctx context.Context, e *Env, client *http.Client, trustLoc, rootFile, dir, dept string) (*verifier.Trust, *format.Department, error) {
+	root, err := readRootKey(rootFile, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := readSource(ctx, client, trustLoc, format.MaxSigned)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read trust list: %w", err)
+	}
+	trust, err := verifier.NewTrust(root, raw, e.Now())
+	if err != nil {
+		name := rootFile
+		if name == "" {
+			name = filepath.Join(dir, "root.crt")
+		}
+		return nil, nil, trustHint(err, trustLoc, name)
+	}
+	var d *format.Department
+	var logged []string
+	for i := range trust.List.Departments {
+		td := &trust.List.Departments[i]
+		if td.Log == nil {
+			continue
+		}
+		logged = append(logged, td.Code)
+		if dept == "" || td.Code == dept {
+			d = td
+		}
+	}
+	switch {
+	case dept != "" && (d == nil || d.Code != dept):
+		return nil, nil, Usagef("--dept %s: no department of that code keeps a log in the trust list (departments with a log: %s)", dept, listOrNone(logged))
+	case dept == "" && len(logged) != 1:
+		return nil, nil, Usagef("pass --dept CODE: the trust list names %d departments with a log (%s)", len(logged), listOrNone(logged))
+	}
+	return trust, d, nil
 }
 
 func listOrNone(codes []string) string {
@@ -475,7 +485,7 @@ func readRecords(ctx context.Context, e *Env, client *http.Client, loc string) (
 }
 
 // recordLeafHash is the leaf hash of one records line: the hash itself, or
-// the leaf of the credential or receipt a QR text carries.
+// that of the leaf of the credential or receipt a QR text carries.
 func recordLeafHash(s string) ([tlog.HashSize]byte, error) {
 	var h [tlog.HashSize]byte
 	if len(s) == 2*tlog.HashSize {
@@ -484,21 +494,28 @@ func recordLeafHash(s string) ([tlog.HashSize]byte, error) {
 			return h, nil
 		}
 	}
-	q, err := format.ParseQR(s)
+	l, err := qrLeaf(s)
 	if err != nil {
 		return h, fmt.Errorf("neither a leaf hash (64 hex digits) nor a QR text: %v", err)
 	}
-	var kind tlog.Kind
+	copy(h[:], l.Hash())
+	return h, nil
+}
+
+// qrLeaf is the leaf the issuer logs for the credential or document receipt
+// a QR text (or QR URL) carries.
+func qrLeaf(s string) (tlog.Leaf, error) {
+	q, err := format.ParseQR(s)
+	if err != nil {
+		return tlog.Leaf{}, err
+	}
 	switch q.Kind {
 	case format.KindCredential:
-		kind = tlog.KindCredential
+		return tlog.NewLeaf(tlog.KindCredential, q.Envelope), nil
 	case format.KindDocumentReceipt:
-		kind = tlog.KindDocumentReceipt
-	default:
-		return h, fmt.Errorf("a %s QR text: give the licence's own QR text (LC…) or its leaf hash", q.Kind)
+		return tlog.NewLeaf(tlog.KindDocumentReceipt, q.Envelope), nil
 	}
-	copy(h[:], tlog.NewLeaf(kind, q.Envelope).Hash())
-	return h, nil
+	return tlog.Leaf{}, fmt.Errorf("a %s QR text: give the licence's own QR text (LC…) or the receipt's (LD2:…)", q.Kind)
 }
 
 // write prints the report for people.

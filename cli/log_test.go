@@ -221,3 +221,46 @@ func TestVerifyWithLogProofs(t *testing.T) {
 		t.Fatalf("without: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestLogProofs: log proofs fetches and verifies the proofs of the objects
+// given, writes them into a bundle, and says which have none (exit 1);
+// elicence verify then accepts a logged credential of the key compromised
+// since from that bundle, offline.
+func TestLogProofs(t *testing.T) {
+	f := newLogFixture(t)
+	now := f.clock.Now()
+	var lines []string
+	for _, o := range f.objects[:2] {
+		s, _, err := format.ParseCredential(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, format.QRText(format.KindCredential, s))
+	}
+	lines = append(lines, hex.EncodeToString(tlog.NewLeaf(tlog.KindCredential, f.objects[2]).Marshal()))
+	unlogged := f.w.Sign(t, f.d, f.w.Credential(f.d, "9", "L1", 9, now.Add(-time.Hour)))
+	lines = append(lines, format.QRText(format.KindCredential, unlogged))
+	in := filepath.Join(f.dir, "objects.txt")
+	write(t, in, []byte(strings.Join(lines, "\n")+"\n"))
+	bundle := filepath.Join(f.dir, "bundle")
+	r := elicence(t, now, "log", "proofs", "--trust", f.trust, "--root", f.root, "--in", in, "--out", bundle)
+	if r.code != ExitFailed || !strings.Contains(r.stdout, "3 proofs written") || !strings.Contains(r.stdout, "line 4: no proof") {
+		t.Fatalf("log proofs: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(bundle, verifier.BundleProofDir, "*.tlog-proof"))
+	if len(files) != 3 {
+		t.Fatalf("%d proof files", len(files))
+	}
+	f.d.SetKeyState(format.KeyCompromised, now.Add(time.Minute))
+	f.w.NewKey(t, f.d)
+	later := now.Add(time.Hour)
+	write(t, f.trust, f.w.SignTrust(t, 2, later.Add(-time.Minute), later.Add(time.Hour)))
+	status := filepath.Join(f.dir, "status.cbor")
+	write(t, status, f.w.SignStatus(t, f.d, "L1", format.MinStatusListSize, later, time.Hour, nil))
+	f.log.Failing.Store(true) // offline: the bundle alone
+	r = elicence(t, later, "verify", "--trust", f.trust, "--root", f.root, "--status", status,
+		"--log-proofs", filepath.Join(bundle, verifier.BundleProofDir), lines[1])
+	if r.code != 0 || !strings.Contains(r.stdout, "leaf 1 of checkpoint") {
+		t.Fatalf("verify from the bundle: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

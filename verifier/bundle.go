@@ -45,7 +45,8 @@ import (
 // holding the leaf (the one the log's lookup names). A [LogEvidence] with
 // ProofDir set to it reads every regular file there (names do not matter),
 // again at most every few seconds when it misses a proof, and verifies
-// each proof it uses as it would one built from tiles. The proof of a
+// each proof it uses as it would one built from tiles. "elicence log
+// proofs" fetches and verifies them from a log ([LogEvidence.InclusionProof]). The proof of a
 // log's leaf 0 also dates the log's start, which a retired key's objects
 // are judged by (docs/FORMAT.md §10).
 

@@ -292,15 +292,22 @@ func (e *LogEvidence) prove(ctx context.Context, st *logState, lg *format.Depart
 		}
 		return nil, errors.New("no inclusion proof of it in the offline bundle (tlog-proofs): an online verifier, or a bundle that carries its proof, can decide")
 	}
+	res, _, err := e.online(ctx, st, lg, leaf)
+	return res, err
+}
+
+// online proves leaf from the log's lookup, checkpoint and tiles, and
+// returns the verified proof both ways.
+func (e *LogEvidence) online(ctx context.Context, st *logState, lg *format.DepartmentLog, leaf tlog.Leaf) (*LogProof, tlog.InclusionProof, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	idx, size, err := e.lookup(ctx, lg, leaf.Hash())
 	if err != nil {
-		return nil, err
+		return nil, tlog.InclusionProof{}, err
 	}
 	cp, err := e.checkpoint(ctx, st, lg, size)
 	if err != nil {
-		return nil, err
+		return nil, tlog.InclusionProof{}, err
 	}
 	bd := e.builder(st, lg, size)
 	bd.mu.Lock()
@@ -310,9 +317,10 @@ func (e *LogEvidence) prove(ctx context.Context, st *logState, lg *format.Depart
 	bd.fetched = nil
 	bd.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("log %s: %w", lg.Origin, err)
+		return nil, tlog.InclusionProof{}, fmt.Errorf("log %s: %w", lg.Origin, err)
 	}
-	res, err := e.check(st, lg, tlog.InclusionProof{Leaf: leaf, Index: idx, Proof: path, Checkpoint: cp.Note}, "http", fetched, true)
+	ip := tlog.InclusionProof{Leaf: leaf, Index: idx, Proof: path, Checkpoint: cp.Note}
+	res, err := e.check(st, lg, ip, "http", fetched, true)
 	if errors.Is(err, tlog.ErrNotIncluded) {
 		// Some tile held or fetched is not the log's: forget them all.
 		e.mu.Lock()
@@ -320,7 +328,29 @@ func (e *LogEvidence) prove(ctx context.Context, st *logState, lg *format.Depart
 		st.builders = map[uint64]*builder{}
 		e.mu.Unlock()
 	}
-	return res, err
+	return res, ip, err
+}
+
+// InclusionProof fetches and verifies, from dept's log, the proof of leaf
+// in the first co-signed checkpoint holding it, for an offline bundle
+// (tlog.InclusionProof.Marshal, [WriteBundleProofs]). It ignores the
+// bundle directory and Offline.
+func (e *LogEvidence) InclusionProof(ctx context.Context, trust *Trust, dept *format.Department, leaf tlog.Leaf) (tlog.InclusionProof, *LogProof, error) {
+	if dept.Log == nil {
+		return tlog.InclusionProof{}, nil, noEvidence("department %s keeps no issuance log", dept.Code)
+	}
+	st, err := e.state(trust, dept.Log)
+	if err != nil {
+		return tlog.InclusionProof{}, nil, err
+	}
+	e.mu.Lock()
+	fork := st.fork
+	e.mu.Unlock()
+	if fork != nil {
+		return tlog.InclusionProof{}, nil, fmt.Errorf("%w: %w %s: %v", ErrNoEvidence, errForked, dept.Log.Origin, fork)
+	}
+	p, ip, err := e.online(ctx, st, dept.Log, leaf)
+	return ip, p, err
 }
 
 // builder is a proof builder for one tree size, kept so that the subtree
