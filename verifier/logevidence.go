@@ -505,6 +505,13 @@ func (e *LogEvidence) checkpoint(ctx context.Context, st *logState, lg *format.D
 	if cp.Size != size {
 		return cp, fmt.Errorf("log %s: checkpoint/%d is of size %d", lg.Origin, size, cp.Size)
 	}
+	cosigned := false
+	for _, c := range cp.Cosignatures {
+		cosigned = cosigned || c.Name == st.witnessName
+	}
+	if !cosigned {
+		return cp, fmt.Errorf("log %s: checkpoint/%d carries no cosignature by the witness %s", lg.Origin, size, st.witnessName)
+	}
 	e.mu.Lock()
 	if len(st.notes) < maxRoots {
 		st.notes[size] = cp

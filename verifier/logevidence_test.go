@@ -29,6 +29,7 @@ type logWorld struct {
 	clock *verifiertest.Clock
 	old   *sm2.PrivateKey
 	a     format.Signed // issued t0-3h, logged, co-signed t0-2h
+	cp    []byte        // that co-signed checkpoint
 	trust *Trust
 	set   StatusSet
 }
@@ -51,7 +52,7 @@ func newLogWorld(t testing.TB, state format.KeyState) *logWorld {
 		t.Fatalf("A at %d", i)
 	}
 	lw.clock.Set(t0.Add(-2 * time.Hour))
-	lw.log.Checkpoint()
+	lw.cp = lw.log.Checkpoint()
 	lw.old = lw.d.Key
 	lw.d.SetKeyState(state, t0.Add(-time.Hour))
 	lw.w.NewKey(t, lw.d)
@@ -370,4 +371,17 @@ func TestLogConcurrentProofs(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// TestLogCheckpointNotCosigned: a historical checkpoint served without the
+// witness's cosignature proves nothing (TRY_LATER) and is not kept: once
+// the log serves the co-signed one, the proof holds.
+func TestLogCheckpointNotCosigned(t *testing.T) {
+	lw := newLogWorld(t, format.KeyCompromised)
+	st, _ := lw.log.Store.LogState(context.Background(), lw.log.Origin)
+	lw.log.Serve(st.Size, lw.log.SignOnly(st.Size, st.Root), true)
+	ev := NewLogEvidence(LogConfig{})
+	want(t, lw.verify(ev, lw.a), Indeterminate, TryLater)
+	lw.log.Serve(st.Size, lw.cp, true)
+	want(t, lw.verify(ev, lw.a), Passed, "")
 }
