@@ -59,6 +59,22 @@ func newLogFixture(t *testing.T) *logFixture {
 	return f
 }
 
+// compromise marks the department's key compromised a minute after the
+// log's checkpoint, gives it a new key, and writes the trust list and a
+// status list (by the new key) as of an hour later, which it returns with
+// the status file.
+func (f *logFixture) compromise(t *testing.T) (time.Time, string) {
+	t.Helper()
+	now := f.clock.Now()
+	f.d.SetKeyState(format.KeyCompromised, now.Add(time.Minute))
+	f.w.NewKey(t, f.d)
+	later := now.Add(time.Hour)
+	write(t, f.trust, f.w.SignTrust(t, 2, later.Add(-time.Minute), later.Add(time.Hour)))
+	status := filepath.Join(f.dir, "status.cbor")
+	write(t, status, f.w.SignStatus(t, f.d, "L1", format.MinStatusListSize, later, time.Hour, nil))
+	return later, status
+}
+
 func write(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o644); err != nil {
@@ -185,7 +201,6 @@ func TestLogVerifyUsage(t *testing.T) {
 func TestVerifyWithLogProofs(t *testing.T) {
 	f := newLogFixture(t)
 	ctx := context.Background()
-	now := f.clock.Now()
 	st, _ := f.log.Store.LogState(ctx, f.log.Origin)
 	path, err := tlog.NewProofBuilder(st.Size, func(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
 		return tlog.ReadTile(ctx, f.log.Store, f.log.Origin, level, index, p)
@@ -201,12 +216,7 @@ func TestVerifyWithLogProofs(t *testing.T) {
 	if err := verifier.WriteBundleProofs(bundle, raw); err != nil {
 		t.Fatal(err)
 	}
-	f.d.SetKeyState(format.KeyCompromised, now.Add(time.Minute))
-	f.w.NewKey(t, f.d)
-	later := now.Add(time.Hour)
-	write(t, f.trust, f.w.SignTrust(t, 2, later.Add(-time.Minute), later.Add(time.Hour)))
-	status := filepath.Join(f.dir, "status.cbor")
-	write(t, status, f.w.SignStatus(t, f.d, "L1", format.MinStatusListSize, later, time.Hour, nil))
+	later, status := f.compromise(t)
 	s, _, err := format.ParseCredential(f.objects[0])
 	if err != nil {
 		t.Fatal(err)
@@ -251,12 +261,7 @@ func TestLogProofs(t *testing.T) {
 	if len(files) != 3 {
 		t.Fatalf("%d proof files", len(files))
 	}
-	f.d.SetKeyState(format.KeyCompromised, now.Add(time.Minute))
-	f.w.NewKey(t, f.d)
-	later := now.Add(time.Hour)
-	write(t, f.trust, f.w.SignTrust(t, 2, later.Add(-time.Minute), later.Add(time.Hour)))
-	status := filepath.Join(f.dir, "status.cbor")
-	write(t, status, f.w.SignStatus(t, f.d, "L1", format.MinStatusListSize, later, time.Hour, nil))
+	later, status := f.compromise(t)
 	f.log.Failing.Store(true) // offline: the bundle alone
 	r = elicence(t, later, "verify", "--trust", f.trust, "--root", f.root, "--status", status,
 		"--log-proofs", filepath.Join(bundle, verifier.BundleProofDir), lines[1])

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -571,7 +572,7 @@ func (e *LogEvidence) get(ctx context.Context, url string, limit int64) ([]byte,
 }
 
 func redactQuery(u string) string {
-	if i := bytes.IndexByte([]byte(u), '?'); i >= 0 {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
 		return u[:i]
 	}
 	return u
