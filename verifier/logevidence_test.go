@@ -385,3 +385,32 @@ func TestLogCheckpointNotCosigned(t *testing.T) {
 	lw.log.Serve(st.Size, lw.cp, true)
 	want(t, lw.verify(ev, lw.a), Passed, "")
 }
+
+// TestLogForkLogSignedOnly: a conflicting checkpoint signed by the log
+// alone (no witness) is fork evidence too: the log's key signed two
+// histories, so nothing it signs proves existence any more.
+func TestLogForkLogSignedOnly(t *testing.T) {
+	lw := newLogWorld(t, format.KeyCompromised)
+	dir := t.TempDir()
+	root := make([]byte, tlog.HashSize)
+	rand.Read(root)
+	forged := lw.signOld(t, "8", t0.Add(-3*time.Hour))
+	raw, err := tlog.InclusionProof{Leaf: tlog.NewLeaf(tlog.KindCredential, forged.Encode()), Index: 0,
+		Checkpoint: lw.log.SignOnly(logFill+1, root)}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteBundleProofs(dir, raw); err != nil {
+		t.Fatal(err)
+	}
+	// The verifier first proves A online (the served history of size 300),
+	// then is shown the other history's checkpoint in the bundle.
+	ev := NewLogEvidence(LogConfig{ProofDir: filepath.Join(dir, BundleProofDir)})
+	want(t, lw.verify(ev, lw.a), Passed, "")
+	want(t, lw.verify(ev, forged), Failed, KeyCompromised)
+	r := lw.verify(ev, lw.a)
+	want(t, r, Failed, KeyCompromised)
+	if !strings.Contains(r.Reason, "fork") {
+		t.Errorf("reason %q", r.Reason)
+	}
+}
