@@ -412,7 +412,7 @@ func (m *logMonitor) saveState(path string) error {
 	return nil
 }
 
-// readSource reads a file, standard input ("-") or an http(s) URL.
+// readSource reads a file or an http(s) URL.
 func readSource(ctx context.Context, client *http.Client, loc string, limit int64) ([]byte, error) {
 	r, err := openSource(ctx, client, loc)
 	if err != nil {
@@ -431,9 +431,6 @@ func readSource(ctx context.Context, client *http.Client, loc string, limit int6
 
 func openSource(ctx context.Context, client *http.Client, loc string) (io.ReadCloser, error) {
 	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
-		if loc == "-" {
-			return io.NopCloser(os.Stdin), nil
-		}
 		return os.Open(loc)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
