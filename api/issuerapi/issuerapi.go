@@ -25,6 +25,7 @@ import (
 
 	"elicence/api"
 	"elicence/docs"
+	"elicence/format"
 	"elicence/issuer"
 	"elicence/issuer/kind"
 	"elicence/issuer/store"
@@ -76,6 +77,10 @@ type Config struct {
 	// OIDC configures the wallet's sign-in through the identity provider;
 	// nil or without an issuer URL, the wallet has one-time links only.
 	OIDC *OIDCConfig
+	// LogLookup says where a licence is in its department's issuance log,
+	// for the wallet; nil: the log's lookup over HTTP at the URL the
+	// published trust list names.
+	LogLookup LogLookupFunc
 }
 
 // API is the issuer's HTTP API.
@@ -86,6 +91,11 @@ type API struct {
 	streams *streamSlots
 	qr      *qrCache
 	oidc    *oidcLogin // nil without a provider
+
+	logLookup LogLookupFunc
+	logMu     sync.Mutex
+	logETag   string                        // of the trust list logDepts is from
+	logDepts  map[string]*format.Department // departments with a log
 }
 
 // New returns the issuer's HTTP handler: the API, health, readiness and
@@ -159,6 +169,10 @@ func newAPI(cfg Config) *API {
 		streams: newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient), qr: newQRCache(512)}
 	if cfg.OIDC.Enabled() {
 		a.oidc = newOIDCLogin(*cfg.OIDC, cfg.Service, cfg.Now)
+	}
+	a.logLookup = cfg.LogLookup
+	if a.logLookup == nil {
+		a.logLookup = a.trustListLookup(&http.Client{Timeout: walletLogTimeout})
 	}
 	return a
 }
