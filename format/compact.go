@@ -140,7 +140,7 @@ func SignCompactCredential(signer crypto.Signer, c CompactCredential) (Signed, e
 	if err := c.Validate(); err != nil {
 		return Signed{}, fmt.Errorf("compact credential: %w", err)
 	}
-	return seal(signer, c)
+	return seal(signer, &c)
 }
 
 // ParseCompactCredential decodes a signed compact credential without

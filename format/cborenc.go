@@ -1,0 +1,190 @@
+package format
+
+import (
+	"slices"
+	"strings"
+)
+
+// Canonical CBOR of the payloads signed in bulk (the record, both
+// credential layouts), written directly instead of by reflection. The bytes
+// are exactly those encMode (fxamacker/cbor's core deterministic encoding)
+// writes for the same value: shortest-form heads, struct fields as map keys
+// 0, 1, 2, … in ascending order, omitempty fields left out when zero, text
+// map keys in the bytewise order of their encodings, Go strings as text
+// strings as they are. The one case the direct writers do not take — a nil
+// byte string, which encMode writes as null — goes to encMode itself.
+// TestPayloadEncodersMatchCBOR and FuzzPayloadEncoders hold the two equal.
+
+// appendHead appends a CBOR data item head of major type major (0 to 7)
+// with argument n in its shortest form.
+func appendHead(b []byte, major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return append(b, m|byte(n))
+	case n <= 0xff:
+		return append(b, m|24, byte(n))
+	case n <= 0xffff:
+		return append(b, m|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(b, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// appendInt appends a signed integer: major type 0, or 1 with -1-v.
+func appendInt(b []byte, v int64) []byte {
+	if v < 0 {
+		return appendHead(b, 1, uint64(-1-v))
+	}
+	return appendHead(b, 0, uint64(v))
+}
+
+func appendText(b []byte, s string) []byte {
+	return append(appendHead(b, 3, uint64(len(s))), s...)
+}
+
+func appendByteString(b []byte, v []byte) []byte {
+	return append(appendHead(b, 2, uint64(len(v))), v...)
+}
+
+// field is one entry of a map of text to text.
+type field struct{ k, v string }
+
+// sortedFields returns m's entries in the bytewise order of their keys'
+// encodings — by length first (the head holds the length), then byte by
+// byte — in buf when they fit, and a bound on the map's encoded size.
+func sortedFields(m map[string]string, buf *[maxFields]field) ([]field, int) {
+	fs, n := buf[:0], 9
+	for k, v := range m {
+		fs = append(fs, field{k, v})
+		n += 18 + len(k) + len(v)
+	}
+	slices.SortFunc(fs, func(x, y field) int {
+		if len(x.k) != len(y.k) {
+			return len(x.k) - len(y.k)
+		}
+		return strings.Compare(x.k, y.k)
+	})
+	return fs, n
+}
+
+// appendFields appends a map of text to text whose entries sortedFields
+// gave.
+func appendFields(b []byte, fs []field) []byte {
+	b = appendHead(b, 5, uint64(len(fs)))
+	for _, f := range fs {
+		b = appendText(appendText(b, f.k), f.v)
+	}
+	return b
+}
+
+// encode returns the canonical encoding of r, or reports false for a
+// record the direct writer does not take (a nil salt).
+func (r *Record) encode() ([]byte, bool) {
+	if r.Salt == nil {
+		return nil, false
+	}
+	var buf [maxFields]field
+	fs, size := sortedFields(r.Fields, &buf)
+	b := make([]byte, 0, 64+len(r.Salt)+len(r.TypeCode)+len(r.IssuerCode)+len(r.Serial)+len(r.HolderName)+len(r.HolderCode)+size)
+	n := 9
+	if r.ValidUntil != 0 {
+		n++
+	}
+	if len(r.Fields) > 0 {
+		n++
+	}
+	b = appendHead(b, 5, uint64(n))
+	b = appendByteString(append(b, 0x00), r.Salt)
+	b = appendText(append(b, 0x01), r.TypeCode)
+	b = appendText(append(b, 0x02), r.IssuerCode)
+	b = appendText(append(b, 0x03), r.Serial)
+	b = appendHead(append(b, 0x04), 0, uint64(r.Version))
+	b = appendText(append(b, 0x05), r.HolderName)
+	b = appendHead(append(b, 0x06), 0, uint64(r.HolderKind))
+	b = appendText(append(b, 0x07), r.HolderCode)
+	b = appendInt(append(b, 0x08), r.ValidFrom)
+	if r.ValidUntil != 0 {
+		b = appendInt(append(b, 0x09), r.ValidUntil)
+	}
+	if len(r.Fields) > 0 {
+		b = appendFields(append(b, 0x0a), fs)
+	}
+	return b, true
+}
+
+// encode returns the canonical encoding of the credential payload.
+func (c *Credential) encode() ([]byte, error) {
+	if c.KeyID == nil || c.RecordDigest == nil {
+		return encMode.Marshal(c)
+	}
+	n := 12
+	if c.ValidUntil != 0 {
+		n++
+	}
+	if len(c.Fields) > 0 {
+		n++
+	}
+	var buf [maxFields]field
+	fs, size := sortedFields(c.Fields, &buf)
+	b := make([]byte, 0, 96+len(c.TypeCode)+len(c.IssuerCode)+len(c.Serial)+len(c.HolderName)+len(c.HolderID)+
+		len(c.Status.List)+len(c.KeyID)+len(c.RecordDigest)+size)
+	b = appendHead(b, 5, uint64(n))
+	b = appendHead(append(b, 0x00), 0, uint64(c.Kind))
+	b = appendText(append(b, 0x01), c.TypeCode)
+	b = appendText(append(b, 0x02), c.IssuerCode)
+	b = appendText(append(b, 0x03), c.Serial)
+	b = appendHolderAndTimes(b, c.Version, c.HolderName, c.HolderID, c.ValidFrom, c.ValidUntil, c.IssuedAt)
+	b = appendText(append(b, 0x0a, 0x82), c.Status.List)
+	b = appendHead(b, 0, uint64(c.Status.Index))
+	b = appendByteString(append(b, 0x0b), c.KeyID)
+	b = appendByteString(append(b, 0x0c), c.RecordDigest)
+	if len(c.Fields) > 0 {
+		b = appendFields(append(b, 0x0d), fs)
+	}
+	return b, nil
+}
+
+// appendHolderAndTimes appends keys 4 to 9, which both credential layouts
+// share.
+func appendHolderAndTimes(b []byte, version uint16, name, id string, from, until, issued int64) []byte {
+	b = appendHead(append(b, 0x04), 0, uint64(version))
+	b = appendText(append(b, 0x05), name)
+	b = appendText(append(b, 0x06), id)
+	b = appendInt(append(b, 0x07), from)
+	if until != 0 {
+		b = appendInt(append(b, 0x08), until)
+	}
+	return appendInt(append(b, 0x09), issued)
+}
+
+// encode returns the canonical encoding of the compact credential payload.
+func (c *CompactCredential) encode() ([]byte, error) {
+	if c.ShortKeyID == nil || c.RecordDigest == nil {
+		return encMode.Marshal(c)
+	}
+	n := 11
+	if c.ValidUntil != 0 {
+		n++
+	}
+	if len(c.Fields) > 0 {
+		n++
+	}
+	var buf [maxFields]field
+	fs, size := sortedFields(c.Fields, &buf)
+	b := make([]byte, 0, 96+len(c.Serial)+len(c.HolderName)+len(c.HolderID)+len(c.ShortKeyID)+len(c.RecordDigest)+size)
+	b = appendHead(b, 5, uint64(n))
+	b = appendHead(append(b, 0x00), 0, uint64(c.Kind))
+	b = appendHead(append(b, 0x01), 0, uint64(c.TypeNumber))
+	b = appendText(append(b, 0x03), c.Serial)
+	b = appendHolderAndTimes(b, c.Version, c.HolderName, c.HolderID, c.ValidFrom, c.ValidUntil, c.IssuedAt)
+	b = appendHead(append(b, 0x0a, 0x82), 0, uint64(c.Status.List))
+	b = appendHead(b, 0, uint64(c.Status.Index))
+	b = appendByteString(append(b, 0x0b), c.ShortKeyID)
+	b = appendByteString(append(b, 0x0c), c.RecordDigest)
+	if len(c.Fields) > 0 {
+		b = appendFields(append(b, 0x0d), fs)
+	}
+	return b, nil
+}
