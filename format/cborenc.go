@@ -40,6 +40,25 @@ func appendInt(b []byte, v int64) []byte {
 	return appendHead(b, 0, uint64(v))
 }
 
+// headSize is the size of the head of an item with argument n.
+func headSize(n int) int {
+	switch {
+	case n < 24:
+		return 1
+	case n <= 0xff:
+		return 2
+	case n <= 0xffff:
+		return 3
+	case n <= 0xffffffff:
+		return 5
+	}
+	return 9
+}
+
+// strSize is the encoded size of a text or byte string of n bytes with
+// its map key (one byte, keys 0 to 23).
+func strSize(n int) int { return 1 + headSize(n) + n }
+
 func appendText(b []byte, s string) []byte {
 	return append(appendHead(b, 3, uint64(len(s))), s...)
 }
@@ -53,12 +72,13 @@ type field struct{ k, v string }
 
 // sortedFields returns m's entries in the bytewise order of their keys'
 // encodings — by length first (the head holds the length), then byte by
-// byte — in buf when they fit, and a bound on the map's encoded size.
+// byte — in buf when they fit, and a bound on the map's encoded size with
+// its map key.
 func sortedFields(m map[string]string, buf *[maxFields]field) ([]field, int) {
-	fs, n := buf[:0], 9
+	fs, n := buf[:0], 1+9
 	for k, v := range m {
 		fs = append(fs, field{k, v})
-		n += 18 + len(k) + len(v)
+		n += headSize(len(k)) + len(k) + headSize(len(v)) + len(v)
 	}
 	slices.SortFunc(fs, func(x, y field) int {
 		if len(x.k) != len(y.k) {
@@ -87,7 +107,10 @@ func (r *Record) encode() ([]byte, bool) {
 	}
 	var buf [maxFields]field
 	fs, size := sortedFields(r.Fields, &buf)
-	b := make([]byte, 0, 64+len(r.Salt)+len(r.TypeCode)+len(r.IssuerCode)+len(r.Serial)+len(r.HolderName)+len(r.HolderCode)+size)
+	// Fixed: map head, key and value of Version, HolderKind (9 bytes at
+	// most each with its key), ValidFrom and ValidUntil (10 each).
+	b := make([]byte, 0, 1+2*9+2*10+strSize(len(r.Salt))+strSize(len(r.TypeCode))+strSize(len(r.IssuerCode))+
+		strSize(len(r.Serial))+strSize(len(r.HolderName))+strSize(len(r.HolderCode))+size)
 	n := 9
 	if r.ValidUntil != 0 {
 		n++
@@ -128,8 +151,11 @@ func (c *Credential) encode() ([]byte, error) {
 	}
 	var buf [maxFields]field
 	fs, size := sortedFields(c.Fields, &buf)
-	b := make([]byte, 0, 96+len(c.TypeCode)+len(c.IssuerCode)+len(c.Serial)+len(c.HolderName)+len(c.HolderID)+
-		len(c.Status.List)+len(c.KeyID)+len(c.RecordDigest)+size)
+	// Fixed: map head, Kind and Version (9 bytes at most each with its
+	// key), three times (10 each), the status array's key, head and index
+	// (7).
+	b := make([]byte, 0, 1+2*9+3*10+7+strSize(len(c.TypeCode))+strSize(len(c.IssuerCode))+strSize(len(c.Serial))+
+		strSize(len(c.HolderName))+strSize(len(c.HolderID))+strSize(len(c.Status.List))-1+strSize(len(c.KeyID))+strSize(len(c.RecordDigest))+size)
 	b = appendHead(b, 5, uint64(n))
 	b = appendHead(append(b, 0x00), 0, uint64(c.Kind))
 	b = appendText(append(b, 0x01), c.TypeCode)
@@ -173,7 +199,10 @@ func (c *CompactCredential) encode() ([]byte, error) {
 	}
 	var buf [maxFields]field
 	fs, size := sortedFields(c.Fields, &buf)
-	b := make([]byte, 0, 96+len(c.Serial)+len(c.HolderName)+len(c.HolderID)+len(c.ShortKeyID)+len(c.RecordDigest)+size)
+	// Fixed: map head, Kind, TypeNumber and Version (9 bytes at most each
+	// with its key), three times (10 each), the status array (13).
+	b := make([]byte, 0, 1+3*9+3*10+13+strSize(len(c.Serial))+strSize(len(c.HolderName))+strSize(len(c.HolderID))+
+		strSize(len(c.ShortKeyID))+strSize(len(c.RecordDigest))+size)
 	b = appendHead(b, 5, uint64(n))
 	b = appendHead(append(b, 0x00), 0, uint64(c.Kind))
 	b = appendHead(append(b, 0x01), 0, uint64(c.TypeNumber))

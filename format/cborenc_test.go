@@ -166,3 +166,30 @@ func FuzzPayloadEncoders(f *testing.F) {
 		checkDirect(t, r, c, cc)
 	})
 }
+
+// The direct writers size their buffer exactly enough: never a second
+// allocation, whatever the lengths.
+func TestPayloadEncodersOneAllocation(t *testing.T) {
+	long := strings.Repeat("长", 100)
+	r := &Record{Salt: make([]byte, 16), TypeCode: long, IssuerCode: "x", Serial: long, Version: 65535, HolderName: long, HolderKind: 255, HolderCode: long,
+		ValidFrom: -1 << 63, ValidUntil: 1<<63 - 1, Fields: map[string]string{long: long, "a": "", strings.Repeat("k", 300): long}}
+	c := &Credential{Kind: 255, TypeCode: long, IssuerCode: long, Serial: long, Version: 65535, HolderName: long, HolderID: long,
+		ValidFrom: -1 << 63, ValidUntil: -1 << 63, IssuedAt: -1 << 63, Status: StatusRef{List: long, Index: 1<<32 - 1},
+		KeyID: make([]byte, 300), RecordDigest: make([]byte, 70000), Fields: r.Fields}
+	cc := &CompactCredential{Kind: 255, TypeNumber: 1<<32 - 1, Serial: long, Version: 65535, HolderName: long, HolderID: long,
+		ValidFrom: -1 << 63, ValidUntil: -1 << 63, IssuedAt: -1 << 63, Status: CompactStatusRef{List: 1<<32 - 1, Index: 1<<32 - 1},
+		ShortKeyID: make([]byte, 300), RecordDigest: make([]byte, 70000), Fields: r.Fields}
+	checkDirect(t, r, c, cc)
+	for name, enc := range map[string]func() []byte{
+		"record":     func() []byte { b, _ := r.encode(); return b },
+		"credential": func() []byte { b, _ := c.encode(); return b },
+		"compact":    func() []byte { b, _ := cc.encode(); return b },
+	} {
+		if n := testing.AllocsPerRun(10, func() { enc() }); n != 1 {
+			t.Errorf("%s: %v allocations, want 1", name, n)
+		}
+		if b := enc(); cap(b)-len(b) > 64 {
+			t.Errorf("%s: %d bytes allocated for %d", name, cap(b), len(b))
+		}
+	}
+}
