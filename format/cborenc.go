@@ -99,6 +99,29 @@ func appendFields(b []byte, fs []field) []byte {
 	return b
 }
 
+// entries is the number of map entries of a payload with n mandatory keys,
+// the optional end of validity and the optional fields.
+func entries(n int, until int64, fields map[string]string) uint64 {
+	if until != 0 {
+		n++
+	}
+	if len(fields) > 0 {
+		n++
+	}
+	return uint64(n)
+}
+
+// appendKeyDigestFields appends keys 11 to 13, which both credential
+// layouts share: the (short) key ID, the record digest, the fields.
+func appendKeyDigestFields(b, keyID, digest []byte, fs []field) []byte {
+	b = appendByteString(append(b, 0x0b), keyID)
+	b = appendByteString(append(b, 0x0c), digest)
+	if len(fs) > 0 {
+		b = appendFields(append(b, 0x0d), fs)
+	}
+	return b
+}
+
 // encode returns the canonical encoding of r, or reports false for a
 // record the direct writer does not take (a nil salt).
 func (r *Record) encode() ([]byte, bool) {
@@ -111,14 +134,7 @@ func (r *Record) encode() ([]byte, bool) {
 	// most each with its key), ValidFrom and ValidUntil (10 each).
 	b := make([]byte, 0, 1+2*9+2*10+strSize(len(r.Salt))+strSize(len(r.TypeCode))+strSize(len(r.IssuerCode))+
 		strSize(len(r.Serial))+strSize(len(r.HolderName))+strSize(len(r.HolderCode))+size)
-	n := 9
-	if r.ValidUntil != 0 {
-		n++
-	}
-	if len(r.Fields) > 0 {
-		n++
-	}
-	b = appendHead(b, 5, uint64(n))
+	b = appendHead(b, 5, entries(9, r.ValidUntil, r.Fields))
 	b = appendByteString(append(b, 0x00), r.Salt)
 	b = appendText(append(b, 0x01), r.TypeCode)
 	b = appendText(append(b, 0x02), r.IssuerCode)
@@ -142,13 +158,6 @@ func (c *Credential) encode() ([]byte, error) {
 	if c.KeyID == nil || c.RecordDigest == nil {
 		return encMode.Marshal(c)
 	}
-	n := 12
-	if c.ValidUntil != 0 {
-		n++
-	}
-	if len(c.Fields) > 0 {
-		n++
-	}
 	var buf [maxFields]field
 	fs, size := sortedFields(c.Fields, &buf)
 	// Fixed: map head, Kind and Version (9 bytes at most each with its
@@ -156,7 +165,7 @@ func (c *Credential) encode() ([]byte, error) {
 	// (7).
 	b := make([]byte, 0, 1+2*9+3*10+7+strSize(len(c.TypeCode))+strSize(len(c.IssuerCode))+strSize(len(c.Serial))+
 		strSize(len(c.HolderName))+strSize(len(c.HolderID))+strSize(len(c.Status.List))-1+strSize(len(c.KeyID))+strSize(len(c.RecordDigest))+size)
-	b = appendHead(b, 5, uint64(n))
+	b = appendHead(b, 5, entries(12, c.ValidUntil, c.Fields))
 	b = appendHead(append(b, 0x00), 0, uint64(c.Kind))
 	b = appendText(append(b, 0x01), c.TypeCode)
 	b = appendText(append(b, 0x02), c.IssuerCode)
@@ -164,12 +173,7 @@ func (c *Credential) encode() ([]byte, error) {
 	b = appendHolderAndTimes(b, c.Version, c.HolderName, c.HolderID, c.ValidFrom, c.ValidUntil, c.IssuedAt)
 	b = appendText(append(b, 0x0a, 0x82), c.Status.List)
 	b = appendHead(b, 0, uint64(c.Status.Index))
-	b = appendByteString(append(b, 0x0b), c.KeyID)
-	b = appendByteString(append(b, 0x0c), c.RecordDigest)
-	if len(c.Fields) > 0 {
-		b = appendFields(append(b, 0x0d), fs)
-	}
-	return b, nil
+	return appendKeyDigestFields(b, c.KeyID, c.RecordDigest, fs), nil
 }
 
 // appendHolderAndTimes appends keys 4 to 9, which both credential layouts
@@ -190,30 +194,18 @@ func (c *CompactCredential) encode() ([]byte, error) {
 	if c.ShortKeyID == nil || c.RecordDigest == nil {
 		return encMode.Marshal(c)
 	}
-	n := 11
-	if c.ValidUntil != 0 {
-		n++
-	}
-	if len(c.Fields) > 0 {
-		n++
-	}
 	var buf [maxFields]field
 	fs, size := sortedFields(c.Fields, &buf)
 	// Fixed: map head, Kind, TypeNumber and Version (9 bytes at most each
 	// with its key), three times (10 each), the status array (13).
 	b := make([]byte, 0, 1+3*9+3*10+13+strSize(len(c.Serial))+strSize(len(c.HolderName))+strSize(len(c.HolderID))+
 		strSize(len(c.ShortKeyID))+strSize(len(c.RecordDigest))+size)
-	b = appendHead(b, 5, uint64(n))
+	b = appendHead(b, 5, entries(11, c.ValidUntil, c.Fields))
 	b = appendHead(append(b, 0x00), 0, uint64(c.Kind))
 	b = appendHead(append(b, 0x01), 0, uint64(c.TypeNumber))
 	b = appendText(append(b, 0x03), c.Serial)
 	b = appendHolderAndTimes(b, c.Version, c.HolderName, c.HolderID, c.ValidFrom, c.ValidUntil, c.IssuedAt)
 	b = appendHead(append(b, 0x0a, 0x82), 0, uint64(c.Status.List))
 	b = appendHead(b, 0, uint64(c.Status.Index))
-	b = appendByteString(append(b, 0x0b), c.ShortKeyID)
-	b = appendByteString(append(b, 0x0c), c.RecordDigest)
-	if len(c.Fields) > 0 {
-		b = appendFields(append(b, 0x0d), fs)
-	}
-	return b, nil
+	return appendKeyDigestFields(b, c.ShortKeyID, c.RecordDigest, fs), nil
 }
