@@ -133,29 +133,15 @@ func readDocument(file string, req *issuer.SignRequest) (issuer.DocumentFile, er
 			return issuer.DocumentFile{}, fmt.Errorf("read %s: %w", file, err)
 		}
 	} else {
-		cr := &countingReader{r: br}
-		if req.Digest, err = cms.Digest(cr); err != nil {
+		if req.Digest, req.Size, err = cms.DigestCount(br); err != nil {
 			return issuer.DocumentFile{}, fmt.Errorf("read %s: %w", file, err)
 		}
-		req.Size = cr.n
 	}
 	doc, err := issuer.DocumentFileOf(*req, "pass --detached to sign it with a .p7s")
 	if err != nil {
 		return issuer.DocumentFile{}, fmt.Errorf("%s: %w", file, err)
 	}
 	return doc, nil
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // readSeal reads a seal image (PNG).
