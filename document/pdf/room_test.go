@@ -11,11 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"elicence/api/issuerapi"
 	"elicence/api/verifierapi"
+	"elicence/document/cms/cmstest"
 	"elicence/document/pdf"
 	"elicence/format"
 	"elicence/internal/testenv"
@@ -102,10 +104,15 @@ func (e *roomEnv) post(t *testing.T, path, token string, fields map[string]strin
 	return res.StatusCode, res.Header, body
 }
 
-// verify sends file to POST /v1/verify/document and returns the report.
-func (e *roomEnv) verify(t *testing.T, file []byte) verifier.Report {
+// verify sends file (and its .p7s, if any) to POST /v1/verify/document
+// and returns the report.
+func (e *roomEnv) verify(t *testing.T, file []byte, p7s ...[]byte) verifier.Report {
 	t.Helper()
-	code, _, body := e.post(t, "/v1/verify/document", "", nil, map[string][]byte{"file": file})
+	files := map[string][]byte{"file": file}
+	if len(p7s) > 0 {
+		files["signature"] = p7s[0]
+	}
+	code, _, body := e.post(t, "/v1/verify/document", "", nil, files)
 	var r verifier.Report
 	if code != 200 || json.Unmarshal(body, &r) != nil {
 		t.Fatalf("POST /v1/verify/document: %d %s", code, body)
@@ -117,7 +124,8 @@ func (e *roomEnv) verify(t *testing.T, file []byte) verifier.Report {
 // Ghostscript one and three pages, a Debian package's manual, its object-
 // stream copy, a PDF already signed) through the issuer: POST
 // /v1/documents signs each, and the outside judges (qpdf --check, pdfsig,
-// OpenSSL, pdftoppm + zbarimg) judge the room's output; POST
+// OpenSSL, pdftoppm + zbarimg) judge the room's output, and each is
+// signed detached too (a .p7s, streamed; OpenSSL judges it); POST
 // /v1/verify/document says PASSED for it, HASH_FAILURE for a byte changed
 // inside the signed range, not PASSED for an appended update, and REVOKED
 // once the document is rescinded through the API.
@@ -170,6 +178,25 @@ func TestCorpusThroughRoom(t *testing.T) {
 			pdf.QPDFCheck(t, added) // a real update
 			if rep := e.verify(t, added); rep.Indication == verifier.Passed {
 				t.Errorf("appended update: PASSED")
+			}
+
+			// The same PDF signed detached: detached=true comes before the
+			// file in the form, so the room hashes it as it streams.
+			code, hdr2, p7s := e.post(t, "/v1/documents", tok, map[string]string{"detached": "true", "title": "准予行政许可决定书"},
+				map[string][]byte{"file": s.PDF})
+			if code != 201 || hdr2.Get("Content-Type") != "application/pkcs7-signature" {
+				t.Fatalf("sign detached: %d %.300s", code, p7s)
+			}
+			if got := cmstest.OpenSSLJudge(t, p7s); !strings.Contains(got, dept.Name) {
+				t.Errorf("openssl: .p7s signer %q", got)
+			}
+			if rep := e.verify(t, s.PDF, p7s); rep.Indication != verifier.Passed || rep.Document == nil || rep.Document.File != verifier.FileP7S {
+				t.Errorf("verify the .p7s: %s %s (%s)", rep.Indication, rep.SubIndication, rep.Reason)
+			}
+			badOrig := bytes.Clone(s.PDF)
+			badOrig[len(badOrig)/2] ^= 0x01
+			if rep := e.verify(t, badOrig, p7s); rep.Indication != verifier.Failed || rep.SubIndication != verifier.HashFailure {
+				t.Errorf("the .p7s over a changed byte: %s %s (%s)", rep.Indication, rep.SubIndication, rep.Reason)
 			}
 
 			id := hdr.Get("Elicence-Document-Id")
