@@ -90,7 +90,7 @@ func (f *signFlags) offline(fs *flag.FlagSet, e *Env, file string) error {
 	d, signed, err := issuer.BuildDocument(sg, req, doc, store.DocumentSlot{StatusListID: list, StatusIndex: index}, e.Now())
 	if err != nil {
 		var ve *issuer.ValidationError
-		if errors.As(err, &ve) && doc.Kind == store.DocumentPDF {
+		if errors.As(err, &ve) && doc.Kind == store.DocumentPDF && len(ve.Errors) > 0 && ve.Errors[0].Field == "file" {
 			return fmt.Errorf("%s: %w (pass --detached to sign it with a .p7s)", file, err)
 		}
 		return fmt.Errorf("%s: %w", file, err)

@@ -102,6 +102,25 @@ func TestSignOffline(t *testing.T) {
 		t.Errorf("verify the detached PDF: exit %d\n%s", v.code, v.stdout)
 	}
 
+	// --public-url: the receipt (and the stamp's QR) is a QR URL, which verifies too.
+	ru := mustRun(t, o.now, "sign", "--keys", o.keys, "--title", "通知", "--public-url", "https://verify.example.gov.cn", "--status-index", "80",
+		"--out", filepath.Join(o.dir, "url-signed.pdf"), doc)
+	url := ""
+	for _, l := range strings.Split(ru.stdout, "\n") {
+		if v, ok := strings.CutPrefix(l, "receipt "); ok {
+			url = v
+		}
+	}
+	if !strings.HasPrefix(url, "HTTPS://VERIFY.EXAMPLE.GOV.CN/") {
+		t.Errorf("receipt with --public-url: %q", url)
+	}
+	if v := o.verify(t, o.trust, url); v.code != ExitOK {
+		t.Errorf("verify the receipt URL: exit %d\n%s", v.code, v.stdout)
+	}
+	if v := o.verify(t, o.trust, "--file", filepath.Join(o.dir, "url-signed.pdf")); v.code != ExitOK {
+		t.Errorf("verify the PDF signed with --public-url: exit %d\n%s", v.code, v.stdout)
+	}
+
 	// A trust list without --documents: the department may not sign documents.
 	plain := filepath.Join(o.dir, "plain.cbor")
 	mustRun(t, o.now, "trust", "build", "--keys", o.keys, "--out", plain)
