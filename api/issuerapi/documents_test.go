@@ -123,7 +123,16 @@ func TestDocumentsAPI(t *testing.T) {
 		// record has its size and SM3.
 		larger := bytes.Repeat([]byte("大"), 1<<19) // 1.5 MiB
 		bodyL, ctL := multipartBody(t, map[string]string{"title": "大文件"}, "file", "big.txt", larger)
-		if l := e.req("POST", "/v1/documents", tok, bodyL, "Content-Type", ctL); l.status != 201 {
+		l := e.req("POST", "/v1/documents", tok, bodyL, "Content-Type", ctL, "Idempotency-Key", "api-doc-big")
+		if again := e.req("POST", "/v1/documents", tok, bodyL, "Content-Type", ctL, "Idempotency-Key", "api-doc-big"); again.status != 201 ||
+			again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, l.body) {
+			t.Errorf("replay of a streamed file: %d %v", again.status, again.header)
+		}
+		otherBody, otherCT := multipartBody(t, map[string]string{"title": "大文件"}, "file", "big.txt", append(bytes.Clone(larger), '!'))
+		if o := e.req("POST", "/v1/documents", tok, otherBody, "Content-Type", otherCT, "Idempotency-Key", "api-doc-big"); o.status != 409 {
+			t.Errorf("another streamed file under the same key: %d", o.status)
+		}
+		if l.status != 201 {
 			t.Errorf("sign a file over the PDF limit: %d %.300s", l.status, l.body)
 		} else if _, err := cms.Verify(l.body, bytes.NewReader(larger)); err != nil {
 			t.Errorf("its .p7s does not verify: %v", err)
