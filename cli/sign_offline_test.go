@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bytes"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,6 +124,23 @@ func TestSignOffline(t *testing.T) {
 		t.Errorf("verify the PDF signed with --public-url: exit %d\n%s", v.code, v.stdout)
 	}
 
+	// --seal: a PNG drawn behind the stamp's text; the file grows by the image.
+	var sealPNG bytes.Buffer
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+3] = 0xd0, 0x90
+	}
+	png.Encode(&sealPNG, img)
+	mustRun(t, o.now, "sign", "--keys", o.keys, "--title", "通知", "--number", "1号", "--seal", o.write(t, "seal.png", sealPNG.Bytes()), "--status-index", "81",
+		"--out", filepath.Join(o.dir, "sealed.pdf"), doc)
+	sealed, _ := os.ReadFile(filepath.Join(o.dir, "sealed.pdf"))
+	if !bytes.Contains(sealed, []byte("/Seal ")) {
+		t.Error("the PDF signed with --seal has no seal image")
+	}
+	if v := o.verify(t, o.trust, "--file", filepath.Join(o.dir, "sealed.pdf")); v.code != ExitOK {
+		t.Errorf("verify the sealed PDF: exit %d\n%s", v.code, v.stdout)
+	}
+
 	// A trust list without --documents: the department may not sign documents.
 	plain := filepath.Join(o.dir, "plain.cbor")
 	mustRun(t, o.now, "trust", "build", "--keys", o.keys, "--out", plain)
@@ -162,6 +182,7 @@ func TestSignOfflineRefuses(t *testing.T) {
 		{[]string{"--keys", o.keys, "--title", "t", badPDF}, ExitError, "--detached"},
 		{[]string{"--keys", o.keys, "--title", "t", "--dept", "NOSUCH", txt}, ExitError, "NOSUCH"},
 		{[]string{"--keys", o.keys, "--title", "t", filepath.Join(o.dir, "missing.txt")}, ExitError, "missing.txt"},
+		{[]string{"--keys", o.keys, "--title", "t", "--seal", txt, txt}, ExitError, "the seal must be a PNG image"},
 	} {
 		r := elicence(t, o.now, append([]string{"sign"}, c.args...)...)
 		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
