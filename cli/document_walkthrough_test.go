@@ -2,8 +2,6 @@ package cli
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,25 +9,6 @@ import (
 	"elicence/document/pdf"
 	"elicence/internal/testenv"
 )
-
-// documentsWalkthrough returns the shell block of README.md's signed
-// documents walkthrough.
-func documentsWalkthrough(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "<!-- documents walkthrough: tested by ")
-	if ok {
-		_, rest, ok = strings.Cut(rest, "-->\n```sh\n")
-	}
-	if !ok {
-		t.Fatal("README.md has no documents walkthrough")
-	}
-	block, _, _ := strings.Cut(rest, "```")
-	return block
-}
 
 // TestDocumentsWalkthrough builds the binary, runs "elicence serve" on a
 // fresh data directory and runs README.md's signed-documents walkthrough
@@ -43,32 +22,15 @@ func TestDocumentsWalkthrough(t *testing.T) {
 	if _, err := os.Stat(pdf.DefaultFontPath); err != nil {
 		testenv.Missing(t, pdf.DefaultFontPath, "apt-get install fonts-noto-cjk")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "elicence")
-	if out, err := exec.Command("go", "build", "-o", bin, "elicence/cmd/elicence").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	work := filepath.Join(dir, "work")
-	os.MkdirAll(work, 0o755)
-	repo, _ := filepath.Abs("..")
-	for _, d := range []string{"testdata", "document"} {
-		if err := os.Symlink(filepath.Join(repo, d), filepath.Join(work, d)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	bin, work, dir := buildWork(t, "testdata", "document")
 	srv, base, _, logs := startServe(t, bin, work)
 	defer stopServe(t, srv, logs)
 
-	script := documentsWalkthrough(t)
+	script := readmeBlock(t, "documents walkthrough")
 	if !strings.Contains(script, "http://127.0.0.1:8080") || !strings.Contains(script, "go run ./cmd/elicence") {
 		t.Fatalf("the walkthrough no longer names the address or go run:\n%s", script)
 	}
-	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", base)
-	script = strings.ReplaceAll(script, "go run ./cmd/elicence", bin)
-	sh := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	sh.Dir = work
-	sh.Env = append(os.Environ(), "TMPDIR="+dir)
-	out, err := sh.CombinedOutput()
+	out, err := runWalkthrough(script, base, bin, work, dir)
 	if err != nil {
 		t.Fatalf("walkthrough: %v\n%s", err, out)
 	}

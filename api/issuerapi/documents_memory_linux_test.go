@@ -1,14 +1,11 @@
 package issuerapi
 
 import (
-	"bytes"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 
 	"elicence/document/cms"
@@ -66,17 +63,10 @@ func TestSignStreamMemoryBound(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	i := bytes.Index(out, []byte("VmHWM:"))
-	if i < 0 {
-		t.Fatalf("child reported no VmHWM:\n%s", out)
-	}
-	kb, err := strconv.ParseInt(strings.Fields(string(out[i+len("VmHWM:"):]))[0], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("signing a %d MB file through the API: peak RSS %.1f MB (bound %d MB)", streamSize>>20, float64(kb)/1024, streamRSSBound>>20)
-	if kb*1024 >= streamRSSBound {
-		t.Fatalf("peak RSS %.1f MB, bound %d MB", float64(kb)/1024, streamRSSBound>>20)
+	rss := testenv.PeakRSS(t, out)
+	t.Logf("signing a %d MB file through the API: peak RSS %.1f MB (bound %d MB)", streamSize>>20, float64(rss)/(1<<20), streamRSSBound>>20)
+	if rss >= streamRSSBound {
+		t.Fatalf("peak RSS %.1f MB, bound %d MB", float64(rss)/(1<<20), streamRSSBound>>20)
 	}
 }
 
@@ -117,13 +107,5 @@ func signStreamChild(t *testing.T) {
 	if _, err := cms.Verify(der, newXorshift(streamSize)); err != nil {
 		t.Fatalf("the .p7s does not verify over the file: %v", err)
 	}
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			os.Stdout.WriteString(line + "\n")
-		}
-	}
+	testenv.PrintPeakRSS(t)
 }
