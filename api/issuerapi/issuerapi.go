@@ -60,6 +60,10 @@ type Config struct {
 	MaxBody     int64
 	MaxBulkBody int64
 	MaxDocument int64
+	// MaxStreamedDocument limits a file signed with a .p7s, which is
+	// hashed as it streams and never held (DefaultMaxStreamedDocument
+	// when 0).
+	MaxStreamedDocument int64
 	// RateLimit is the sustained requests per second allowed per caller
 	// (each API token, each wallet session), RateBurst the burst; a
 	// request beyond them is answered 429.
@@ -146,6 +150,9 @@ func newAPI(cfg Config) *API {
 	}
 	if cfg.MaxDocument <= 0 {
 		cfg.MaxDocument = api.DefaultMaxDocument
+	}
+	if cfg.MaxStreamedDocument <= 0 {
+		cfg.MaxStreamedDocument = DefaultMaxStreamedDocument
 	}
 	if cfg.RateLimit <= 0 {
 		cfg.RateLimit = DefaultRateLimit
