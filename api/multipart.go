@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
@@ -58,20 +59,36 @@ func ReadMultipart(w http.ResponseWriter, r *http.Request, max int64, files []st
 			if _, dup := gotTexts[name]; dup {
 				return nil, nil, Invalid("the form has a part twice", FieldError{Field: name, Reason: "sent more than once"})
 			}
-			b, err := io.ReadAll(io.LimitReader(p, maxFormText+1))
+			v, err := FormText(p, max)
 			if err != nil {
-				return nil, nil, multipartErr(err, max)
+				return nil, nil, err
 			}
-			if len(b) > maxFormText {
-				return nil, nil, Invalid("a form field is too long", FieldError{Field: name, Reason: fmt.Sprintf("at most %d bytes", maxFormText)})
-			}
-			gotTexts[name] = string(b)
+			gotTexts[name] = v
 		default:
 			return nil, nil, Invalid("the form has an unknown part", FieldError{Field: name,
 				Reason: "unknown part; the form takes " + strings.Join(append(append([]string{}, files...), texts...), ", ")})
 		}
 	}
 	return gotFiles, gotTexts, nil
+}
+
+// FormText reads a text part of a multipart form whose whole body is
+// limited to max bytes: a field longer than 4 KiB is invalid.
+func FormText(p *multipart.Part, max int64) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(p, maxFormText+1))
+	if err != nil {
+		return "", MultipartError(err, max)
+	}
+	if len(b) > maxFormText {
+		return "", Invalid("a form field is too long", FieldError{Field: p.FormName(), Reason: fmt.Sprintf("at most %d bytes", maxFormText)})
+	}
+	return string(b), nil
+}
+
+// MultipartError is the error of a failed read of a multipart body
+// limited to max bytes: too large (413) or malformed (400).
+func MultipartError(err error, max int64) error {
+	return multipartErr(err, max)
 }
 
 func multipartErr(err error, max int64) error {

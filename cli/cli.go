@@ -81,6 +81,8 @@ func Commands() []Command {
 		signCommand(),
 		documentRescindCommand(),
 		auditVerifyCommand(),
+		logProofsCommand(),
+		logVerifyCommand(),
 		versionCommand(),
 		// A new command is one more entry here, and a line in cmd/elicence/testdata/script/help.txtar.
 	}

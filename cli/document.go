@@ -10,76 +10,127 @@ import (
 	"mime/multipart"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
+
+// signFlags are the flags of "elicence sign", as parsed.
+type signFlags struct {
+	title, number, out, idemKey *string
+	detached                    *bool
+	// Offline, with a key directory.
+	dir, dept, list, seal, publicURL *string
+	index                            *int
+	cf                               *clientFlags
+}
 
 func signCommand() Command {
 	return Command{
 		Name:    "sign",
 		Args:    "FILE",
-		Summary: "sign a document through a running issuer: a PDF stamped and signed in place, any other file with a .p7s",
+		Summary: "sign a document (a PDF stamped and signed in place, any other file with a .p7s) offline with --keys, or through a running issuer",
 		Setup: func(fs *flag.FlagSet) RunFunc {
-			title := fs.String("title", "", "the document's `title` (标题), required")
-			number := fs.String("number", "", "the document `number` (文号)")
-			detached := fs.Bool("detached", false, "sign a PDF with a .p7s too, leaving it unchanged")
-			out := fs.String("out", "", "write the signed PDF or the .p7s to `file` (default FILE-signed.pdf or FILE.p7s)")
-			key := fs.String("idempotency-key", "", "send this Idempotency-Key: the same `key` and file sign once")
-			cf := addClientFlags(fs)
+			f := &signFlags{
+				title:     fs.String("title", "", "the document's `title` (标题), required"),
+				number:    fs.String("number", "", "the document `number` (文号)"),
+				detached:  fs.Bool("detached", false, "sign a PDF with a .p7s too, leaving it unchanged"),
+				out:       fs.String("out", "", "write the signed PDF or the .p7s to `file` (default FILE-signed.pdf or FILE.p7s)"),
+				idemKey:   fs.String("idempotency-key", "", "through an issuer: send this Idempotency-Key, the same `key` and file sign once"),
+				dir:       fs.String("keys", "", "sign offline with the department key in this key `directory` (no issuer)"),
+				dept:      fs.String("dept", "", "with --keys: the department `code` (default: the only department in --keys)"),
+				list:      fs.String("status-list", "", "with --keys: the status list `identifier` DEPT-N of the document's slot (default DEPT-1)"),
+				index:     fs.Int("status-index", -1, "with --keys: the status list `index` (default: random)"),
+				seal:      fs.String("seal", "", "with --keys: the department's seal, a PNG `file` stamped behind the text"),
+				publicURL: fs.String("public-url", "", "with --keys: write the receipt as a QR URL of the public verification page under this `URL`"),
+				cf:        addClientFlags(fs),
+			}
 			return func(ctx context.Context, e *Env, args []string) error {
 				if len(args) != 1 {
 					return Usagef("want one FILE to sign, got %d arguments", len(args))
 				}
-				if *title == "" {
+				if *f.title == "" {
 					return Usagef("pass --title: the receipt and the stamp carry it")
 				}
-				content, err := os.ReadFile(args[0])
-				if err != nil {
-					return fmt.Errorf("read %s: %w", args[0], err)
+				if *f.dir != "" {
+					return f.offline(fs, e, args[0])
 				}
-				var body bytes.Buffer
-				w := multipart.NewWriter(&body)
-				w.WriteField("title", *title)
-				if *number != "" {
-					w.WriteField("number", *number)
-				}
-				if *detached {
-					w.WriteField("detached", "true")
-				}
-				fw, err := w.CreateFormFile("file", filepath.Base(args[0]))
-				if err != nil {
-					return err
-				}
-				fw.Write(content)
-				w.Close()
-				hdr := map[string]string{}
-				if *key != "" {
-					hdr["Idempotency-Key"] = *key
-				}
-				res, err := cf.callWith(ctx, "POST", "/v1/documents", w.FormDataContentType(), &body, hdr)
-				if err != nil {
-					return err
-				}
-				defer res.Body.Close()
-				signed, err := io.ReadAll(res.Body)
-				if err != nil {
-					return fmt.Errorf("issuer answer: %w", err)
-				}
-				name := *out
-				if name == "" {
-					if res.Header.Get("Content-Type") == "application/pdf" {
-						name = strings.TrimSuffix(args[0], filepath.Ext(args[0])) + "-signed.pdf"
-					} else {
-						name = args[0] + ".p7s"
+				var offlineOnly []string
+				fs.Visit(func(fl *flag.Flag) {
+					if slices.Contains([]string{"dept", "status-list", "status-index", "seal", "public-url"}, fl.Name) {
+						offlineOnly = append(offlineOnly, "--"+fl.Name)
 					}
+				})
+				if len(offlineOnly) > 0 {
+					return Usagef("%s need --keys: through an issuer, the issuer chooses the slot and stamp", strings.Join(offlineOnly, ", "))
 				}
-				if err := os.WriteFile(name, signed, 0o644); err != nil {
-					return fmt.Errorf("write %s: %w", name, err)
-				}
-				fmt.Fprintf(e.Stdout, "document %s\nwrote %s\nreceipt %s\n", res.Header.Get("Elicence-Document-Id"), name, res.Header.Get("Elicence-Receipt"))
-				return nil
+				return f.online(ctx, e, args[0])
 			}
 		},
 	}
+}
+
+// outName is where the signed file goes: --out, FILE-signed.pdf or
+// FILE.p7s.
+func (f *signFlags) outName(file string, pdf bool) string {
+	switch {
+	case *f.out != "":
+		return *f.out
+	case pdf:
+		return strings.TrimSuffix(file, filepath.Ext(file)) + "-signed.pdf"
+	}
+	return file + ".p7s"
+}
+
+// online signs file through a running issuer, streaming it: the form's
+// texts first, then the file, so that the issuer can hash a file it signs
+// with a .p7s as it arrives.
+func (f *signFlags) online(ctx context.Context, e *Env, file string) error {
+	in, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, err)
+	}
+	defer in.Close()
+	pr, pw := io.Pipe()
+	w := multipart.NewWriter(pw)
+	go func() {
+		w.WriteField("title", *f.title)
+		if *f.number != "" {
+			w.WriteField("number", *f.number)
+		}
+		if *f.detached {
+			w.WriteField("detached", "true")
+		}
+		fw, err := w.CreateFormFile("file", filepath.Base(file))
+		if err == nil {
+			if _, err = io.Copy(fw, in); err != nil {
+				err = fmt.Errorf("read %s: %w", file, err)
+			}
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	hdr := map[string]string{}
+	if *f.idemKey != "" {
+		hdr["Idempotency-Key"] = *f.idemKey
+	}
+	res, err := f.cf.callWith(ctx, "POST", "/v1/documents", w.FormDataContentType(), pr, hdr)
+	pr.CloseWithError(io.ErrClosedPipe) // stops the writer if the issuer answered early
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	signed, err := io.ReadAll(res.Body)
+	if err != nil {
+		return fmt.Errorf("issuer answer: %w", err)
+	}
+	name := f.outName(file, res.Header.Get("Content-Type") == "application/pdf")
+	if err := writeFile(name, signed, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "document %s\nwrote %s\nreceipt %s\n", res.Header.Get("Elicence-Document-Id"), name, res.Header.Get("Elicence-Receipt"))
+	return nil
 }
 
 func documentRescindCommand() Command {

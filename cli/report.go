@@ -121,6 +121,10 @@ func writeReport(w io.Writer, r *verifier.Report) {
 		}
 		fmt.Fprintf(w, " (id %s)\n签署 signed: %s\n", d.ID, d.SignedAt.In(chinaTime).Format(time.DateTime+" -07:00"))
 	}
+	if p := r.LogProof; p != nil {
+		fmt.Fprintf(w, "签发日志 issuance log: leaf %d of checkpoint %s size %d, co-signed by %s at %s (%s)\n", p.Index, p.Origin, p.Size,
+			p.Witness, p.CosignedAt.In(chinaTime).Format(time.DateTime+" -07:00"), p.Source)
+	}
 	if s := r.Status; s != nil {
 		if s.Value == "" {
 			fmt.Fprintf(w, "状态 status: unknown (list %s, index %d)\n", s.List, s.Index)

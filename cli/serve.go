@@ -116,7 +116,8 @@ func serveCommand() Command {
 				local := &localVerifierSource{svc: svc, root: &boot.Root.Key.PublicKey, now: e.Now}
 				vh := verifierapi.NewHandler(verifierapi.Config{
 					Verify: verifier.Config{Trust: local.Trust, Status: local.Status, Now: e.Now, Skew: *skew,
-						Memo: verifier.NewSignatureMemo(verifier.DefaultMemoEntries)},
+						Memo:     verifier.NewSignatureMemo(verifier.DefaultMemoEntries),
+						Evidence: verifier.NewLogEvidence(verifier.LogConfig{Logger: log})},
 					Logger:   log,
 					Registry: reg,
 				})

@@ -19,22 +19,65 @@ import (
 	"elicence/internal/testenv"
 )
 
-// serveWalkthrough returns the shell lines of README.md's service
-// walkthrough, without the line that starts the server.
-func serveWalkthrough(t *testing.T) []string {
+// readmeBlock returns the sh block of README.md that follows the comment
+// "<!-- NAME: tested by …-->".
+func readmeBlock(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(b), "<!-- service walkthrough: tested by ")
+	_, rest, ok := strings.Cut(string(b), "<!-- "+name+": tested by ")
 	if ok {
 		_, rest, ok = strings.Cut(rest, "-->\n```sh\n")
 	}
 	if !ok {
-		t.Fatal("README.md has no service walkthrough")
+		t.Fatalf("README.md has no %s", name)
 	}
 	block, _, _ := strings.Cut(rest, "```")
+	return block
+}
+
+// buildWork builds the binary into a temporary directory and makes a work
+// directory beside it with links to the repository's dirs (testdata, …),
+// as a checkout the README's commands run in. It returns the binary, the
+// work directory and the temporary directory.
+func buildWork(t *testing.T, dirs ...string) (bin, work, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "elicence")
+	if out, err := exec.Command("go", "build", "-o", bin, "elicence/cmd/elicence").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	work = filepath.Join(dir, "work")
+	os.MkdirAll(work, 0o755)
+	repo, _ := filepath.Abs("..")
+	for _, d := range dirs {
+		if err := os.Symlink(filepath.Join(repo, d), filepath.Join(work, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bin, work, dir
+}
+
+// runWalkthrough runs a README walkthrough's script with bash in work
+// against the server at base, with bin for "go run ./cmd/elicence" and
+// temporary files in dir. bash runs with -e: any failing step (a curl -f
+// on a 401) fails it.
+func runWalkthrough(script, base, bin, work, dir string) ([]byte, error) {
+	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", base)
+	script = strings.ReplaceAll(script, "go run ./cmd/elicence", bin)
+	sh := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	sh.Dir = work
+	sh.Env = append(os.Environ(), "TMPDIR="+dir)
+	return sh.CombinedOutput()
+}
+
+// serveWalkthrough returns the shell lines of README.md's service
+// walkthrough, without the line that starts the server.
+func serveWalkthrough(t *testing.T) []string {
+	t.Helper()
+	block := readmeBlock(t, "service walkthrough")
 	var lines []string
 	for _, l := range strings.Split(block, "\n") {
 		if strings.Contains(l, "make run") {
@@ -56,17 +99,7 @@ func TestServeWalkthrough(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		testenv.Missing(t, "curl", "apt-get install curl")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "elicence")
-	if out, err := exec.Command("go", "build", "-o", bin, "elicence/cmd/elicence").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	work := filepath.Join(dir, "work")
-	os.MkdirAll(work, 0o755)
-	repo, _ := filepath.Abs("..")
-	if err := os.Symlink(filepath.Join(repo, "testdata"), filepath.Join(work, "testdata")); err != nil {
-		t.Fatal(err)
-	}
+	bin, work, dir := buildWork(t, "testdata")
 
 	srv, base, stdout, logs := startServe(t, bin, work)
 	for _, want := range []string{"demo token  from ELICENCE_DEMO_TOKEN, stored on this run as token demo\n", "data/root.crt", "passphrase  generated into data/passphrase"} {
@@ -78,14 +111,7 @@ func TestServeWalkthrough(t *testing.T) {
 		t.Errorf("data/passphrase: %v, mode %v", err, fi.Mode())
 	}
 
-	script := strings.Join(serveWalkthrough(t), "\n")
-	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", base)
-	script = strings.ReplaceAll(script, "go run ./cmd/elicence", bin)
-	// -e: any failing step (a curl -f on a 401) fails the test.
-	sh := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	sh.Dir = work
-	sh.Env = append(os.Environ(), "TMPDIR="+dir)
-	out, err := sh.CombinedOutput()
+	out, err := runWalkthrough(strings.Join(serveWalkthrough(t), "\n"), base, bin, work, dir)
 	var ee *exec.ExitError
 	if err != nil || !strings.Contains(string(out), "不通过 FAILED REVOKED\n") || !strings.Contains(string(out), "exit status 1\n") {
 		t.Fatalf("walkthrough: %v, want REVOKED and exit status 1:\n%s", err, out)

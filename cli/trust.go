@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,17 @@ next:
 	return out, nil
 }
 
+// splitCodes splits a comma-separated list of codes, dropping blanks.
+func splitCodes(s string) []string {
+	var codes []string
+	for _, c := range strings.Split(s, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			codes = append(codes, c)
+		}
+	}
+	return codes
+}
+
 func trustBuildCommand() Command {
 	return Command{
 		Name:    "trust build",
@@ -54,6 +66,7 @@ func trustBuildCommand() Command {
 			next := fs.Duration("next-update", 720*time.Hour, "how long the list stays fresh")
 			statusURL := fs.String("status-url", DefaultStatusURL, "status-list address `template`; {dept} and {list} are replaced")
 			seq := fs.Uint64("sequence", 0, "sequence number (default: issued-at in Unix seconds)")
+			documents := fs.String("documents", "", "department `codes` that may sign documents, comma-separated (default: none)")
 			return func(_ context.Context, env *Env, args []string) error {
 				if len(args) > 0 {
 					return Usagef("unexpected argument %q", args[0])
@@ -67,12 +80,7 @@ func trustBuildCommand() Command {
 				if *next <= 0 {
 					return Usagef("--next-update must be positive")
 				}
-				var codes []string
-				for _, c := range strings.Split(*types, ",") {
-					if c = strings.TrimSpace(c); c != "" {
-						codes = append(codes, c)
-					}
-				}
+				codes := splitCodes(*types)
 				infos, err := typeInfos(codes)
 				if err != nil {
 					return err
@@ -93,6 +101,12 @@ func trustBuildCommand() Command {
 				if len(depts) == 0 {
 					return fmt.Errorf("no department certificate (dept-*.crt) in %s", *dir)
 				}
+				signers := splitCodes(*documents)
+				for _, c := range signers {
+					if !slices.Contains(depts, c) {
+						return Usagef("--documents: no department %s in %s (it has %s)", c, *dir, strings.Join(depts, ", "))
+					}
+				}
 				for _, code := range depts {
 					cert, err := readDeptCert(*dir, code)
 					if err != nil {
@@ -106,7 +120,7 @@ func trustBuildCommand() Command {
 					}
 					id := keys.IDOfDER(cert.RawSubjectPublicKeyInfo)
 					tl.Departments = append(tl.Departments, format.Department{
-						Code: code, Name: cert.Subject.CommonName, Types: codes,
+						Code: code, Name: cert.Subject.CommonName, Types: codes, Documents: slices.Contains(signers, code),
 						StatusURL: strings.ReplaceAll(*statusURL, "{dept}", code),
 						Keys: []format.TrustedKey{{
 							ID: id[:], PublicKey: cert.RawSubjectPublicKeyInfo, State: format.KeyActive, Certificate: cert.Raw,
@@ -137,7 +151,11 @@ func printTrust(env *Env, tl *format.TrustList) {
 	fmt.Fprintf(env.Stdout, "trust list sequence %d, %d department(s), next update %s\n",
 		tl.Sequence, len(tl.Departments), time.Unix(tl.NextUpdate, 0).UTC().Format(time.RFC3339))
 	for _, d := range tl.Departments {
-		fmt.Fprintf(env.Stdout, "  %s %s: types %s\n", d.Code, d.Name, strings.Join(d.Types, ", "))
+		fmt.Fprintf(env.Stdout, "  %s %s: types %s", d.Code, d.Name, strings.Join(d.Types, ", "))
+		if d.Documents {
+			fmt.Fprint(env.Stdout, "; signs documents")
+		}
+		fmt.Fprintln(env.Stdout)
 		for _, k := range d.Keys {
 			fmt.Fprintf(env.Stdout, "    key %x %s", k.ID, k.State)
 			if k.State != format.KeyActive {

@@ -31,6 +31,7 @@ func verifierServeCommand() Command {
 			rootKey := fs.String("root-key", "", env("root-key", "pinned root public key `file` (PEM), instead of --root"))
 			trust := fs.String("trust", "", env("trust", "trust list `URL` (http, https) or file (offline mode)"))
 			statusDir := fs.String("status-dir", "", env("status-dir", "read status lists from this `directory` instead of fetching them (offline mode)"))
+			logProofs := fs.String("log-proofs", "", env("log-proofs", "read issuance-log proofs of existence (tlog-proof files) from this `directory`, an offline bundle's tlog-proofs/; with a --trust file they are the only ones used"))
 			var events stringList
 			fs.Var(&events, "events", env("events", "revocation event stream `URL` (repeatable; default: derived from a --trust URL ending in /v1/trust-list)"))
 			noStream := fs.Bool("no-stream", false, env("no-stream", "do not subscribe to the event stream; poll status lists only"))
@@ -96,7 +97,8 @@ func verifierServeCommand() Command {
 				h := verifierapi.New(verifierapi.Config{
 					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, RefreshTrust: cache.RefreshTrust, Now: e.Now,
 						MaxStaleness: *maxStale, Skew: *skew, Department: *dept,
-						Memo: verifier.NewSignatureMemo(verifier.DefaultMemoEntries)},
+						Memo:     verifier.NewSignatureMemo(verifier.DefaultMemoEntries),
+						Evidence: logEvidence(log, *logProofs, !isURL)},
 					Logger: log, Registry: reg, Gatherer: reg, Ready: cache.Ready, Stats: cache.Stats,
 				})
 				// The counter page (/counter) and the public verification
@@ -112,6 +114,16 @@ func verifierServeCommand() Command {
 			}
 		},
 	}
+}
+
+// logEvidence is the verifier's source of proofs of existence: the
+// departments' issuance logs online, the proofs directory first; offline
+// (a trust list file) the proofs directory only, and none without one.
+func logEvidence(log *slog.Logger, proofDir string, offline bool) verifier.Evidence {
+	if offline && proofDir == "" {
+		return nil
+	}
+	return verifier.NewLogEvidence(verifier.LogConfig{Logger: log, ProofDir: proofDir, Offline: offline})
 }
 
 // flagsFromEnv sets every flag of fs not given on the command line from the

@@ -38,6 +38,8 @@ func verifyCommand() Command {
 			image := fs.String("image", "", "read the QR code from a PNG or JPEG `file`")
 			docFile := fs.String("file", "", "verify a signed document: a signed PDF `file`, or any file with --sig")
 			sigFile := fs.String("sig", "", "the detached signature (.p7s) `file` of --file")
+			logProofs := fs.String("log-proofs", "", "issuance-log proofs of existence: a `directory` of tlog-proof files (an offline bundle's tlog-proofs/)")
+			logOnline := fs.Bool("log-online", false, "fetch proofs of existence from the departments' issuance logs (the trust list's log URLs) when a key is compromised or retired")
 			return func(ctx context.Context, env *Env, args []string) error {
 				sources := 0
 				if *sigFile != "" && *docFile == "" {
@@ -132,6 +134,9 @@ func verifyCommand() Command {
 				vcfg := verifier.Config{
 					Trust: trustFn, Status: statuses.Func(),
 					Now: func() time.Time { return now }, MaxStaleness: *maxStale, Department: *dept,
+				}
+				if *logProofs != "" || *logOnline {
+					vcfg.Evidence = verifier.NewLogEvidence(verifier.LogConfig{ProofDir: *logProofs, Offline: !*logOnline})
 				}
 				var r *verifier.Report
 				if *docFile != "" {

@@ -65,11 +65,14 @@ func StatusListName(issuer string, n uint32) string {
 // list id of department issuer, if id has that form (n ≥ 1, no leading
 // zero).
 func StatusListNumber(issuer, id string) (uint32, bool) {
-	s, ok := bytes.CutPrefix([]byte(id), []byte(issuer+"-"))
-	if !ok || len(s) == 0 || s[0] == '0' {
+	if len(id) < len(issuer)+2 || id[:len(issuer)] != issuer || id[len(issuer)] != '-' {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(s), 10, 32)
+	s := id[len(issuer)+1:]
+	if s[0] == '0' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil || n == 0 {
 		return 0, false
 	}
@@ -140,7 +143,7 @@ func SignCompactCredential(signer crypto.Signer, c CompactCredential) (Signed, e
 	if err := c.Validate(); err != nil {
 		return Signed{}, fmt.Errorf("compact credential: %w", err)
 	}
-	return seal(signer, c)
+	return seal(signer, &c)
 }
 
 // ParseCompactCredential decodes a signed compact credential without

@@ -57,7 +57,7 @@ func TestCompactCredential(t *testing.T) {
 }
 
 func TestStatusListNumber(t *testing.T) {
-	for id, want := range map[string]uint32{"D-1": 1, "D-42": 42, "D-0": 0, "D-01": 0, "E-1": 0, "D-": 0, "D-x": 0, "D-4294967296": 0} {
+	for id, want := range map[string]uint32{"D-1": 1, "D-42": 42, "D-0": 0, "D-01": 0, "E-1": 0, "D-": 0, "D-x": 0, "D-4294967296": 0, "": 0, "D": 0, "DD-1": 0, "D-+1": 0, "D--1": 0} {
 		n, ok := StatusListNumber("D", id)
 		if n != want || ok != (want != 0) {
 			t.Errorf("StatusListNumber(D, %q) = %d, %v", id, n, ok)

@@ -122,7 +122,7 @@ func SignCredential(signer crypto.Signer, c Credential) (Signed, error) {
 	if err := c.Validate(); err != nil {
 		return Signed{}, fmt.Errorf("credential: %w", err)
 	}
-	return seal(signer, c)
+	return seal(signer, &c)
 }
 
 // ParseCredential decodes a signed credential's envelope and payload without

@@ -189,9 +189,19 @@ func (s Signed) Verify(pub *ecdsa.PublicKey) error {
 	return nil
 }
 
+// directPayload is a payload that writes its canonical encoding itself
+// (cborenc.go), without reflection.
+type directPayload interface{ encode() ([]byte, error) }
+
 // seal encodes payload canonically and signs it.
 func seal(signer crypto.Signer, payload any) (Signed, error) {
-	b, err := encMode.Marshal(payload)
+	var b []byte
+	var err error
+	if p, ok := payload.(directPayload); ok {
+		b, err = p.encode()
+	} else {
+		b, err = encMode.Marshal(payload)
+	}
 	if err != nil {
 		return Signed{}, fmt.Errorf("encode payload: %w", err)
 	}

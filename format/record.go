@@ -29,6 +29,9 @@ type Record struct {
 
 // Encode returns the record's canonical CBOR encoding.
 func (r *Record) Encode() []byte {
+	if b, ok := r.encode(); ok {
+		return b
+	}
 	b, err := encMode.Marshal(r)
 	if err != nil {
 		panic(fmt.Sprintf("format: encode record: %v", err))

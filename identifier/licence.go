@@ -126,11 +126,25 @@ func (id LicenceID) Validate() error {
 // included. If id fails [LicenceID.Validate], the check character is
 // written as "?", which [ParseLicenceID] rejects.
 func (id LicenceID) String() string {
-	check := byte('?')
-	if id.Validate() == nil {
-		check = id.check()
+	if id.Validate() != nil {
+		return LicenceIDPrefix + id.TypeCode + "." + id.IssuerCode + "." + id.Serial + "." + versionDigits(id.Version) + ".?"
 	}
-	return LicenceIDPrefix + id.TypeCode + "." + id.IssuerCode + "." + id.Serial + "." + versionDigits(id.Version) + "." + string(check)
+	// Validated: the fields are 0-9 and A-Z and the version three digits,
+	// so the check runs over the fields as they are written, and the
+	// identifier is built in one allocation (String is on every issuance's
+	// and verification's path).
+	v := [3]byte{byte('0' + id.Version/100), byte('0' + id.Version/10%10), byte('0' + id.Version%10)}
+	p := mod3736Start
+	for _, f := range [...]string{id.TypeCode, id.IssuerCode, id.Serial, string(v[:])} {
+		p = mod3736Step(p, f)
+	}
+	var b strings.Builder
+	b.Grow(len(LicenceIDPrefix) + len(id.TypeCode) + len(id.IssuerCode) + len(id.Serial) + 3 + 5)
+	for _, f := range [...]string{LicenceIDPrefix, id.TypeCode, ".", id.IssuerCode, ".", id.Serial, ".", string(v[:]), "."} {
+		b.WriteString(f)
+	}
+	b.WriteByte(mod3736Final(p))
+	return b.String()
 }
 
 // MarshalText implements [encoding.TextMarshaler]. It fails if id fails

@@ -3,6 +3,7 @@ package identifier
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -261,4 +262,41 @@ func FuzzParseLicenceID(f *testing.F) {
 			t.Fatalf("reparse of %q = %+v, %v", s, again, err)
 		}
 	})
+}
+
+// String, built in one allocation, writes what concatenating the fields
+// with the check over their concatenation writes, for valid identifiers of
+// every field length and version, and "?" as the check of invalid ones.
+func TestLicenceIDStringOneAllocation(t *testing.T) {
+	alphabet := "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	field := func(n, seed int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[(seed*7+i*13)%len(alphabet)]
+		}
+		return string(b)
+	}
+	for i := range 2000 {
+		id := LicenceID{TypeCode: field(1+i%32, i), IssuerCode: field(1+i*5%32, i+1), Serial: field(1+i*3%32, i+2), Version: 1 + i%999}
+		check, err := Mod3736Check(id.TypeCode + id.IssuerCode + id.Serial + fmt.Sprintf("%03d", id.Version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%s%s.%s.%s.%03d.%c", LicenceIDPrefix, id.TypeCode, id.IssuerCode, id.Serial, id.Version, check)
+		if got := id.String(); got != want {
+			t.Fatalf("%+v: String %q, want %q", id, got, want)
+		}
+		if back, err := ParseLicenceID(want); err != nil || back != id {
+			t.Fatalf("%q: parsed %+v, %v", want, back, err)
+		}
+	}
+	id := LicenceID{TypeCode: "11100000000013338W011", IssuerCode: "11430000006122244L", Serial: "20230000403", Version: 2}
+	if n := testing.AllocsPerRun(100, func() { _ = id.String() }); n != 1 {
+		t.Errorf("String: %v allocations, want 1", n)
+	}
+	for _, bad := range []LicenceID{{TypeCode: "a", IssuerCode: "B", Serial: "1", Version: 1}, {TypeCode: "A", IssuerCode: "B", Serial: "1", Version: 0}, {}} {
+		if s := bad.String(); s[len(s)-1] != '?' {
+			t.Errorf("%+v: String %q, want the check ?", bad, s)
+		}
+	}
 }

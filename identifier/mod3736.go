@@ -33,21 +33,36 @@ func Mod3736Check(s string) (byte, error) {
 	if s == "" {
 		return 0, errors.New("iso 7064 mod 37,36: empty input")
 	}
-	const m = 36
-	p := m
 	for i := 0; i < len(s); i++ {
-		v := mod3736Value(s[i])
-		if v < 0 {
+		if mod3736Value(s[i]) < 0 {
 			return 0, fmt.Errorf("iso 7064 mod 37,36: character %d is %q, want 0-9 or A-Z", i+1, s[i])
 		}
+	}
+	return mod3736Final(mod3736Step(mod3736Start, s)), nil
+}
+
+// mod3736Start is the state P(1) = M of the MOD 37,36 recursion.
+const mod3736Start = 36
+
+// mod3736Step runs the recursion over s, whose characters are all 0-9 or
+// A-Z, from state p.
+func mod3736Step(p int, s string) int {
+	const m = 36
+	for i := 0; i < len(s); i++ {
 		// P(j+1) = (||P(j) + a(j)||_M × 2) mod (M+1), where ||x||_M is
 		// x mod M with 0 replaced by M.
-		r := (p + v) % m
+		r := (p + mod3736Value(s[i])) % m
 		if r == 0 {
 			r = m
 		}
 		p = r * 2 % (m + 1)
 	}
-	// The check character a satisfies ||P + a||_M = 1.
-	return mod3736Alphabet[(m+1-p)%m], nil
+	return p
+}
+
+// mod3736Final returns the check character for state p: the a with
+// ||P + a||_M = 1.
+func mod3736Final(p int) byte {
+	const m = 36
+	return mod3736Alphabet[(m+1-p)%m]
 }

@@ -3,17 +3,14 @@ package issuer
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
-	"elicence/document/cms"
 	"elicence/document/pdf"
 	"elicence/format"
 	"elicence/issuer/store"
@@ -48,8 +45,14 @@ type SignRequest struct {
 	Number string
 	// FileName is the uploaded file's name, kept for display.
 	FileName string
-	// Content is the file.
+	// Content is the file. It is nil when the file was hashed as it
+	// streamed (document/cms.Digest); Digest and Size then say what it was,
+	// and it is signed with a .p7s: a PDF signed in place must be held.
 	Content []byte
+	// Digest is the SM3 of a streamed file, Size its length in bytes;
+	// both are ignored when Content is set.
+	Digest []byte
+	Size   int64
 	// Detached signs a PDF as any other file, with a .p7s, leaving it
 	// unchanged. A file that is not a PDF is always signed so.
 	Detached bool
@@ -73,6 +76,31 @@ type SignedDocument struct {
 // 1024 bytes, as readers accept it).
 func IsPDF(b []byte) bool {
 	return bytes.Contains(b[:min(len(b), 1024)], []byte("%PDF-"))
+}
+
+// DocumentFileOf says how req's file is signed: a PDF (unless Detached)
+// stamped and signed in place, with its page count, anything else with a
+// .p7s; and its SM3 and size. A streamed file (Content nil) is never
+// signed in place. The texts are checked as the receipt will take them
+// (a *ValidationError); a PDF that cannot be read is one too, its reason
+// ending with hint (how to sign it as any other file).
+func DocumentFileOf(req SignRequest, hint string) (DocumentFile, error) {
+	if err := checkSignRequest(req); err != nil {
+		return DocumentFile{}, err
+	}
+	if req.Content == nil {
+		return DocumentFile{Kind: store.DocumentCMS, Digest: req.Digest, Size: req.Size}, nil
+	}
+	digest := sm3.Sum(req.Content)
+	f := DocumentFile{Kind: store.DocumentCMS, Content: req.Content, Digest: digest[:], Size: int64(len(req.Content))}
+	if IsPDF(req.Content) && !req.Detached {
+		n, err := pdf.PageCount(req.Content)
+		if err != nil {
+			return DocumentFile{}, fieldError("file", "%v (%s)", err, hint)
+		}
+		f.Kind, f.Pages = store.DocumentPDF, n
+	}
+	return f, nil
 }
 
 // signRequestHash identifies a request for idempotency: the file by its
@@ -101,7 +129,10 @@ func checkSignRequest(req SignRequest) error {
 	if len(req.FileName) > 255 {
 		errs = append(errs, FieldError{Field: "file", Reason: "file name longer than 255 bytes"})
 	}
-	if len(req.Content) == 0 {
+	switch {
+	case req.Content == nil && len(req.Digest) != sm3.Size:
+		errs = append(errs, FieldError{Field: "file", Reason: "no file"})
+	case len(req.Content) == 0 && (req.Content != nil || req.Size <= 0):
 		errs = append(errs, FieldError{Field: "file", Reason: "the file is empty"})
 	}
 	if len(errs) > 0 {
@@ -121,23 +152,13 @@ func (s *Documents) Sign(ctx context.Context, p *Principal, req SignRequest, ide
 	if len(idempotencyKey) > 128 {
 		return SignedDocument{}, fieldError("Idempotency-Key", "at most 128 bytes")
 	}
-	if err := checkSignRequest(req); err != nil {
+	file, err := DocumentFileOf(req, "send it with detached=true to sign it as a file")
+	if err != nil {
 		return SignedDocument{}, err
 	}
-	kind := store.DocumentCMS
-	pages := 0
-	if IsPDF(req.Content) && !req.Detached {
-		kind = store.DocumentPDF
-		n, err := pdf.PageCount(req.Content)
-		if err != nil {
-			return SignedDocument{}, fieldError("file", "%v (send it with detached=true to sign it as a file)", err)
-		}
-		pages = n
-	}
-	digest := sm3.Sum(req.Content)
 	var hash []byte
 	if idempotencyKey != "" {
-		hash = signRequestHash(req, digest[:])
+		hash = signRequestHash(req, file.Digest)
 	}
 	dept, err := s.store.Department(ctx, p.Department)
 	if err != nil {
@@ -169,11 +190,12 @@ func (s *Documents) Sign(ctx context.Context, p *Principal, req SignRequest, ide
 			LogOrigin: origin,
 		}, func(slot store.DocumentSlot) (store.Document, store.AuditEvent, error) {
 			built = true
-			d, file, err := s.build(sg, chain, dept, req, kind, pages, digest[:], slot)
+			d, signed, err := BuildDocument(DocumentSigner{Key: sg.key, KeyID: sg.id, Chain: chain, DeptCode: dept.Code, DeptName: dept.Name,
+				QRText: func(env format.Signed) string { return s.qrText(format.KindDocumentReceipt, env) }}, req, file, slot, s.now())
 			if err != nil {
 				return store.Document{}, store.AuditEvent{}, err
 			}
-			out.File = file
+			out.File = signed
 			detail, _ := json.Marshal(documentDetail{Issuer: d.DepartmentCode, List: d.StatusListID, Index: d.StatusIndex,
 				Status: store.StatusValid.String(), Document: d.ID, Kind: d.Kind, SM3: fmt.Sprintf("%x", d.SM3)})
 			return d, store.AuditEvent{Actor: p.TokenID, Action: ActionDocumentSign, Subject: d.ID, Detail: detail}, nil
@@ -228,54 +250,6 @@ func (s *Documents) chainOf(ctx context.Context, sg *signer) ([]*smx509.Certific
 		chain = append(chain, s.root.Cert)
 	}
 	return chain, nil
-}
-
-// build makes the receipt and the signature for a slot. It runs inside
-// the store's transaction: no store calls.
-func (s *Documents) build(sg *signer, chain []*smx509.Certificate, dept store.Department, req SignRequest, kind string, pages int,
-	digest []byte, slot store.DocumentSlot) (store.Document, []byte, error) {
-	list, ok := format.StatusListNumber(dept.Code, slot.StatusListID)
-	if !ok {
-		return store.Document{}, nil, fmt.Errorf("status list %s has no number of department %s", slot.StatusListID, dept.Code)
-	}
-	idb := make([]byte, format.DocumentIDSize)
-	if _, err := rand.Read(idb); err != nil {
-		return store.Document{}, nil, err
-	}
-	signedAt := s.now().UTC().Truncate(time.Second)
-	r := format.DocumentReceipt{
-		ID: format.NewDocumentID(idb), Title: req.Title, Number: req.Number, SignedAt: signedAt.Unix(), SM3: digest,
-		Status: format.CompactStatusRef{List: list, Index: uint32(slot.StatusIndex)}, ShortKeyID: sg.id[:format.ShortKeyIDSize],
-	}
-	env, err := format.SignDocumentReceipt(sg.key, r)
-	if err != nil {
-		return store.Document{}, nil, err
-	}
-	signer := cms.Signer{Key: sg.key, Chain: chain, Now: func() time.Time { return signedAt }, Receipt: env.Encode()}
-	d := store.Document{
-		ID: r.ID, DepartmentCode: dept.Code, Kind: kind, Title: req.Title, Number: req.Number, FileName: req.FileName,
-		KeyID: sg.id.String(), SignedAt: signedAt, SM3: digest, Size: int64(len(req.Content)), Pages: pages,
-		StatusListID: slot.StatusListID, StatusIndex: slot.StatusIndex, Receipt: env.Encode(),
-	}
-	var file []byte
-	if kind == store.DocumentPDF {
-		file, err = pdf.Sign(req.Content, pdf.Options{Signer: signer, Stamp: &pdf.Stamp{
-			QRText: s.qrText(format.KindDocumentReceipt, env), Department: dept.Name, DocumentNumber: req.Number,
-		}})
-		if err != nil {
-			return store.Document{}, nil, fieldError("file", "%v", err)
-		}
-		d.Signature = bytes.Clone(file[len(req.Content):])
-		sum := sm3.Sum(file)
-		d.SignedSM3 = sum[:]
-	} else {
-		der, err := signer.Sign(bytes.NewReader(req.Content))
-		if err != nil {
-			return store.Document{}, nil, err
-		}
-		d.Signature, file, d.SignedSM3 = der, der, digest
-	}
-	return d, file, nil
 }
 
 // documentDetail is the audit detail of a document's signing or

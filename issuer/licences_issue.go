@@ -28,7 +28,20 @@ type Licences struct {
 }
 
 // FormatSerial writes a store serial as it appears in a licence identifier.
-func FormatSerial(n int64) string { return fmt.Sprintf("%0*d", SerialWidth, n) }
+func FormatSerial(n int64) string {
+	if n < 0 {
+		return fmt.Sprintf("%0*d", SerialWidth, n)
+	}
+	// What %0*d writes, without fmt (once per licence issued): the digits
+	// after SerialWidth bytes of room for the zeros that pad them.
+	var b [SerialWidth + 19]byte
+	d := strconv.AppendInt(b[SerialWidth:SerialWidth], n, 10)
+	pad := max(SerialWidth-len(d), 0)
+	for i := SerialWidth - pad; i < SerialWidth; i++ {
+		b[i] = '0'
+	}
+	return string(b[SerialWidth-pad : SerialWidth+len(d)])
+}
 
 // RequestHash returns the hash that identifies a request for idempotency:
 // SM3 over its JSON encoding, so that the same request in other white

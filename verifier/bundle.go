@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"elicence/format"
+	"elicence/tlog"
 )
 
 // An offline bundle is what a counter PC without network verifies from: the
@@ -22,6 +24,7 @@ import (
 //
 //	<dir>/trust-list.cbor
 //	<dir>/status/<issuer>_<list>.cbor
+//	<dir>/tlog-proofs/<leaf hash>.tlog-proof   (optional)
 //
 // A Cache configured with Trust set to the trust list file and StatusDir
 // to the status directory reads them, checks the files again every few
@@ -33,12 +36,114 @@ import (
 // its contents (a SHA-256 digest), never by its modification time or size:
 // a new bundle of the same size written within one timestamp tick, or
 // copied with its times kept (cp -p, rsync -t, tar), is still read.
+//
+// The tlog-proofs directory carries proofs of existence from the
+// departments' issuance logs, for objects signed by keys since compromised
+// or retired: each file one C2SP tlog-proof (tlog.InclusionProof.Marshal:
+// the 34-byte leaf as its extra data, the leaf index, the inclusion proof,
+// then the co-signed checkpoint note), best the first co-signed checkpoint
+// holding the leaf (the one the log's lookup names). A [LogEvidence] with
+// ProofDir set to it reads every regular file there (names do not matter),
+// again at most every few seconds when it misses a proof, and verifies
+// each proof it uses as it would one built from tiles. "elicence log
+// proofs" fetches and verifies them from a log ([LogEvidence.InclusionProof]). The proof of a
+// log's leaf 0 also dates the log's start, which a retired key's objects
+// are judged by (docs/FORMAT.md §10).
 
 // Bundle file names.
 const (
 	BundleTrustFile = "trust-list.cbor"
 	BundleStatusDir = "status"
+	BundleProofDir  = "tlog-proofs"
 )
+
+// WriteBundleProofs writes tlog-proofs (tlog.InclusionProof.Marshal) into
+// dir's tlog-proofs directory, each named by its leaf hash. It checks
+// their form, not the proofs.
+func WriteBundleProofs(dir string, proofs ...[]byte) error {
+	pd := filepath.Join(dir, BundleProofDir)
+	if err := os.MkdirAll(pd, 0o755); err != nil {
+		return fmt.Errorf("write bundle proofs: %w", err)
+	}
+	for _, raw := range proofs {
+		p, err := tlog.ParseInclusionProof(raw)
+		if err != nil {
+			return fmt.Errorf("write bundle proofs: %w", err)
+		}
+		if err := writeAtomic(filepath.Join(pd, hex.EncodeToString(p.Leaf.Hash())+".tlog-proof"), raw); err != nil {
+			return fmt.Errorf("write bundle proofs: %w", err)
+		}
+	}
+	return nil
+}
+
+// proofDir holds the tlog-proofs of a bundle directory, read again at most
+// every fileRecheck when a proof is missed.
+type proofDir struct {
+	dir string
+
+	mu     sync.Mutex
+	next   time.Time
+	proofs map[string]tlog.InclusionProof // origin + " " + leaf hash
+	firsts map[string]tlog.InclusionProof // origin → proof of leaf 0
+}
+
+// maxBundleProofs bounds the proofs read from a bundle.
+const maxBundleProofs = 1_000_000
+
+func (d *proofDir) lookup(origin string, leaf tlog.Leaf) (tlog.InclusionProof, bool) {
+	return d.find(func() (tlog.InclusionProof, bool) {
+		p, ok := d.proofs[origin+" "+hex.EncodeToString(leaf.Hash())]
+		return p, ok
+	})
+}
+
+func (d *proofDir) first(origin string) (tlog.InclusionProof, bool) {
+	return d.find(func() (tlog.InclusionProof, bool) {
+		p, ok := d.firsts[origin]
+		return p, ok
+	})
+}
+
+func (d *proofDir) find(get func() (tlog.InclusionProof, bool)) (tlog.InclusionProof, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p, ok := get(); ok {
+		return p, true
+	}
+	if now := time.Now(); !now.Before(d.next) {
+		d.next = now.Add(fileRecheck)
+		d.scan()
+	}
+	return get()
+}
+
+// scan reads every proof file; unreadable or malformed ones are skipped.
+func (d *proofDir) scan() {
+	d.proofs, d.firsts = map[string]tlog.InclusionProof{}, map[string]tlog.InclusionProof{}
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return
+	}
+	for _, de := range entries {
+		if strings.HasPrefix(de.Name(), ".") || !de.Type().IsRegular() || len(d.proofs) >= maxBundleProofs {
+			continue
+		}
+		f, err := readFile(filepath.Join(d.dir, de.Name()))
+		if err != nil {
+			continue
+		}
+		p, err := tlog.ParseInclusionProof(f.body)
+		if err != nil {
+			continue
+		}
+		origin, _, _ := strings.Cut(string(p.Checkpoint), "\n")
+		d.proofs[origin+" "+hex.EncodeToString(p.Leaf.Hash())] = p
+		if p.Index == 0 {
+			d.firsts[origin] = p
+		}
+	}
+}
 
 // WriteBundle writes a signed trust list and signed status lists into dir
 // in the bundle layout. It does not verify them.

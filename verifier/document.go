@@ -217,19 +217,9 @@ func verifyReceipt(ctx context.Context, x *run, raw []byte, sf *signedFile, cfg 
 	x.pass(CheckSignature, "SM2 with SM3 by key "+key.id)
 	x.r.Document = &Document{ID: rc.ID, Title: rc.Title, Number: rc.Number, SignedAt: signedAt, SM3: hex.EncodeToString(rc.SM3)}
 
-	e := key.entry
-	since := time.Unix(e.Since, 0).UTC()
-	switch e.State {
-	case format.KeyActive:
-		x.pass(CheckKeyState, e.State.String())
-	case format.KeyRetired:
-		if !e.ClaimedBefore(signedAt) {
-			return x.fail(CheckKeyState, Failed, KeyRetired, "signed by a key retired since "+since.Format(time.RFC3339))
-		}
-		x.pass(CheckKeyState, "retired since "+since.Format(time.RFC3339)+"; claims signing at "+signedAt.Format(time.RFC3339))
-	default:
-		return x.fail(CheckKeyState, Failed, KeyCompromised,
-			fmt.Sprintf("signed by a key compromised since %s; the time it claims (%s) proves nothing", since.Format(time.RFC3339), signedAt.Format(time.RFC3339)))
+	kc := keyCheck{kind: format.KindDocumentReceipt, claimed: signedAt, object: signed}
+	if r := checkKeyState(ctx, x, cfg, trust, dept, key, kc); r != nil {
+		return r
 	}
 	if !dept.dept.Documents {
 		return x.fail(CheckAuthorised, Failed, TypeNotAuthorised, fmt.Sprintf("department %s may not sign documents: the trust list does not name it a document signer", dept.dept.Code))

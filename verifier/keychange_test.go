@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"elicence/format"
+	"elicence/tlog"
 	"elicence/verifier/verifiertest"
 )
 
@@ -175,24 +176,31 @@ func TestUnknownStatusKeyRefreshesTrust(t *testing.T) {
 	}
 }
 
-// TestEvidenceSeam: the optional evidence function is the only way a
-// credential signed by a compromised key can pass; it is never consulted
-// for presentations, and its failure is TRY_LATER.
+// fakeEvidence is an Evidence answering from functions.
+type fakeEvidence struct {
+	prove func(ctx context.Context, trust *Trust, dept *format.Department, leaf tlog.Leaf, before time.Time) (*LogProof, error)
+	start time.Time
+}
+
+func (f fakeEvidence) Prove(ctx context.Context, trust *Trust, dept *format.Department, leaf tlog.Leaf, before time.Time) (*LogProof, error) {
+	return f.prove(ctx, trust, dept, leaf, before)
+}
+
+func (f fakeEvidence) LogStart(context.Context, *Trust, *format.Department) (time.Time, error) {
+	return f.start, nil
+}
+
+// TestEvidenceSeam: the optional evidence is the only way a credential
+// signed by a compromised key can pass; it is never consulted for
+// presentations, for departments without a log, and its failure is
+// TRY_LATER.
 func TestEvidenceSeam(t *testing.T) {
 	w := verifiertest.NewWorld(t)
 	d := w.Depts[0]
+	w.NewLog(t, d, func() time.Time { return t0 })
 	cred := w.Credential(d, "1", "L1", 3, t0.Add(-2*time.Hour))
 	signed := w.Sign(t, d, cred)
 	pres := w.PresentationQR(t, d, signed, t0.Add(-10*time.Second), time.Minute)
-	list := w.SignStatus(t, d, "L1", format.MinStatusListSize, t0, 5*time.Minute, nil)
-	tActive, err := NewTrust(w.RootPublic(), w.SignTrust(t, 1, t0.Add(-time.Hour), t0.Add(time.Hour)), t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := StatusSet{}
-	if err := set.Add(tActive, list, t0, "file"); err != nil {
-		t.Fatal(err)
-	}
 	d.SetKeyState(format.KeyCompromised, t0.Add(-time.Hour))
 	tComp, err := NewTrust(w.RootPublic(), w.SignTrust(t, 2, t0.Add(-time.Minute), t0.Add(time.Hour)), t0)
 	if err != nil {
@@ -204,30 +212,34 @@ func TestEvidenceSeam(t *testing.T) {
 		return nil, errors.New("no list")
 	}
 	asked := 0
-	yes := func(_ context.Context, issuer string, c format.Signed, before time.Time) (bool, error) {
+	proof := &LogProof{Origin: d.Log.Origin, Size: 5, Index: 1, Witness: "w", CosignedAt: t0.Add(-90 * time.Minute)}
+	yes := fakeEvidence{prove: func(_ context.Context, _ *Trust, dept *format.Department, leaf tlog.Leaf, before time.Time) (*LogProof, error) {
 		asked++
-		if issuer != d.Code || !before.Equal(t0.Add(-time.Hour).Truncate(time.Second)) || string(c.Payload) != string(signed.Payload) {
-			t.Errorf("evidence asked about %s %v", issuer, before)
+		if dept.Code != d.Code || !before.Equal(t0.Add(-time.Hour).Truncate(time.Second)) || leaf != tlog.NewLeaf(tlog.KindCredential, signed.Encode()) {
+			t.Errorf("evidence asked about %s %v %x", dept.Code, before, leaf.Marshal())
 		}
-		return true, nil
-	}
-	no := func(context.Context, string, format.Signed, time.Time) (bool, error) { return false, nil }
-	broken := func(context.Context, string, format.Signed, time.Time) (bool, error) {
-		return false, errors.New("log unreachable")
-	}
-	cfg := func(ev EvidenceFunc) Config {
+		return proof, nil
+	}}
+	no := fakeEvidence{prove: func(context.Context, *Trust, *format.Department, tlog.Leaf, time.Time) (*LogProof, error) {
+		return nil, noEvidence("not in the log")
+	}}
+	broken := fakeEvidence{prove: func(context.Context, *Trust, *format.Department, tlog.Leaf, time.Time) (*LogProof, error) {
+		return nil, errors.New("log unreachable")
+	}}
+	cfg := func(ev Evidence) Config {
 		return Config{Trust: StaticTrust(tComp), Status: status, Now: func() time.Time { return t0 }, Evidence: ev}
 	}
 	text := format.QRText(format.KindCredential, signed)
 	want(t, Verify(context.Background(), text, cfg(nil)), Failed, KeyCompromised)
 	want(t, Verify(context.Background(), text, cfg(no)), Failed, KeyCompromised)
 	want(t, Verify(context.Background(), text, cfg(broken)), Indeterminate, TryLater)
-	// With evidence the key check passes; the verdict then rests on status
-	// (unavailable here: TRY_LATER, from the status check).
+	// With evidence the key check passes and the report names the
+	// checkpoint; the verdict then rests on status (unavailable here:
+	// TRY_LATER, from the status check).
 	r := Verify(context.Background(), text, cfg(yes))
 	want(t, r, Indeterminate, TryLater)
-	if c := decidedBy(r); c != CheckStatus {
-		t.Fatalf("decided by %s (%+v), want the status check", c, r.Checks)
+	if c := decidedBy(r); c != CheckStatus || r.LogProof != proof {
+		t.Fatalf("decided by %s (%+v), log proof %+v: want the status check, with the proof", c, r.Checks, r.LogProof)
 	}
 	asked = 0
 	want(t, Verify(context.Background(), pres, cfg(yes)), Failed, KeyCompromised)

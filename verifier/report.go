@@ -94,7 +94,11 @@ type Report struct {
 	Annotation *Annotation   `json:"annotation,omitempty"`
 	// Document is what a document receipt says, reported once its
 	// signature has verified (kind "document receipt").
-	Document   *Document `json:"document,omitempty"`
+	Document *Document `json:"document,omitempty"`
+	// LogProof names the issuance-log checkpoint that proved the object
+	// existed before its key was compromised or retired, when that is what
+	// let the key_state check pass.
+	LogProof   *LogProof `json:"log_proof,omitempty"`
 	VerifiedAt time.Time `json:"verified_at"`
 }
 

@@ -191,6 +191,23 @@ func (r *Report) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
+	if p := r.LogProof; p != nil {
+		b = append(b, `,"log_proof":{"origin":`...)
+		b = appendString(b, p.Origin)
+		b = append(b, `,"size":`...)
+		b = strconv.AppendUint(b, p.Size, 10)
+		b = append(b, `,"root":`...)
+		b = appendString(b, p.Root)
+		b = append(b, `,"index":`...)
+		b = strconv.AppendUint(b, p.Index, 10)
+		b = append(b, `,"witness":`...)
+		b = appendString(b, p.Witness)
+		b = append(b, `,"cosigned_at":`...)
+		b = appendTime(b, p.CosignedAt)
+		b = append(b, `,"source":`...)
+		b = appendString(b, p.Source)
+		b = append(b, '}')
+	}
 	b = append(b, `,"verified_at":`...)
 	b = appendTime(b, r.VerifiedAt)
 	return append(b, '}')
@@ -222,6 +239,9 @@ func (r *Report) timesEncodable() bool {
 		return false
 	}
 	if d := r.Document; d != nil && !ok(d.SignedAt) {
+		return false
+	}
+	if p := r.LogProof; p != nil && !ok(p.CosignedAt) {
 		return false
 	}
 	return true

@@ -72,7 +72,11 @@ func TestAppendJSONEdges(t *testing.T) {
 			Validity:   &verifier.Window{},
 			Annotation: &verifier.Annotation{RelyingDepartment: "d", RelyingDepartmentName: "名", Purpose: "p"},
 			Document:   &verifier.Document{ID: "7D", Title: "批复\"<", Number: "闽〔2026〕1号", SignedAt: until, SM3: "ab", File: "pdf"},
+			LogProof: &verifier.LogProof{Origin: "issuer.example/tlog/D\"", Size: 1<<64 - 1, Root: "ODiN+/=", Index: 7,
+				Witness: "w\n", CosignedAt: until, Source: "http"},
 			VerifiedAt: time.Date(2026, 12, 2, 3, 0, 0, 123456789, time.UTC)},
+		{LogProof: &verifier.LogProof{}},
+		{LogProof: &verifier.LogProof{CosignedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{Document: &verifier.Document{}},
 		{Document: &verifier.Document{SignedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{Licence: &verifier.Licence{Fields: []verifier.Field{}}, Status: &verifier.StatusReport{}},
@@ -126,6 +130,10 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 		if present&160 == 160 {
 			r.Document = &verifier.Document{ID: name, Title: detail, Number: reason, SignedAt: at, SM3: sub, File: kind}
+		}
+		if present&96 == 96 {
+			r.LogProof = &verifier.LogProof{Origin: name, Size: uint64(age), Root: detail, Index: uint64(index),
+				Witness: reason, CosignedAt: at, Source: kind}
 		}
 		checkSameJSON(t, &r)
 	})

@@ -45,13 +45,6 @@ const DefaultStalenessGrace = 5 * time.Minute
 // is refused, and presentations and annotated copies get it after expiry.
 const DefaultSkew = 30 * time.Second
 
-// EvidenceFunc reports whether independent evidence (an issuance log's
-// inclusion proof under a checkpoint co-signed by the trust-list operator,
-// once there is one) shows that the signed credential existed before
-// before. It is consulted only for credentials signed by a compromised key;
-// an error is INDETERMINATE TRY_LATER, never PASSED.
-type EvidenceFunc func(ctx context.Context, issuer string, credential format.Signed, before time.Time) (bool, error)
-
 // Config says where Verify gets trust and status data and how it judges time.
 type Config struct {
 	Trust  TrustFunc
@@ -61,11 +54,13 @@ type Config struct {
 	// trust list names it; it returns the trust list held afterwards. The
 	// Cache's RefreshTrust bounds how often it really fetches.
 	RefreshTrust TrustFunc
-	// Evidence, when set, is asked whether a credential signed by a key
-	// since compromised provably existed before the compromise. Nil today:
-	// no issuance log exists yet, so every credential signed by a
-	// compromised key fails, whatever time it claims.
-	Evidence EvidenceFunc
+	// Evidence, when set, proves from a department's issuance log that a
+	// credential or document receipt signed by a key since compromised or
+	// retired existed before the compromise or retirement ([LogEvidence]).
+	// Nil: every object signed by a compromised key fails, whatever time it
+	// claims, and a retired key's object of a department that keeps a log
+	// is TRY_LATER (it can be decided only with the log).
+	Evidence Evidence
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// MaxStaleness bounds the age of a status list (now minus its
@@ -315,7 +310,8 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 		x.r.Licence = disclose(cred, trust)
 	}
 
-	if r := checkKeyState(ctx, x, cfg, key, kind, cred, signed); r != nil {
+	kc := keyCheck{kind: kind, fresh: kind != format.KindCredential, claimed: time.Unix(cred.IssuedAt, 0).UTC(), object: signed}
+	if r := checkKeyState(ctx, x, cfg, trust, dept, key, kc); r != nil {
 		return r
 	}
 
@@ -451,52 +447,6 @@ func checkTrust(x *run, trust *Trust, now time.Time, skew time.Duration) *Report
 			fmt.Sprintf("trust list %d is issued at %s, ahead of this verifier's clock", trust.List.Sequence, time.Unix(trust.List.IssuedAt, 0).UTC().Format(time.RFC3339)))
 	}
 	return nil
-}
-
-// checkKeyState runs the key_state check. The time a signer states is no
-// evidence of when it signed, so:
-//
-//   - a compromised key fails everything, credential, presentation and
-//     annotated copy alike, unless cfg.Evidence shows the credential
-//     existed before the compromise (and a presentation or annotated copy,
-//     being new, fails regardless);
-//   - a retired key signs nothing new: a presentation or annotated copy by
-//     it fails, and a credential by it passes only if it claims a time
-//     before the retirement. Such a claim cannot be told from a backdated
-//     signature by someone holding the retired key; the issuer destroys
-//     retired private keys so that only a compromise could make one.
-func checkKeyState(ctx context.Context, x *run, cfg Config, key *trustedKey, kind format.Kind, cred *format.Credential, signed format.Signed) *Report {
-	e := key.entry
-	since := time.Unix(e.Since, 0).UTC()
-	claimed := time.Unix(cred.IssuedAt, 0).UTC()
-	switch e.State {
-	case format.KeyActive:
-		x.pass(CheckKeyState, e.State.String())
-		return nil
-	case format.KeyCompromised:
-		if kind == format.KindCredential && cfg.Evidence != nil {
-			ok, err := cfg.Evidence(ctx, cred.IssuerCode, signed, since)
-			if err != nil {
-				return x.fail(CheckKeyState, Indeterminate, TryLater, "evidence of issuance unavailable: "+err.Error())
-			}
-			if ok {
-				x.pass(CheckKeyState, "compromised since "+since.Format(time.RFC3339)+"; issued before it, by evidence")
-				return nil
-			}
-		}
-		return x.fail(CheckKeyState, Failed, KeyCompromised,
-			fmt.Sprintf("signed by a key compromised since %s; the time it claims (%s) proves nothing", since.Format(time.RFC3339), claimed.Format(time.RFC3339)))
-	case format.KeyRetired:
-		if kind != format.KindCredential {
-			return x.fail(CheckKeyState, Failed, KeyRetired, kind.String()+" signed by a key retired since "+since.Format(time.RFC3339)+": a retired key signs nothing new")
-		}
-		if !e.ClaimedBefore(claimed) {
-			return x.fail(CheckKeyState, Failed, KeyRetired, "signed by a key retired since "+since.Format(time.RFC3339))
-		}
-		x.pass(CheckKeyState, "retired since "+since.Format(time.RFC3339)+"; claims issue at "+claimed.Format(time.RFC3339))
-		return nil
-	}
-	return x.fail(CheckKeyState, Failed, KeyCompromised, "key in unknown state "+e.State.String())
 }
 
 func disclose(c *format.Credential, trust *Trust) *Licence {

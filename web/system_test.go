@@ -99,11 +99,20 @@ func (s *system) signDocument(t *testing.T, title, number string) string {
 // QR text and the .p7s.
 func (s *system) signFile(t *testing.T, title, number string, content []byte) (string, []byte) {
 	t.Helper()
+	hdr, body := s.sign(t, title, number, "notice.txt", content)
+	return hdr.Get("Elicence-Receipt"), body
+}
+
+// sign sends a file to POST /v1/documents as the demo department and
+// returns the answer's headers and the signed file (a stamped, signed PDF
+// or a .p7s).
+func (s *system) sign(t *testing.T, title, number, name string, content []byte) (http.Header, []byte) {
+	t.Helper()
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
 	w.WriteField("title", title)
 	w.WriteField("number", number)
-	fw, _ := w.CreateFormFile("file", "notice.txt")
+	fw, _ := w.CreateFormFile("file", name)
 	fw.Write(content)
 	w.Close()
 	req, err := http.NewRequest("POST", s.URL+"/v1/documents", &b)
@@ -112,7 +121,7 @@ func (s *system) signFile(t *testing.T, title, number string, content []byte) (s
 	}
 	req.Header.Set("Content-Type", w.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+s.token)
-	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +130,7 @@ func (s *system) signFile(t *testing.T, title, number string, content []byte) (s
 	if res.StatusCode != http.StatusCreated || res.Header.Get("Elicence-Receipt") == "" {
 		t.Fatalf("sign document: %d %s", res.StatusCode, body)
 	}
-	return res.Header.Get("Elicence-Receipt"), body
+	return res.Header, body
 }
 
 func (s *system) revoke(t *testing.T, id, reason string) {

@@ -8,7 +8,7 @@
 //
 // The pages are plain HTML, CSS and JavaScript under static/ with no build
 // step; they talk only to the JSON API of the same origin (POST /v1/verify,
-// /v1/wallet/..., GET /v1/departments). [Handler] serves them with a strict
+// POST /v1/verify/document, /v1/wallet/..., GET /v1/departments). [Handler] serves them with a strict
 // Content-Security-Policy: no inline script, no third-party origin. The one
 // vendored library, qrcode-generator, draws QR codes in the browser so that
 // an offline phone can still show the static code it holds in memory; the
@@ -40,6 +40,7 @@ import (
 	"strings"
 	"time"
 
+	"elicence/api"
 	"elicence/format"
 )
 
@@ -63,6 +64,11 @@ type Config struct {
 	// POST /v1/verify before they show the amber 无法确定 card with a retry
 	// button and drop the request; zero means DefaultVerifyTimeout.
 	VerifyTimeout time.Duration
+	// MaxDocument is the largest upload POST /v1/verify/document takes
+	// (the whole multipart body, as verifierapi.Config.MaxDocument); the
+	// pages state it and refuse a larger file before sending a byte. Zero
+	// means api.DefaultMaxDocument, the API's own default.
+	MaxDocument int64
 }
 
 // DefaultVerifyTimeout is the pages' deadline for one verification. A
@@ -105,6 +111,7 @@ type page struct {
 	Pages         Config
 	ScanInterval  int64 // milliseconds
 	VerifyTimeout int64 // milliseconds
+	MaxDocument   int64 // bytes
 	assets        map[string]*asset
 }
 
@@ -133,6 +140,9 @@ func Handler(cfg Config) http.Handler {
 	if cfg.VerifyTimeout <= 0 {
 		cfg.VerifyTimeout = DefaultVerifyTimeout
 	}
+	if cfg.MaxDocument <= 0 {
+		cfg.MaxDocument = api.DefaultMaxDocument
+	}
 	h := &handler{cfg: cfg, assets: map[string]*asset{}, pages: map[string]*asset{}}
 
 	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
@@ -149,12 +159,12 @@ func Handler(cfg Config) http.Handler {
 	if err != nil {
 		panic(fmt.Sprintf("web: read embedded files: %v", err))
 	}
-	data := page{Pages: cfg, ScanInterval: cfg.ScanInterval.Milliseconds(), VerifyTimeout: cfg.VerifyTimeout.Milliseconds(), assets: h.assets}
+	data := page{Pages: cfg, ScanInterval: cfg.ScanInterval.Milliseconds(), VerifyTimeout: cfg.VerifyTimeout.Milliseconds(), MaxDocument: cfg.MaxDocument, assets: h.assets}
 	for urlPath, file := range pageFiles {
 		if !h.serves(urlPath) {
 			continue
 		}
-		t, err := template.ParseFS(static, "static/layout.tmpl", "static/verdict.tmpl", "static/"+file)
+		t, err := template.ParseFS(static, "static/layout.tmpl", "static/verdict.tmpl", "static/document.tmpl", "static/"+file)
 		if err != nil {
 			panic(fmt.Sprintf("web: parse %s: %v", file, err))
 		}

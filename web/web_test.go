@@ -181,14 +181,15 @@ var (
 	i18nKey = regexp.MustCompile(`(?m)^\s+'([\w.]+)': '((?:[^'\\]|\\.)*)',?$`)
 	// A language's block in messages, or a block added to it later with
 	// Object.assign(messages.zh, {...}).
-	i18nBlock   = regexp.MustCompile(`(?s)\n(?:  (zh|en): \{|Object\.assign\(messages\.(zh|en), \{)(.*?)\n(?:  \},|\}\);)`)
-	markupKey   = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="([^"]+)"`)
-	literalKey  = regexp.MustCompile(`'([a-z][\w]*\.[\w.]+)'`)
-	templateKey = regexp.MustCompile("\\bt\\(`([\\w.]*)\\$\\{")
-	placeholder = regexp.MustCompile(`\{\w+\}`)
-	subConst    = regexp.MustCompile(`SubIndication = "([A-Z_]+)"`)
-	jsTableKey  = regexp.MustCompile(`(?m)^\s+([A-Z_]+): '`)
-	reasonCodes = regexp.MustCompile(`(?s)(Revocation|Suspension)Reasons\s*=\s*\[\]string\{([^}]*)\}`)
+	i18nBlock      = regexp.MustCompile(`(?s)\n(?:  (zh|en): \{|Object\.assign\(messages\.(zh|en), \{)(.*?)\n(?:  \},|\}\);)`)
+	markupKey      = regexp.MustCompile(`data-i18n="([\w.]+)"|data-i18n-attr="([^"]+)"`)
+	literalKey     = regexp.MustCompile(`'([a-z][\w]*\.[\w.]+)'`)
+	templateKey    = regexp.MustCompile("\\bt\\(`([\\w.]*)\\$\\{")
+	placeholder    = regexp.MustCompile(`\{\w+\}`)
+	subConst       = regexp.MustCompile(`SubIndication = "([A-Z_]+)"`)
+	jsTableKey     = regexp.MustCompile(`(?m)^\s+([A-Z_]+): '`)
+	rescindReasons = regexp.MustCompile(`RescindReasons\s*=\s*\[\]string\{([^}]*)\}`)
+	reasonCodes    = regexp.MustCompile(`(?s)(Revocation|Suspension)Reasons\s*=\s*\[\]string\{([^}]*)\}`)
 )
 
 // messageTable reads the messages of both languages from i18n.js.
@@ -218,7 +219,7 @@ func messageTable(t *testing.T) map[string]map[string]string {
 // prefix of their template literal. A new one must be listed here, and
 // every key it can make then exists in both languages. The verdict card's
 // own dynamic keys are listed by verdict.js messageKeys(), which
-// TestCounter checks in Chromium.
+// TestDocumentPages checks in Chromium.
 var dynamicKeys = map[string][]string{
 	"wallet.status.": {"valid", "revoked", "suspended", "expired"},
 	"wallet.state.":  {"valid", "revoked", "suspended", "expired"},
@@ -341,6 +342,19 @@ func TestMessages(t *testing.T) {
 	codes := reasonCodes.FindAllStringSubmatch(string(issue), -1)
 	if len(codes) != 2 {
 		t.Fatalf("read %d reason-code lists from issuer/licences_issue.go, want 2", len(codes))
+	}
+	// And every reason a document's rescission takes, worded as a
+	// document's (已撤回), not a licence's.
+	docs, err := os.ReadFile("../issuer/documents_sign.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rescind := rescindReasons.FindStringSubmatch(string(docs))
+	if rescind == nil {
+		t.Fatal("read no RescindReasons from issuer/documents_sign.go")
+	}
+	for _, code := range strings.Split(strings.ReplaceAll(rescind[1], `"`, ""), ",") {
+		need("verdict.js docStatusWords", "docStatus."+strings.TrimSpace(code))
 	}
 	for _, m := range codes {
 		status := map[string]string{"Revocation": "revoked", "Suspension": "suspended"}[m[1]]

@@ -13,7 +13,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"elicence/api"
-	"elicence/issuer"
 	"elicence/issuer/store"
 )
 
@@ -90,31 +89,16 @@ func (rs documents) toJSON(d store.Document) documentJSON {
 }
 
 // sign takes a multipart form: file (required), title, number, detached
-// ("true" signs a PDF with a .p7s too). The answer is the signed file
+// ("true" signs a PDF with a .p7s too; see readSignForm for what is held
+// and what streams). The answer is the signed file
 // itself — the stamped, signed PDF or the .p7s — with the record in
 // headers: Location, Elicence-Document-Id, Elicence-Receipt (the QR
 // text).
 func (rs documents) sign(w http.ResponseWriter, r *http.Request) {
-	files, texts, err := api.ReadMultipart(w, r, rs.a.cfg.MaxDocument, []string{"file"}, []string{"title", "number", "detached"})
+	req, err := rs.readSignForm(w, r)
 	if err != nil {
 		rs.a.writeError(w, r, err)
 		return
-	}
-	content, ok := files["file"]
-	if !ok {
-		rs.a.writeError(w, r, api.Invalid("the form has no file", api.FieldError{Field: "file", Reason: "required"}))
-		return
-	}
-	detached := false
-	if v, ok := texts["detached"]; ok {
-		if detached, err = strconv.ParseBool(v); err != nil {
-			rs.a.writeError(w, r, api.Invalid("detached is not a boolean", api.FieldError{Field: "detached", Reason: "want true or false"}))
-			return
-		}
-	}
-	req := issuer.SignRequest{Title: texts["title"], Number: texts["number"], FileName: path.Base(texts["file.filename"]), Content: content, Detached: detached}
-	if req.FileName == "." || req.FileName == "/" {
-		req.FileName = ""
 	}
 	sd, err := rs.a.svc.Documents.Sign(r.Context(), principal(r), req, r.Header.Get("Idempotency-Key"))
 	if err != nil {

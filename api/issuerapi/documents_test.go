@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"mime/multipart"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/sm3"
 
 	"elicence/api/verifierapi"
 	"elicence/document/cms"
@@ -72,7 +75,7 @@ func TestDocumentsAPI(t *testing.T) {
 		testenv.Missing(t, pdf.DefaultFontPath, "apt-get install fonts-noto-cjk")
 	}
 	forEachBackend(t, func(t *testing.T, st store.Store) {
-		e := newEnv(t, st, issuer.Config{}, Config{MaxDocument: 1 << 20})
+		e := newEnv(t, st, issuer.Config{}, Config{MaxDocument: 1 << 20, MaxStreamedDocument: 2 << 20})
 		tok := e.tokens[issuertest.TokenIssuer]
 		in := minimalPDF()
 		body, ct := multipartBody(t, map[string]string{"title": "关于同意设立分公司的批复", "number": "闽市监〔2026〕12号"}, "file", "批复.pdf", in)
@@ -116,13 +119,42 @@ func TestDocumentsAPI(t *testing.T) {
 		if _, err := cms.Verify(p.body, bytes.NewReader(txt)); err != nil {
 			t.Errorf(".p7s does not verify: %v", err)
 		}
+		// A file larger than the PDF limit streams and is signed; its
+		// record has its size and SM3.
+		larger := bytes.Repeat([]byte("大"), 1<<19) // 1.5 MiB
+		bodyL, ctL := multipartBody(t, map[string]string{"title": "大文件"}, "file", "big.txt", larger)
+		l := e.req("POST", "/v1/documents", tok, bodyL, "Content-Type", ctL, "Idempotency-Key", "api-doc-big")
+		if again := e.req("POST", "/v1/documents", tok, bodyL, "Content-Type", ctL, "Idempotency-Key", "api-doc-big"); again.status != 201 ||
+			again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, l.body) {
+			t.Errorf("replay of a streamed file: %d %v", again.status, again.header)
+		}
+		otherBody, otherCT := multipartBody(t, map[string]string{"title": "大文件"}, "file", "big.txt", append(bytes.Clone(larger), '!'))
+		if o := e.req("POST", "/v1/documents", tok, otherBody, "Content-Type", otherCT, "Idempotency-Key", "api-doc-big"); o.status != 409 {
+			t.Errorf("another streamed file under the same key: %d", o.status)
+		}
+		if l.status != 201 {
+			t.Errorf("sign a file over the PDF limit: %d %.300s", l.status, l.body)
+		} else if _, err := cms.Verify(l.body, bytes.NewReader(larger)); err != nil {
+			t.Errorf("its .p7s does not verify: %v", err)
+		} else {
+			var ld documentJSON
+			e.req("GET", l.header.Get("Location"), tok, nil).json(t, &ld)
+			if sum := sm3.Sum(larger); ld.Size != int64(len(larger)) || ld.SM3 != hex.EncodeToString(sum[:]) || ld.Kind != "cms" {
+				t.Errorf("its record: %+v", ld)
+			}
+		}
 
 		// Bad forms.
 		noFile, ctNo := multipartBody(t, map[string]string{"title": "题"}, "", "", nil)
 		noTitle, ctNT := multipartBody(t, nil, "file", "a.txt", txt)
 		unknown, ctU := multipartBody(t, map[string]string{"title": "题", "colour": "red"}, "file", "a.txt", txt)
 		badBool, ctB := multipartBody(t, map[string]string{"title": "题", "detached": "maybe"}, "file", "a.txt", txt)
-		big, ctBig := multipartBody(t, map[string]string{"title": "题"}, "file", "a.txt", bytes.Repeat([]byte("x"), 1<<20+1))
+		// A PDF to sign in place is held, so it has the 1 MiB limit; any
+		// other file streams, so it has not (the streamed one's limit is
+		// below: 3 MiB here).
+		big, ctBig := multipartBody(t, map[string]string{"title": "题"}, "file", "a.pdf", append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), 1<<20)...))
+		huge, ctHuge := multipartBody(t, map[string]string{"title": "题"}, "file", "a.txt", bytes.Repeat([]byte("x"), 3<<20))
+		emptyFile, ctEmpty := multipartBody(t, map[string]string{"title": "题"}, "file", "a.txt", []byte{})
 		for _, c := range []struct {
 			name, body, ct string
 			status         int
@@ -133,6 +165,8 @@ func TestDocumentsAPI(t *testing.T) {
 			{"unknown part", unknown, ctU, 422, "colour"},
 			{"bad bool", badBool, ctB, 422, "detached"},
 			{"too large", big, ctBig, 413, ""},
+			{"too large streamed", huge, ctHuge, 413, ""},
+			{"empty file", emptyFile, ctEmpty, 422, "file"},
 			{"json", `{"title":"x"}`, "application/json", 415, ""},
 		} {
 			r := e.req("POST", "/v1/documents", tok, c.body, "Content-Type", c.ct)

@@ -25,6 +25,7 @@ import (
 
 	"elicence/api"
 	"elicence/docs"
+	"elicence/format"
 	"elicence/issuer"
 	"elicence/issuer/kind"
 	"elicence/issuer/store"
@@ -59,6 +60,10 @@ type Config struct {
 	MaxBody     int64
 	MaxBulkBody int64
 	MaxDocument int64
+	// MaxStreamedDocument limits a file signed with a .p7s, which is
+	// hashed as it streams and never held (DefaultMaxStreamedDocument
+	// when 0).
+	MaxStreamedDocument int64
 	// RateLimit is the sustained requests per second allowed per caller
 	// (each API token, each wallet session), RateBurst the burst; a
 	// request beyond them is answered 429.
@@ -76,6 +81,10 @@ type Config struct {
 	// OIDC configures the wallet's sign-in through the identity provider;
 	// nil or without an issuer URL, the wallet has one-time links only.
 	OIDC *OIDCConfig
+	// LogLookup says where a licence is in its department's issuance log,
+	// for the wallet; nil: the log's lookup over HTTP at the URL the
+	// published trust list names.
+	LogLookup LogLookupFunc
 }
 
 // API is the issuer's HTTP API.
@@ -86,6 +95,11 @@ type API struct {
 	streams *streamSlots
 	qr      *qrCache
 	oidc    *oidcLogin // nil without a provider
+
+	logLookup LogLookupFunc
+	logMu     sync.Mutex
+	logETag   string                        // of the trust list logDepts is from
+	logDepts  map[string]*format.Department // departments with a log
 }
 
 // New returns the issuer's HTTP handler: the API, health, readiness and
@@ -138,6 +152,9 @@ func newAPI(cfg Config) *API {
 	if cfg.MaxDocument <= 0 {
 		cfg.MaxDocument = api.DefaultMaxDocument
 	}
+	if cfg.MaxStreamedDocument <= 0 {
+		cfg.MaxStreamedDocument = DefaultMaxStreamedDocument
+	}
 	if cfg.RateLimit <= 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}
@@ -160,6 +177,10 @@ func newAPI(cfg Config) *API {
 		streams: newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient), qr: newQRCache(512)}
 	if cfg.OIDC.Enabled() {
 		a.oidc = newOIDCLogin(*cfg.OIDC, cfg.Service, cfg.Now)
+	}
+	a.logLookup = cfg.LogLookup
+	if a.logLookup == nil {
+		a.logLookup = a.trustListLookup(&http.Client{Timeout: walletLogTimeout})
 	}
 	return a
 }

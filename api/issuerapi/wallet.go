@@ -140,6 +140,9 @@ type walletLicenceJSON struct {
 	StatusReason    string  `json:"status_reason,omitempty"`
 	StatusChangedAt *string `json:"status_changed_at,omitempty"`
 	QRText          string  `json:"qr_text"`
+	// Log is where the licence is in its department's issuance log;
+	// absent when the department keeps none.
+	Log *walletLogJSON `json:"log,omitempty"`
 }
 
 func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +152,7 @@ func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]walletLicenceJSON, len(ls))
+	logs := rs.a.walletLogPositions(r.Context(), ls)
 	names := map[string]string{}
 	name := func(kind, code string, f func(context.Context, string) string) string {
 		k := kind + code
@@ -164,7 +168,7 @@ func (rs wallet) list(w http.ResponseWriter, r *http.Request) {
 			ID: l.ID, TypeCode: l.TypeCode, TypeName: name("t", l.TypeCode, rs.a.svc.Wallet.TypeName),
 			HolderName: l.HolderName, HolderID: maskedHolder(l),
 			IssuerCode: l.DepartmentCode, IssuerName: name("d", l.DepartmentCode, rs.a.svc.Wallet.DepartmentName),
-			Status: l.Status.String(), QRText: rs.a.qrText(l),
+			Status: l.Status.String(), QRText: rs.a.qrText(l), Log: logs[i],
 		}
 		j.ValidFrom, j.ValidUntil = validityDates(l)
 		if l.Status != store.StatusValid {

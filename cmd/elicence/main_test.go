@@ -15,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"elicence/cli"
+	"elicence/document/pdf/pdftest"
 )
 
 // update rewrites the golden files inside the scripts from what the
@@ -40,7 +41,8 @@ func params(dir string) testscript.Params {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// mkfile NAME chars N: N times the letter A; mkfile NAME png: a
-			// blank 64×64 PNG (no QR code in it).
+			// blank 64×64 PNG (no QR code in it); mkfile NAME pdf: a
+			// one-page PDF written by hand (pdftest.OnePage).
 			"mkfile": cmdMkfile,
 			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) < 2 {
@@ -116,8 +118,10 @@ func cmdMkfile(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("mkfile: %v", err)
 		}
 		data = b.Bytes()
+	case len(args) == 2 && args[1] == "pdf":
+		data = pdftest.OnePage("Notice", 0)
 	default:
-		ts.Fatalf("usage: mkfile NAME (chars N | png)")
+		ts.Fatalf("usage: mkfile NAME (chars N | png | pdf)")
 	}
 	if err := os.WriteFile(ts.MkAbs(args[0]), data, 0o644); err != nil {
 		ts.Fatalf("mkfile: %v", err)

@@ -125,7 +125,15 @@ type chunk struct {
 
 // Digest returns the SM3 digest of r, read in constant memory.
 func Digest(r io.Reader) ([]byte, error) {
+	d, _, err := DigestCount(r)
+	return d, err
+}
+
+// DigestCount returns the SM3 digest of r, read in constant memory, and
+// the number of bytes read.
+func DigestCount(r io.Reader) ([]byte, int64, error) {
 	h := sm3.New()
+	var n int64
 	free := make(chan []byte, readBuffers)
 	full := make(chan chunk, readBuffers)
 	for range readBuffers {
@@ -150,11 +158,12 @@ func Digest(r io.Reader) ([]byte, error) {
 	for {
 		c := <-full
 		h.Write(c.b)
+		n += int64(len(c.b))
 		if c.err == io.EOF {
-			return h.Sum(nil), nil
+			return h.Sum(nil), n, nil
 		}
 		if c.err != nil {
-			return nil, fmt.Errorf("hash content: %w", c.err)
+			return nil, n, fmt.Errorf("hash content: %w", c.err)
 		}
 		free <- c.b[:cap(c.b)]
 	}

@@ -126,7 +126,7 @@ func TestSignErrors(t *testing.T) {
 		{"page out of range", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.Page = 2 })}, "page 2: the document has 1 pages"},
 		{"no qr", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.QRText = "" })}, "no qr text"},
 		{"qr not alphanumeric", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.QRText = "lower" })}, "alphanumeric"},
-		{"no number", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.DocumentNumber = "" })}, "document number"},
+		{"no department", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.Department = "" })}, "department name is required"},
 		{"no glyph", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.Department = "\U0001F600" })}, "no glyph"},
 		{"no font", minimalPDF(), Options{Signer: s, Stamp: stamp(func(st *Stamp) { st.FontPath = "/nonexistent.ttc" })}, "fonts-noto-cjk"},
 	}
@@ -260,4 +260,36 @@ func FuzzSign(f *testing.F) {
 			t.Fatalf("signed but does not verify: %v", err)
 		}
 	})
+}
+
+// A document with no number (a proof, 证明, often has none) is stamped
+// without the 文号 line and signs and verifies; the other lines stay
+// (pdftotext reads them through the ToUnicode map).
+func TestStampWithoutNumber(t *testing.T) {
+	requireFont(t)
+	pdftotext := testenv.RequireTool(t, "pdftotext", "poppler-utils")
+	root := cmstest.NewRoot(t, now)
+	s := root.Department(t, "A", deptName, now)
+	text := func(opts Options) string {
+		t.Helper()
+		out, err := Sign(minimalPDF(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Verify(out).Err(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := exec.Command(pdftotext, writeTemp(t, out), "-").CombinedOutput()
+		if err != nil {
+			t.Fatalf("pdftotext: %v\n%s", err, b)
+		}
+		return string(b)
+	}
+	got := text(Options{Signer: s, Stamp: &Stamp{QRText: "DR1:ABC", Department: deptName}})
+	if strings.Contains(got, "文号") || !strings.Contains(got, deptName) || !strings.Contains(got, "签发日期：2026年3月14日") {
+		t.Errorf("stamp without a number reads:\n%s", got)
+	}
+	if got := text(Options{Signer: s, Stamp: &Stamp{QRText: "DR1:ABC", Department: deptName, DocumentNumber: docNum}}); !strings.Contains(got, "文号："+docNum) {
+		t.Errorf("stamp with a number reads:\n%s", got)
+	}
 }

@@ -17,7 +17,8 @@ type Stamp struct {
 	QRText string
 	// Department is the signing department's name, in Chinese.
 	Department string
-	// DocumentNumber is the document number (文号).
+	// DocumentNumber is the document number (文号); the stamp leaves its
+	// line out when it is empty.
 	DocumentNumber string
 	// Seal is the department's seal image, drawn behind the text when set.
 	Seal image.Image
@@ -59,8 +60,8 @@ func stampObjects(u *update, s *Stamp, signed time.Time) (int, error) {
 	if s.QRText == "" {
 		return 0, errors.New("stamp: no qr text")
 	}
-	if s.Department == "" || s.DocumentNumber == "" {
-		return 0, errors.New("stamp: department name and document number are required")
+	if s.Department == "" {
+		return 0, errors.New("stamp: department name is required")
 	}
 	code, err := qr.Encode(s.QRText, qr.LevelM)
 	if err != nil {
@@ -99,15 +100,15 @@ func stampObjects(u *update, s *Stamp, signed time.Time) (int, error) {
 		fmt.Fprintf(&c, "q %s 0 0 %s %s 4 cm /Seal Do Q\n", num(side), num(side), num(StampWidth-side-4))
 		resources = fmt.Sprintf("/XObject << /Seal %d 0 R >> ", img)
 	}
-	lines := []struct {
+	type line struct {
 		text string
 		size float64
-	}{
-		{s.Department, 11},
-		{"文号：" + s.DocumentNumber, 9},
-		{"签发日期：" + DateText(signed), 9},
-		{"扫码核验真伪与状态", 7.5},
 	}
+	lines := []line{{s.Department, 11}}
+	if s.DocumentNumber != "" { // a proof (证明) may have no 文号
+		lines = append(lines, line{"文号：" + s.DocumentNumber, 9})
+	}
+	lines = append(lines, line{"签发日期：" + DateText(signed), 9}, line{"扫码核验真伪与状态", 7.5})
 	avail := StampWidth - textLeft - 6
 	y := StampHeight - 22.0
 	c.WriteString("0 g\n")

@@ -61,6 +61,10 @@ type Dept struct {
 	Types []string
 	// StatusURL is published in the trust list; "{list}" stands for the list.
 	StatusURL string
+	// Log is the department's issuance log in the trust list (World.NewLog).
+	Log *format.DepartmentLog
+	// Documents makes the department a document signer in the trust list.
+	Documents bool
 }
 
 // World is a root key with departments: everything needed to sign a trust
@@ -69,6 +73,9 @@ type World struct {
 	Root  *sm2.PrivateKey
 	Depts []*Dept
 	Types []format.TypeInfo
+	// WitnessKey co-signs the departments' log checkpoints; the trust list
+	// names it once a department has a log (World.NewLog).
+	WitnessKey *sm2.PrivateKey
 }
 
 // Type codes of the world's licence types.
@@ -167,8 +174,15 @@ func (w *World) TrustList(seq uint64, issuedAt, nextUpdate time.Time) format.Tru
 	for _, d := range w.Depts {
 		tl.Departments = append(tl.Departments, format.Department{
 			Code: d.Code, Name: d.Name, Keys: append([]format.TrustedKey(nil), d.Keys...),
-			Types: d.Types, StatusURL: d.StatusURL,
+			Types: d.Types, StatusURL: d.StatusURL, Log: d.Log, Documents: d.Documents,
 		})
+		if d.Log != nil && tl.Witness == nil {
+			der, err := keys.MarshalPublicKeyDER(&w.WitnessKey.PublicKey)
+			if err != nil {
+				panic(err)
+			}
+			tl.Witness = &format.WitnessKey{Name: WitnessName, PublicKey: der}
+		}
 	}
 	return tl
 }

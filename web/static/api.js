@@ -68,14 +68,46 @@ export function verifyImage(blob, opts = {}) {
 
 /**
  * verifyDocument sends a signed file (and a .p7s, for a file that is not a
- * PDF) to POST /v1/verify/document. No deadline: a large file takes as
- * long as its upload.
+ * PDF) to POST /v1/verify/document. It uses XMLHttpRequest, whose upload
+ * progress events report the bytes actually sent (fetch has no upload
+ * progress, and Chromium streams a request body only over HTTP/2):
+ * onProgress(loaded, total) is called as they go. No deadline: a large
+ * file takes as long as its upload. The answer has the shape of call's.
  */
-export function verifyDocument(file, sig) {
+export function verifyDocument(file, sig, onProgress) {
   const form = new FormData();
   form.append('file', file, file.name || 'document');
   if (sig) form.append('signature', sig, sig.name || 'document.p7s');
-  return call('POST', '/v1/verify/document', { form, needData: true });
+  return new Promise((resolve) => {
+    const x = new XMLHttpRequest();
+    x.open('POST', '/v1/verify/document');
+    x.setRequestHeader('Accept', 'application/json');
+    if (onProgress) {
+      x.upload.addEventListener('progress', (e) => {
+        if (e.lengthComputable) onProgress(e.loaded, e.total);
+      });
+    }
+    x.addEventListener('load', () => {
+      let data = null;
+      try {
+        data = JSON.parse(x.responseText);
+      } catch {
+        data = null;
+      }
+      if (x.status < 200 || x.status > 299) {
+        resolve({ ok: false, status: x.status, problem: data && typeof data === 'object' ? data : { title: x.statusText } });
+      } else if (data === null || typeof data !== 'object') {
+        // A 2xx without a JSON body is no answer: never a verdict.
+        resolve({ ok: false, status: x.status, problem: { type: 'bad-answer' } });
+      } else {
+        resolve({ ok: true, status: x.status, data });
+      }
+    });
+    const failed = () => resolve({ ok: false, status: 0, network: true, problem: { detail: 'network error' } });
+    x.addEventListener('error', failed);
+    x.addEventListener('abort', failed);
+    x.send(form);
+  });
 }
 
 /** walletSession exchanges a one-time sign-in token for a session. */

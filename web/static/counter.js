@@ -5,7 +5,10 @@
 // server. Every scan gets its own entry in the recent list at once, and its
 // own deadline: a verifier that does not answer in time gives the amber
 // card with a retry button, and an answer never lands on another scan's
-// card. The recent scans live in this module's memory only.
+// card. A signed file dropped on the page or chosen (document.js) is an
+// entry too, verified by POST /v1/verify/document. The recent scans live
+// in this module's memory only (a file's entry holds the File, so that a
+// retry sends it again).
 
 import * as i18n from './i18n.js';
 import { t } from './i18n.js';
@@ -13,6 +16,7 @@ import { verifyImage } from './api.js';
 import * as verdict from './verdict.js';
 import { shortTime } from './time.js';
 import { checkText, verifyTimeout } from './check.js';
+import * as docs from './document.js';
 
 const maxRecent = 10;
 const form = document.getElementById('scan-form');
@@ -91,7 +95,8 @@ export function completeness(text) {
 }
 
 // Every scan is one entry, newest first, in this module's memory only:
-// {id, text, at, outcome, attempt}. outcome is 'pending' until its answer
+// {id, text, file, sig, at, outcome, attempt}, with a file (and its
+// .p7s) for a signed file. outcome is 'pending' until its answer
 // or its deadline; the card shows one entry (shown), the newest unless the
 // clerk chose an earlier one in the list.
 const scans = [];
@@ -117,7 +122,7 @@ function renderCard(scroll) {
   const scan = shown;
   verdict.render(card, scan.outcome, {
     earlier,
-    onRetry: scan.text ? () => {
+    onRetry: scan.text || scan.file ? () => {
       verify(scan);
       input.focus({ preventScroll: true });
     } : null,
@@ -187,7 +192,7 @@ async function verify(scan) {
   scan.outcome = 'pending';
   if (shown === scan) renderCard(false);
   renderRecent();
-  settle(scan, attempt, await checkText(scan.text));
+  settle(scan, attempt, scan.file ? await docs.checkFile(scan.file, scan.sig) : await checkText(scan.text));
 }
 
 function add(scan) {
@@ -196,11 +201,14 @@ function add(scan) {
   shown = scan;
 }
 
-function check(text) {
-  const scan = { id: nextId++, text, at: new Date(), outcome: 'pending', attempt: 0 };
+function check(text, file = null, sig = null) {
+  const scan = { id: nextId++, text, file, sig, at: new Date(), outcome: 'pending', attempt: 0 };
   add(scan);
   verify(scan);
 }
+
+// A signed file, dropped or chosen.
+docs.setup((file, sig) => check('', file, sig));
 
 // submit verifies what the input holds and empties it, so that the next
 // scan starts on an empty input and is never joined to this one.
@@ -279,7 +287,9 @@ window.addEventListener('focus', () => {
 document.addEventListener('keydown', (e) => {
   // Space still presses a focused button; no QR text starts with one.
   if (e.target === input || e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1 || e.key === ' ') return;
-  if (e.target.matches?.('input, textarea, select, [contenteditable]')) return;
+  // A file input takes no text: a scan while it has the focus (a file was
+  // just chosen) goes to the scan input too.
+  if (e.target.matches?.('input:not([type="file"]), textarea, select, [contenteditable]')) return;
   input.focus({ preventScroll: true });
 });
 

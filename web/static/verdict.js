@@ -56,8 +56,32 @@ export const unreadableSubs = {
   TRAILING_DATA: 'glued',
 };
 
-/** The causes of an unreadable input, each with a cause and a hint message. */
-export const unreadableCauses = ['ime', 'foreign', 'garbled', 'truncated', 'tooLong', 'glued'];
+/**
+ * docUnreadableSubs maps the sub-indications that mean "this upload is no
+ * signed document the verifier can read" to their cause. Every other
+ * FAILED sub-indication of an upload is red: a changed byte
+ * (HASH_FAILURE) and content appended after the signature (TRAILING_DATA,
+ * which for a scanned text means two scans run together) included.
+ *
+ *   UNSUPPORTED_FORMAT  not a PDF, and no .p7s sent with it
+ *   FORMAT_FAILURE      no elicence signature in the PDF (unsigned, the
+ *                       signature removed, a damaged file), or a .p7s that
+ *                       is no SM2 CMS signature (cause sigUnreadable)
+ */
+export const docUnreadableSubs = {
+  UNSUPPORTED_FORMAT: 'notPdf',
+  FORMAT_FAILURE: 'docUnsigned',
+};
+
+/**
+ * The causes of an unreadable input, each with a cause and a hint message;
+ * the doc… ones are of an uploaded file. docTooLarge, docEmpty, sigEmpty,
+ * notPdf and docNoRead are found in the page, before anything is sent; the others
+ * are the verifier's answer or its problem details, translated.
+ */
+export const unreadableCauses = ['ime', 'foreign', 'garbled', 'truncated', 'tooLong', 'glued',
+  'notPdf', 'docUnsigned', 'sigUnreadable', 'docTooLarge', 'docTooLargeServer', 'docEmpty', 'sigEmpty',
+  'docNoRead', 'docMissing', 'docPartTwice', 'docPartUnknown', 'docRejected', 'docBadForm'];
 
 // Messages of the verifier's sub-indications, for a licence that was read.
 const reasonKeys = {
@@ -82,6 +106,47 @@ const reasonKeys = {
   TRY_LATER: 'reason.TRY_LATER',
   STATUS_UNKNOWN: 'reason.STATUS_UNKNOWN',
 };
+
+// Messages of the sub-indications whose licence wording does not fit a
+// signed document (cli/report.go documentZH says the same), used for every
+// report of kind "document receipt": an uploaded file or a scanned receipt.
+const docReasonKeys = {
+  HASH_FAILURE: 'doc.HASH_FAILURE',
+  TRAILING_DATA: 'doc.TRAILING_DATA',
+  REVOKED: 'doc.REVOKED',
+  TYPE_NOT_AUTHORISED: 'doc.TYPE_NOT_AUTHORISED',
+  SIG_CRYPTO_FAILURE: 'doc.SIG_CRYPTO_FAILURE',
+  UNKNOWN_KEY: 'doc.UNKNOWN_KEY',
+  UNKNOWN_ISSUER: 'doc.UNKNOWN_ISSUER',
+  KEY_RETIRED: 'doc.KEY_RETIRED',
+  FUTURE_DATED: 'doc.FUTURE_DATED',
+  TRY_LATER: 'doc.TRY_LATER',
+  STATUS_UNKNOWN: 'doc.STATUS_UNKNOWN',
+};
+
+/**
+ * docStatusWords words a rescinded document (the revoked bit of its
+ * status-list slot) by the issuer's rescission reason
+ * (issuer.RescindReasons): 已撤回, never a licence's 吊销 or 注销.
+ */
+const docStatusWords = {
+  withdrawn: 'docStatus.withdrawn',
+  issued_in_error: 'docStatus.issued_in_error',
+  other: 'docStatus.other',
+  '': 'docStatus.unknown',
+};
+
+/** docPassKeys says what a passed document check proves, by how it was checked. */
+const docPassKeys = {
+  pdf: 'doc.PASSED.pdf',
+  p7s: 'doc.PASSED.p7s',
+  '': 'doc.PASSED.receipt',
+};
+
+/** isDocument reports whether a report is of a signed document. */
+function isDocument(r) {
+  return r?.kind === 'document receipt';
+}
 
 /**
  * statusWords words a revocation or suspension by its reason code (the
@@ -138,16 +203,57 @@ export function precheck(text) {
 
 /**
  * outcome turns an API answer into what the card shows; text is what was
- * sent, which tells two scans run together from one garbled scan.
+ * sent, which tells two scans run together from one garbled scan. upload,
+ * for POST /v1/verify/document, describes the file sent ({name, size,
+ * total, sig}; total counts its .p7s too): the report is then worded as a
+ * file's, and a refused upload by its problem details, translated.
  */
-export function outcome(answer, text = '') {
+export function outcome(answer, text = '', upload = null) {
+  const o = answerOutcome(answer, text, upload);
+  if (upload) o.upload = upload;
+  return o;
+}
+
+function answerOutcome(answer, text, upload) {
   if (answer.ok) return { report: answer.data, text };
   if (answer.timeout) return { local: 'timeout' };
   if (answer.network) return { local: 'network' };
   const p = answer.problem || {};
   const type = String(p.type || '').split('/').pop();
+  if (upload) {
+    const cause = uploadCause(answer.status, type, p);
+    if (cause) return { local: 'unreadable', cause: cause.cause, params: cause.params, notChecked: true, problem: p, status: answer.status };
+  }
   if (answer.status === 413 || type === 'too-large') return { local: 'unreadable', cause: 'tooLong', problem: p, status: answer.status };
   return { local: 'refused', type, status: answer.status, problem: p };
+}
+
+// fieldWords names the parts of the upload form a problem may name.
+const fieldWords = { file: 'doc.part.file', signature: 'doc.part.signature' };
+
+/**
+ * uploadCause translates the problem details of a refused document upload
+ * (api.ReadMultipart, verifierapi's document handler) into a cause: the
+ * field and the start of its reason, never the English text itself, which
+ * stays under the technical details. A problem the page cannot word (429,
+ * 503, 500) is null: the amber card with a retry.
+ */
+function uploadCause(status, type, p) {
+  if (status === 413 || type === 'too-large') return { cause: 'docTooLargeServer' };
+  if (status === 400 || status === 415) return { cause: 'docBadForm' };
+  if (status !== 422) return null;
+  const e = (p.errors || [])[0] || {};
+  const field = String(e.field || '');
+  const why = String(e.reason || '');
+  if (field === 'file' && why.startsWith('required')) return { cause: 'docMissing' };
+  if (field === 'signature' && why.startsWith('empty')) return { cause: 'sigEmpty' };
+  if (why.startsWith('sent more than once')) return { cause: 'docPartTwice', params: { part: partName(field) } };
+  if (why.startsWith('unknown part')) return { cause: 'docPartUnknown', params: { part: partName(field) } };
+  return { cause: 'docRejected', params: { part: partName(field) } };
+}
+
+function partName(field) {
+  return fieldWords[field] ? t(fieldWords[field]) : field || '?';
 }
 
 /** indicationOf returns PASSED, FAILED, INDETERMINATE or UNREADABLE for an outcome. */
@@ -157,7 +263,7 @@ export function indicationOf(o) {
   if (o.local) return INDETERMINATE;
   const r = o.report;
   if (r.indication === 'PASSED') return PASSED;
-  if (r.indication === 'FAILED' && unreadableSubs[r.sub_indication]) return UNREADABLE;
+  if (r.indication === 'FAILED' && (o.upload ? docUnreadableSubs : unreadableSubs)[r.sub_indication]) return UNREADABLE;
   if (r.indication === 'FAILED') return FAILED;
   return INDETERMINATE;
 }
@@ -172,13 +278,27 @@ const joined = /.HTTPS?:\/\/|.L[CPA]1:|[^/]L[CPAD]2:/;
 /** causeOf returns the cause of an UNREADABLE outcome. */
 function causeOf(o) {
   if (o.local === 'unreadable') return o.cause;
+  if (o.upload) {
+    const cause = docUnreadableSubs[o.report?.sub_indication];
+    return cause === 'docUnsigned' && o.upload.sig ? 'sigUnreadable' : cause;
+  }
   const cause = unreadableSubs[o.report?.sub_indication];
   if (cause !== 'foreign' && o.text && joined.test(o.text)) return 'glued';
   return cause;
 }
 
-/** word is the one-word verdict of an outcome. */
+/** causeParams fills an unreadable cause's message: the page's own, or the uploaded file's name. */
+function causeParams(o) {
+  return o.params || (o.upload ? { name: o.upload.name } : undefined);
+}
+
+/**
+ * word is the one-word verdict of an outcome. An upload refused before it
+ * was verified (too large, empty, not a PDF without its .p7s, or a form
+ * the server refused) is 未核验: nothing was checked.
+ */
 export function word(o) {
+  if (o.notChecked) return t('verdict.NOT_CHECKED');
   return t(words[indicationOf(o)]);
 }
 
@@ -194,8 +314,12 @@ function statusDate(r) {
   return t('reason.statusAsOf', { date: dateTime(r.verified_at) });
 }
 
-/** statusText words a revoked or suspended status with its reason code. */
-export function statusText(value, reasonCode) {
+/**
+ * statusText words a revoked or suspended status with its reason code; doc
+ * a rescinded document's.
+ */
+export function statusText(value, reasonCode, doc = false) {
+  if (doc && value === 'revoked') return t(docStatusWords[reasonCode || ''] || docStatusWords.other);
   const table = statusWords[value];
   if (!table) return '';
   return t(table[reasonCode || ''] || table.other);
@@ -204,7 +328,7 @@ export function statusText(value, reasonCode) {
 /** reason says in plain words why an outcome is what it is. */
 export function reason(o) {
   const ind = indicationOf(o);
-  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}`);
+  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}`, causeParams(o));
   if (o.local === 'timeout') return t('reason.timeout', { s: o.seconds ?? '' });
   if (o.local === 'network') return t('reason.network');
   if (o.local === 'refused') {
@@ -214,7 +338,9 @@ export function reason(o) {
   const r = o.report;
   const lic = r.licence || {};
   const ann = r.annotation || {};
+  const doc = isDocument(r);
   if (r.indication === 'PASSED') {
+    if (doc) return t(docPassKeys[r.document?.file || ''] || docPassKeys['']);
     if (r.kind === 'annotated copy') return t('reason.PASSED.annotated', { purpose: ann.purpose || '' });
     if (r.kind === 'presentation') return t('reason.PASSED.presentation');
     return t('reason.PASSED');
@@ -225,7 +351,7 @@ export function reason(o) {
   if (o.publicCopy) return t('reason.publicCopy', { dept: params.dept, purpose: ann.purpose || '' });
   switch (sub) {
     case 'REVOKED':
-      params.status = statusText('revoked', r.status?.reason);
+      params.status = statusText('revoked', r.status?.reason, doc);
       params.date = statusDate(r);
       break;
     case 'SUSPENDED':
@@ -247,17 +373,23 @@ export function reason(o) {
       break;
     }
   }
-  const key = reasonKeys[sub];
+  if (doc && sub === 'HASH_FAILURE' && o.upload?.sig) return t('doc.HASH_FAILURE.p7s');
+  const key = (doc && docReasonKeys[sub]) || reasonKeys[sub];
   return key ? t(key, params) : t('reason.unknown', params);
 }
 
 /** hint says what the clerk should do next, or what kind of code passed. */
 export function hint(o) {
   const ind = indicationOf(o);
-  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}.hint`);
+  if (ind === UNREADABLE) return t(`unreadable.${causeOf(o)}.hint`, causeParams(o));
   if (o.publicCopy) return t('hint.publicCopy', { dept: o.report.annotation?.relying_department_name || o.report.annotation?.relying_department || '' });
-  if (ind === INDETERMINATE) return t('hint.retry');
+  if (ind === INDETERMINATE) return t(o.upload ? 'doc.hint.retry' : 'hint.retry');
   const r = o.report;
+  if (isDocument(r)) {
+    if (r.sub_indication === 'REVOKED' && !r.status?.reason) return t('doc.hint.revokedNoReason');
+    if (ind === PASSED) return r.document?.file ? '' : t('doc.hint.receipt');
+    return t('doc.hint.failed');
+  }
   if (r.sub_indication === 'REVOKED' && !r.status?.reason) return t('hint.revokedNoReason');
   const k = kindKeys[r.kind];
   return k ? t(k) : '';
@@ -310,8 +442,11 @@ export function rows(r) {
     add(t('field.docTitle'), doc.title, 'major');
     add(t('field.docNumber'), doc.number, 'major');
   }
-  if (r.issuer) add(t('field.issuer'), r.issuer.name ? r.issuer.name : r.issuer.code, 'major');
-  if (doc) add(t('field.docSigned'), day(doc.signed_at), 'major');
+  if (r.issuer) add(t(isDocument(r) ? 'field.docIssuer' : 'field.issuer'), r.issuer.name ? r.issuer.name : r.issuer.code, 'major');
+  if (doc) {
+    add(t('field.docSigned'), day(doc.signed_at), 'major');
+    add(t('field.docChecked'), t(docCheckedKeys[doc.file || ''] || docCheckedKeys['']), 'minor');
+  }
   if (lic) {
     add(t('field.validity'), validity(lic), 'major');
     for (const f of lic.fields || []) add(f.label || f.key, f.value, 'minor');
@@ -351,6 +486,15 @@ function technical(o) {
   }
   return out;
 }
+
+// docCheckedKeys says what a document report checked: the file's embedded
+// PDF signature, the file against its .p7s, or a scanned receipt alone,
+// which proves the record and nothing about a paper in hand.
+const docCheckedKeys = {
+  pdf: 'doc.checked.pdf',
+  p7s: 'doc.checked.p7s',
+  '': 'doc.checked.receipt',
+};
 
 /**
  * render shows an outcome on the card section; null shows the idle card,
@@ -412,8 +556,10 @@ export function render(section, o, opts = {}) {
     actions.hidden = false;
     retryBtn.onclick = opts.onRetry;
   }
-  if (o.report) {
-    for (const row of rows(o.report)) {
+  if (o.report || o.upload) {
+    const list = o.report ? rows(o.report) : [];
+    if (o.upload) list.push({ label: t('field.docFile'), value: `${o.upload.name} (${sizeText(o.upload.size)})`, cls: 'minor' });
+    for (const row of list) {
       const div = document.createElement('div');
       div.className = row.cls;
       const dt = document.createElement('dt');
@@ -445,14 +591,22 @@ export function maskName(name) {
   return cs.slice(0, 2).join('') + '*'.repeat(cs.length - 4) + cs.slice(-2).join('');
 }
 
+/** sizeText writes a file size for people: 812 KB, 12.5 MB, 50 MB. */
+export function sizeText(n) {
+  if (n < 1024 * 1024) return `${Math.max(1, Math.round(n / 1024))} KB`;
+  const mb = n / (1024 * 1024);
+  return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
+}
+
 /** summary is a one-line record of an outcome for the recent-scans list. */
 export function summary(o, at) {
   const lic = o.report?.licence || {};
+  const doc = o.report?.document;
   return {
     time: shortTime(at),
     indication: indicationOf(o),
     word: word(o),
-    type: lic.type_name || lic.type_code || '',
+    type: lic.type_name || lic.type_code || (doc ? [doc.title, doc.number].filter(Boolean).join(' ') : '') || o.upload?.name || '',
     holder: lic.holder_name ? `${maskName(lic.holder_name)} ${lic.holder_id || ''}`.trim() : '',
     reason: reason(o),
   };
@@ -463,7 +617,10 @@ export function summary(o, at) {
  * that a test can demand each in both languages.
  */
 export function messageKeys() {
-  const keys = [...Object.values(words), ...Object.values(reasonKeys), ...Object.values(problemKeys), ...Object.values(kindKeys)];
+  const keys = [...Object.values(words), ...Object.values(reasonKeys), ...Object.values(problemKeys), ...Object.values(kindKeys),
+    ...Object.values(docReasonKeys), ...Object.values(docStatusWords), ...Object.values(docPassKeys), ...Object.values(docCheckedKeys),
+    ...Object.values(fieldWords), 'verdict.NOT_CHECKED', 'doc.HASH_FAILURE.p7s', 'doc.hint.revokedNoReason', 'doc.hint.receipt',
+    'doc.hint.failed', 'doc.hint.retry', 'field.docIssuer', 'field.docFile'];
   for (const table of Object.values(statusWords)) keys.push(...Object.values(table));
   for (const c of unreadableCauses) keys.push(`unreadable.${c}`, `unreadable.${c}.hint`);
   for (const k of ['credential', 'presentation', 'annotated']) keys.push(`codeKindShort.${k}`);

@@ -3,7 +3,8 @@
 // characters a URL keeps as they are, so the page reads it back exactly
 // from location.pathname and verifies at once. Older links open it as
 // /verify#<QR text, percent-encoded> or /verify?t=<QR text, form-encoded>.
-// Anyone may also paste a QR text.
+// Anyone may also paste a QR text, or drop or choose a signed file
+// (document.js).
 //
 // Each verification runs as at the counter (check.js): input that is no
 // e-licence code gets the neutral 未能识别 card with its hint, and a server
@@ -15,7 +16,7 @@
 import * as i18n from './i18n.js';
 import * as verdict from './verdict.js';
 import { checkText } from './check.js';
-import { verifyDocument } from './api.js';
+import * as docs from './document.js';
 
 const form = document.getElementById('verify-form');
 const area = document.getElementById('qr-text');
@@ -73,21 +74,27 @@ function render() {
   verdict.render(card, current, { onRetry: retry });
 }
 
-let lastText = '';
-function retry() {
-  if (lastText) check(lastText);
-}
-
-async function check(text) {
+// run is the last verification, which the retry button repeats; only
+// the newest verification's answer is ever shown.
+let again = null;
+async function run(verify) {
   const mine = ++seq;
-  lastText = text;
+  again = verify;
   current = 'pending';
   render();
-  const o = publicCopy(await checkText(text));
+  const o = await verify();
   if (mine !== seq) return; // a newer verification started meanwhile
   current = o;
   render();
   card.scrollIntoView({ block: 'nearest' });
+}
+
+function retry() {
+  if (again) run(again);
+}
+
+function check(text) {
+  run(async () => publicCopy(await checkText(text)));
 }
 
 form.addEventListener('submit', (e) => {
@@ -96,27 +103,9 @@ form.addEventListener('submit', (e) => {
   if (text) check(text);
 });
 
-// A signed file: the PDF itself, or any file and its .p7s.
-const docForm = document.getElementById('doc-form');
-const docFile = document.getElementById('doc-file');
-const docSig = document.getElementById('doc-sig');
-const docProgress = document.getElementById('doc-progress');
-docForm.addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const file = docFile.files[0];
-  if (!file) return;
-  const mine = ++seq;
-  lastText = '';
-  current = 'pending';
-  render();
-  docProgress.hidden = false;
-  const answer = await verifyDocument(file, docSig.files[0]);
-  docProgress.hidden = true;
-  if (mine !== seq) return;
-  current = verdict.outcome(answer, '');
-  render();
-  card.scrollIntoView({ block: 'nearest' });
-});
+// A signed file: the PDF itself, or any file and its .p7s, dropped or
+// chosen (document.js).
+docs.setup((file, sig) => run(() => docs.checkFile(file, sig)));
 
 area.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey) {

@@ -156,7 +156,20 @@ function fillCard(el, lic) {
   el.querySelector('.card-validity').textContent = `${t('field.validity')}：${validityText(lic)}`;
   const lid = el.querySelector('.card-lid');
   if (lid) lid.textContent = `${t('wallet.licenceId')}：${lic.id}`;
+  const logLine = el.querySelector('.card-log');
+  if (logLine) logLine.hidden = !fillLogLine(logLine, lic.log);
   el.dataset.status = statusBadge(lic);
+}
+
+// fillLogLine says where the licence is in its department's issuance log
+// (the issuer's lookup: included, pending, missing, unavailable); false
+// when the department keeps no log.
+function fillLogLine(el, log) {
+  if (!log) return false;
+  const key = `wallet.log.${log.state}`;
+  el.dataset.state = log.state;
+  el.textContent = t(i18n.has(key) ? key : 'wallet.log.unavailable', { index: log.index, size: log.checkpoint_size });
+  return true;
 }
 
 function renderCards() {

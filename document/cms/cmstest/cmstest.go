@@ -13,6 +13,8 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"elicence/document/cms"
 	"elicence/internal/testenv"
@@ -110,9 +112,16 @@ func OpenSSLJudge(t testing.TB, der []byte) string {
 	return subject
 }
 
+// trimZeros returns the DER element at the start of b without the zero
+// padding a PDF's /Contents hole adds after it. It reads the element's
+// length rather than stripping zero bytes: a DER may itself end in 0x00
+// (a signature's last byte, once in 256 signings).
 func trimZeros(b []byte) []byte {
-	for len(b) > 0 && b[len(b)-1] == 0 {
-		b = b[:len(b)-1]
+	s := cryptobyte.String(b)
+	var elem cryptobyte.String
+	var tag cbasn1.Tag
+	if !s.ReadAnyASN1Element(&elem, &tag) {
+		return b
 	}
-	return b
+	return elem
 }
