@@ -114,9 +114,9 @@ func connectRetrying(ctx context.Context, url string) (*pgx.Conn, error) {
 	}
 }
 
-// logFixture opens a store on url with the issuer fixture on it, and
+// issuerFixture opens a store on url with the issuer fixture on it, and
 // returns them with the issuer token's principal.
-func logFixture(t *testing.T, url string) (*postgres.Store, *issuertest.Fixture, *issuer.Principal) {
+func issuerFixture(t *testing.T, url string) (*postgres.Store, *issuertest.Fixture, *issuer.Principal) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := postgres.Open(ctx, postgres.Config{URL: url})
@@ -167,7 +167,7 @@ func TestLogAgreesAfterKill(t *testing.T) {
 	}
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	_, f, p := logFixture(t, url)
+	_, f, p := issuerFixture(t, url)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLogAgreesAfterKill$")
 	sep := "?"
 	if strings.Contains(url, "?") {
@@ -295,7 +295,7 @@ func TestLogAgreesAfterServerCrash(t *testing.T) {
 	c := pgtest.NewCluster(t, lazyWAL...)
 	ctx := context.Background()
 	url := c.NewDatabase("logcrash")
-	st, f, p := logFixture(t, url)
+	st, f, p := issuerFixture(t, url)
 	var mu sync.Mutex
 	var answered []string
 	var count atomic.Int64
@@ -382,7 +382,7 @@ func TestLogAgreesAfterServerCrash(t *testing.T) {
 func TestLogRollsBackWithItsRecord(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	_, f, p := logFixture(t, url)
+	_, f, p := issuerFixture(t, url)
 	req := bizRequest("回滚测试")
 	first, _, err := f.Service.Licences.Issue(ctx, p, req, "")
 	if err != nil {
