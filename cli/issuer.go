@@ -203,13 +203,18 @@ func issuerServeCommand() Command {
 					cfg.Root = &pair
 					// The operator's witness key, beside the root key.
 					w, created, err := issuer.LoadWitnessKey(filepath.Dir(*rootKey), pass)
-					if err != nil {
+					switch {
+					case errors.Is(err, issuer.ErrNoWitnessKey):
+						// Issuance goes on, logged; no checkpoint is co-signed.
+						log.Warn("issuance log: no witness key, checkpoints are not co-signed and the trust list names no log", "err", err)
+					case err != nil:
 						return err
-					}
-					if created {
+					case created:
 						log.Info("witness key created", "file", filepath.Join(filepath.Dir(*rootKey), issuer.WitnessKeyFile))
 					}
-					cfg.Log.Witness = w
+					if w != nil {
+						cfg.Log.Witness = w
+					}
 				} else {
 					if cfg.Publication.TrustList, err = os.ReadFile(*trustList); err != nil {
 						return fmt.Errorf("trust list: %w", err)

@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -91,5 +92,27 @@ func TestCheckpointRefusesAFork(t *testing.T) {
 	}
 	if _, err := st.CheckpointOfSize(ctx, origin, 2); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("checkpoint of size 2 stored over a fork: %v", err)
+	}
+}
+
+// TestLoadWitnessKey: the witness key is made once, encrypted, and read
+// back the same; a directory where it cannot be made is ErrNoWitnessKey,
+// which lets the issuer run without co-signing; a wrong passphrase fails.
+func TestLoadWitnessKey(t *testing.T) {
+	dir := t.TempDir()
+	k1, created, err := LoadWitnessKey(dir, []byte("pass"))
+	if err != nil || !created {
+		t.Fatalf("first load: created %v, %v", created, err)
+	}
+	k2, created, err := LoadWitnessKey(dir, []byte("pass"))
+	if err != nil || created || !k1.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(k2.Public()) {
+		t.Fatalf("second load: created %v, %v, same key: %v", created, err, err == nil)
+	}
+	if _, _, err := LoadWitnessKey(dir, []byte("wrong")); err == nil || errors.Is(err, ErrNoWitnessKey) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir")
+	if _, _, err := LoadWitnessKey(missing, []byte("pass")); !errors.Is(err, ErrNoWitnessKey) {
+		t.Fatalf("uncreatable key: %v, want ErrNoWitnessKey", err)
 	}
 }

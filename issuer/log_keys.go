@@ -38,6 +38,11 @@ func logOriginHost(publicURL string) string {
 	return u.Host + strings.TrimRight(u.EscapedPath(), "/")
 }
 
+// ErrNoWitnessKey reports a witness key file that is missing and cannot
+// be created (a read-only key directory, say): the issuer may run without
+// co-signing checkpoints.
+var ErrNoWitnessKey = errors.New("no witness key, and it cannot be created")
+
 // LoadWitnessKey reads the witness key from dir/witness.key (encrypted
 // with passphrase), creating it first when missing. The witness key is the
 // trust-list operator's, like the root key, and of its own: it co-signs
@@ -55,7 +60,7 @@ func LoadWitnessKey(dir string, passphrase []byte) (key crypto.Signer, created b
 			return nil, false, err
 		}
 		if err := keys.WriteSecretFile(path, pem); err != nil {
-			return nil, false, fmt.Errorf("write witness key: %w", err)
+			return nil, false, fmt.Errorf("%w: %s: %v", ErrNoWitnessKey, path, err)
 		}
 		created = true
 	} else if err != nil {
