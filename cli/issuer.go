@@ -201,6 +201,20 @@ func issuerServeCommand() Command {
 						return err
 					}
 					cfg.Root = &pair
+					// The operator's witness key, beside the root key.
+					w, created, err := issuer.LoadWitnessKey(filepath.Dir(*rootKey), pass)
+					switch {
+					case errors.Is(err, issuer.ErrNoWitnessKey):
+						// Issuance goes on, logged; no checkpoint is co-signed.
+						log.Warn("issuance log: no witness key, checkpoints are not co-signed and the trust list names no log", "err", err)
+					case err != nil:
+						return err
+					case created:
+						log.Info("witness key created", "file", filepath.Join(filepath.Dir(*rootKey), issuer.WitnessKeyFile))
+					}
+					if w != nil {
+						cfg.Log.Witness = w
+					}
 				} else {
 					if cfg.Publication.TrustList, err = os.ReadFile(*trustList); err != nil {
 						return fmt.Errorf("trust list: %w", err)

@@ -100,6 +100,7 @@ func serveCommand() Command {
 					Store: st, Passphrase: pass, Root: &boot.Root, Logger: log, Registry: reg, Now: e.Now,
 					Publication: issuer.PublicationConfig{PublicURL: publicURL, StatusTTL: *sf.statusTTL, TrustListValidity: *sf.trustValidity, EventPollOnly: !*sf.eventNotify, EventPollInterval: *sf.eventPoll},
 					Wallet:      issuer.WalletConfig{PresentationTTL: *sf.presentationTTL},
+					Log:         issuer.LogConfig{Witness: boot.Witness},
 				})
 				if err != nil {
 					return err

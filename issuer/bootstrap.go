@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -49,6 +50,9 @@ type BootstrapResult struct {
 	RootCertFile, RootPubFile string
 	// RootKeyFile is the encrypted root private key.
 	RootKeyFile string
+	// Witness is the operator's witness key (keys/witness.key, created
+	// on first run), which co-signs the issuance logs' checkpoints.
+	Witness crypto.Signer
 	// CreatedKeys is true when this run made the root key.
 	CreatedKeys bool
 	// DemoTokenSource says where this run's demo token came from.
@@ -95,6 +99,9 @@ func Bootstrap(ctx context.Context, cfg BootstrapConfig) (*BootstrapResult, erro
 		return nil, fmt.Errorf("load root key: %w", err)
 	}
 	res.Root = root
+	if res.Witness, _, err = LoadWitnessKey(kdir, cfg.Passphrase); err != nil {
+		return nil, err
+	}
 	for _, f := range []string{keys.RootCertFile, keys.RootPubFile} {
 		b, err := os.ReadFile(filepath.Join(kdir, f))
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"elicence/format"
 	"elicence/issuer/store"
 	"elicence/keys"
 )
@@ -33,6 +34,13 @@ type core struct {
 	// publicURL is PublicationConfig.PublicURL: QR texts of every room
 	// are URLs of the public verification page under it (qrtext.go).
 	publicURL string
+	// logOrigin names the department's issuance log, which the rooms
+	// that sign pass to the store (IssueParams.LogOrigin and the like);
+	// "" when the log is disabled (LogConfig.Disabled).
+	logOrigin func(ctx context.Context, dept string) (string, error)
+	// logTrust adds the departments' logs and the witness to a trust list
+	// being built (the Logs room's, when it co-signs checkpoints).
+	logTrust func(ctx context.Context, tl *format.TrustList) error
 
 	mu      sync.Mutex
 	types   map[string]*LicenceType // immutable once created
@@ -53,6 +61,8 @@ func newCore(cfg Config) *core {
 		passphrase: cfg.Passphrase, decryptKey: cfg.DecryptKey, root: cfg.Root,
 		types: map[string]*LicenceType{}, signers: map[string]*signer{}, active: map[string]activeKey{},
 		keysChanged: func(string) {},
+		logOrigin:   func(context.Context, string) (string, error) { return "", nil },
+		logTrust:    func(context.Context, *format.TrustList) error { return nil },
 	}
 }
 

@@ -180,9 +180,14 @@ func (s *Documents) Sign(ctx context.Context, p *Principal, req SignRequest, ide
 		if err != nil {
 			return err
 		}
+		origin, err := s.logOrigin(ctx, p.Department)
+		if err != nil {
+			return err
+		}
 		built = false
 		d, err := s.store.SignDocument(ctx, store.DocumentParams{
 			DepartmentCode: p.Department, KeyID: sg.id.String(), IdempotencyKey: idempotencyKey, RequestHash: hash,
+			LogOrigin: origin,
 		}, func(slot store.DocumentSlot) (store.Document, store.AuditEvent, error) {
 			built = true
 			d, signed, err := BuildDocument(DocumentSigner{Key: sg.key, KeyID: sg.id, Chain: chain, DeptCode: dept.Code, DeptName: dept.Name,

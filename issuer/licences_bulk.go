@@ -384,7 +384,14 @@ func (s *Licences) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, n
 		notIssued("not issued: the request was cancelled")
 		return
 	}
-	params := store.IssueParams{DepartmentCode: p.Department, TypeCode: b.typeCode}
+	origin, err := s.logOrigin(ctx, p.Department)
+	if err != nil {
+		s.log.Warn("bulk batch not issued: issuance log", "err", err)
+		retry = true
+		notIssued("not issued: the issuance log is unavailable; send the batch again")
+		return
+	}
+	params := store.IssueParams{DepartmentCode: p.Department, TypeCode: b.typeCode, LogOrigin: origin}
 	if opts.IdempotencyKey != "" {
 		params.RowHashes = b.hashes
 		for i := range b.reqs {
@@ -395,7 +402,7 @@ func (s *Licences) issueBatch(ctx context.Context, p *Principal, b *bulkBatch, n
 	start := time.Now()
 	var sign time.Duration
 	var ls []store.Licence
-	err := s.withActiveKey(p.Department, func() error {
+	err = s.withActiveKey(p.Department, func() error {
 		sg, err := s.activeSigner(ctx, p.Department)
 		if err != nil {
 			return err

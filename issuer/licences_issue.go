@@ -214,9 +214,14 @@ func (s *Licences) Issue(ctx context.Context, p *Principal, req Request, idempot
 		if err != nil {
 			return err
 		}
+		origin, err := s.logOrigin(ctx, p.Department)
+		if err != nil {
+			return err
+		}
 		built = false
 		l, err = s.store.IssueLicence(ctx, store.IssueParams{
 			DepartmentCode: p.Department, TypeCode: pr.lt.Code, IdempotencyKey: idempotencyKey, RequestHash: hash, KeyID: pr.sg.id.String(),
+			LogOrigin: origin,
 		}, func(a store.Allocation) (store.Licence, store.AuditEvent, error) {
 			built = true
 			l, err := s.build(pr, a, now, "")
@@ -357,11 +362,15 @@ func (s *Licences) Reissue(ctx context.Context, p *Principal, id string, rr Reis
 }
 
 func (s *Licences) reissueOne(ctx context.Context, p *Principal, pr *prepared, id string, rr ReissueRequest, idempotencyKey string, now time.Time, built *bool) (store.Licence, error) {
+	origin, err := s.logOrigin(ctx, p.Department)
+	if err != nil {
+		return store.Licence{}, err
+	}
 	return s.store.ReissueLicence(ctx, store.ReissueParams{
 		DepartmentCode: p.Department, LicenceID: id, IdempotencyKey: idempotencyKey, RequestHash: RequestHash(struct {
 			ID string
 			R  ReissueRequest
-		}{id, rr}), KeyID: pr.sg.id.String(),
+		}{id, rr}), KeyID: pr.sg.id.String(), LogOrigin: origin,
 	}, func(old store.Licence, a store.Allocation) (store.Licence, store.AuditEvent, error) {
 		*built = true
 		l, err := s.build(pr, a, now, old.ID)

@@ -278,6 +278,10 @@ func (r *rekeyRun) batch(ctx context.Context, ls []store.Licence) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	origin, err := r.s.logOrigin(ctx, r.dept)
+	if err != nil {
+		return err
+	}
 	var res []store.Reissued
 	var sign time.Duration
 	start := time.Now()
@@ -287,7 +291,7 @@ func (r *rekeyRun) batch(ctx context.Context, ls []store.Licence) error {
 		sg := r.sg
 		r.mu.Unlock()
 		var err error
-		res, err = r.s.store.ReissueBatch(ctx, store.ReissueBatchParams{DepartmentCode: r.dept, LicenceIDs: ids, KeyID: sg.id.String()},
+		res, err = r.s.store.ReissueBatch(ctx, store.ReissueBatchParams{DepartmentCode: r.dept, LicenceIDs: ids, KeyID: sg.id.String(), LogOrigin: origin},
 			func(old store.Licence, a store.Allocation) (store.Licence, store.AuditEvent, error) {
 				pp, ok := prep[old.ID]
 				if !ok {

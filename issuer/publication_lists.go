@@ -355,6 +355,9 @@ func (s *Publication) buildTrustList(ctx context.Context) (*format.TrustList, er
 		}
 		tl.Departments = append(tl.Departments, fd)
 	}
+	if err := s.logTrust(ctx, tl); err != nil {
+		return nil, fmt.Errorf("issuance logs: %w", err)
+	}
 	types, err := s.store.ListLicenceTypes(ctx)
 	if err != nil {
 		return nil, err

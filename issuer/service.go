@@ -62,6 +62,8 @@ type Config struct {
 	Publication PublicationConfig
 	// Wallet configures holder links, wallet sessions and presentations.
 	Wallet WalletConfig
+	// Log configures the issuance log.
+	Log LogConfig
 }
 
 // PublicationConfig configures the publication room. Zero values take the
@@ -113,14 +115,15 @@ type WalletConfig struct {
 	IdentityLinkTTL time.Duration
 }
 
-// Service is the issuer: five rooms over one shared core. Each room is a
+// Service is the issuer: six rooms over one shared core. Each room is a
 // small type of its own; callers reach them by name:
 //
 //   - Licences: issuance (single and bulk), lifecycle, re-issue;
 //   - Publication: the trust list, status lists, keys and the event stream;
 //   - Wallet: holder links, wallet sessions, presentations, annotated copies;
 //   - Admin: departments, keys, licence types, tokens, authorisation, audit;
-//   - Documents: signed documents (stamped PDFs, .p7s) and their rescission.
+//   - Documents: signed documents (stamped PDFs, .p7s) and their rescission;
+//   - Log: the departments' issuance logs, their checkpoints and routes.
 //
 // It is safe for concurrent use, and several services (in one process or
 // several) may share one store. See docs/design/issuer-rooms.md.
@@ -130,6 +133,7 @@ type Service struct {
 	Wallet      *Wallet
 	Admin       *Admin
 	Documents   *Documents
+	Log         *Logs
 
 	core *core
 }
@@ -170,10 +174,16 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := newCore(cfg)
+	logs, err := newLogs(c, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
 	pub := newPublication(c, cfg.Publication)
 	c.keysChanged = pub.forget
+	logs.start()
 	return &Service{
 		core:        c,
+		Log:         logs,
 		Licences:    &Licences{core: c},
 		Publication: pub,
 		Wallet:      &Wallet{core: c, cfg: cfg.Wallet},
@@ -185,6 +195,7 @@ func New(cfg Config) (*Service, error) {
 // Close stops the event stream poller and ends open event streams.
 func (s *Service) Close() error {
 	s.Publication.events.close()
+	s.Log.close()
 	return nil
 }
 

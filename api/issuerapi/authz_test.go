@@ -2,6 +2,7 @@ package issuerapi
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,9 +14,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"elicence/format"
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
 	"elicence/issuer/store"
+	"elicence/tlog"
 )
 
 // caller is a column of the authorisation matrix: who sends the request.
@@ -89,6 +92,15 @@ var authzMatrix = []authzRow{
 	{"GET /v1/departments", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
 	{"GET /v1/events", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
 	{"POST /v1/verify", public, `{"qr_text": "LC1:NOT-A-LICENCE"}`, [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	// The issuance log: public, static.
+	{"GET /tlog/{dept}/checkpoint", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	{"GET /tlog/{dept}/checkpoint/{size}", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	{"GET /tlog/{dept}/lookup/{hash}", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	{"GET /tlog/{dept}/tile/*", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	{"HEAD /tlog/{dept}/checkpoint", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	{"HEAD /tlog/{dept}/checkpoint/{size}", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	{"HEAD /tlog/{dept}/lookup/{hash}", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
+	{"HEAD /tlog/{dept}/tile/*", public, "", [numCallers]int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, false},
 
 	// Licences: department tokens, each action its scope; another
 	// department's licence is 404; the operator and wallet sessions are
@@ -162,7 +174,7 @@ type authzEnv struct {
 // every refusal is a problem document. It runs on both store backends.
 func TestAuthorisationMatrix(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st store.Store) {
-		e := &authzEnv{env: newEnv(t, st, issuer.Config{}, Config{})}
+		e := &authzEnv{env: logEnv(t, st)}
 		ctx := context.Background()
 		op := issuer.Operator()
 
@@ -353,6 +365,32 @@ func (e *authzEnv) build(t *testing.T, row authzRow) authzReq {
 	}
 	if rq.body == "{multipart}" {
 		rq.body, rq.contentType = multipartBody(t, map[string]string{"title": "矩阵测试文件"}, "file", "notice.txt", []byte(fmt.Sprintf("matrix upload %d", e.n)))
+	}
+	if strings.HasPrefix(path, "/tlog/") {
+		// The department's log, checkpointed with the cell's licence.
+		if err := e.svc.Log.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		origin, err := e.svc.Log.Origin(ctx, issuertest.Dept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := e.f.Store.LogState(ctx, origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := format.ParseQR(l.QRText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		width := uint8(0)
+		if st.Size < tlog.TileWidth {
+			width = uint8(st.Size)
+		}
+		path = strings.ReplaceAll(path, "{dept}", issuertest.Dept)
+		path = strings.ReplaceAll(path, "{size}", fmt.Sprint(st.Size))
+		path = strings.ReplaceAll(path, "{hash}", hex.EncodeToString(tlog.NewLeaf(tlog.KindCredential, q.Envelope).Hash()))
+		path = strings.ReplaceAll(path, "tile/*", tlog.TilePath(0, 0, width))
 	}
 	path = strings.ReplaceAll(path, "{id}", url.PathEscape(l.ID))
 	path = strings.ReplaceAll(path, "{list}", l.StatusList)

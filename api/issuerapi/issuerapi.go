@@ -132,6 +132,7 @@ func New(cfg Config) http.Handler {
 		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	}
 	r.Mount("/v1", a.Routes())
+	r.Mount("/tlog", issuanceLog{a}.Routes())
 	for _, mt := range cfg.Mounts {
 		r.Handle(mt.Pattern, mt.Handler)
 	}

@@ -50,6 +50,10 @@ type DocumentParams struct {
 	// IdempotencyKey is optional (1 to 128 bytes), with RequestHash.
 	IdempotencyKey string
 	RequestHash    []byte
+	// LogOrigin, when not empty, names the department's issuance log: the
+	// document's receipt is appended to it (DocumentLeaf) in the same
+	// transaction.
+	LogOrigin string
 }
 
 // DocumentSlot is the status-list entry allocated for a document.
@@ -139,6 +143,9 @@ func (d *Document) CheckSlot(p DocumentParams, slot DocumentSlot) error {
 func (p DocumentParams) Validate() error {
 	if p.DepartmentCode == "" || p.KeyID == "" {
 		return invalidf("sign document: department and key are required")
+	}
+	if err := validateLogOrigin(p.LogOrigin); err != nil {
+		return err
 	}
 	return validateIdempotency(p.IdempotencyKey, p.RequestHash)
 }

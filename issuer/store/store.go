@@ -20,6 +20,7 @@ type Store interface {
 	StatusListStore
 	AuditStore
 	WalletStore
+	LogStore
 
 	// Ping reports whether the database is reachable, for readiness checks.
 	Ping(ctx context.Context) error
@@ -229,6 +230,10 @@ type IssueParams struct {
 	// RowHashes the request hash of each.
 	RowKeys   []string
 	RowHashes [][]byte
+	// LogOrigin, when not empty, names the department's issuance log: every
+	// licence stored is appended to it as a leaf (LicenceLeaf) in the same
+	// transaction. Empty stores the licences without logging them.
+	LogOrigin string
 }
 
 // ReissueParams names the licence ReissueLicence replaces.
@@ -240,6 +245,8 @@ type ReissueParams struct {
 	RequestHash    []byte
 	// KeyID is checked as IssueParams.KeyID is.
 	KeyID string
+	// LogOrigin names the issuance log, as IssueParams.LogOrigin does.
+	LogOrigin string
 }
 
 // ReissueBatchParams names the licences ReissueBatch replaces.
@@ -249,6 +256,8 @@ type ReissueBatchParams struct {
 	LicenceIDs []string
 	// KeyID is checked as IssueParams.KeyID is.
 	KeyID string
+	// LogOrigin names the issuance log, as IssueParams.LogOrigin does.
+	LogOrigin string
 }
 
 // Reissued is the outcome of one licence of a ReissueBatch.

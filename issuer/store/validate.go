@@ -255,6 +255,9 @@ func (p IssueParams) Validate() error {
 	if len(p.RowKeys) > 0 || len(p.RowHashes) > 0 {
 		return invalidf("row keys outside a batch")
 	}
+	if err := validateLogOrigin(p.LogOrigin); err != nil {
+		return err
+	}
 	return validateIdempotency(p.IdempotencyKey, p.RequestHash)
 }
 
@@ -262,6 +265,9 @@ func (p IssueParams) Validate() error {
 func (p ReissueBatchParams) Validate() error {
 	if len(p.LicenceIDs) == 0 || len(p.LicenceIDs) > MaxPageSize {
 		return invalidf("re-issue batch of %d licences: want 1 to %d", len(p.LicenceIDs), MaxPageSize)
+	}
+	if err := validateLogOrigin(p.LogOrigin); err != nil {
+		return err
 	}
 	seen := make(map[string]bool, len(p.LicenceIDs))
 	for _, id := range p.LicenceIDs {
@@ -280,6 +286,9 @@ func (p IssueParams) ValidateBatch(n int) error {
 	}
 	if p.IdempotencyKey != "" {
 		return invalidf("idempotency key in a batch (give row keys)")
+	}
+	if err := validateLogOrigin(p.LogOrigin); err != nil {
+		return err
 	}
 	if len(p.RowKeys) == 0 && len(p.RowHashes) == 0 {
 		return nil
@@ -307,6 +316,9 @@ func (p IssueParams) ValidateBatch(n int) error {
 func (p ReissueParams) Validate() error {
 	if p.LicenceID == "" {
 		return invalidf("re-issue: empty licence ID")
+	}
+	if err := validateLogOrigin(p.LogOrigin); err != nil {
+		return err
 	}
 	return validateIdempotency(p.IdempotencyKey, p.RequestHash)
 }

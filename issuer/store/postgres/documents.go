@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"elicence/issuer/store"
+	"elicence/tlog"
 )
 
 const documentColumns = `id, department_code, kind, title, number, file_name, key_id, signed_at, sm3, signed_sm3, size, pages,
@@ -127,6 +128,9 @@ func (s *Store) signDocument(ctx context.Context, p store.DocumentParams, build 
 			}
 		}
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.DocumentLeaf(&d)}, []store.LogRef{{DocumentID: d.ID}}); err != nil {
 			return err
 		}
 		out = d

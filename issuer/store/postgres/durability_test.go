@@ -34,22 +34,8 @@ var lazyWAL = []string{
 func TestFlushSurvivesImmediateStop(t *testing.T) {
 	c := pgtest.NewCluster(t, lazyWAL...)
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, postgres.Config{URL: c.NewDatabase("durable")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f := issuertest.New(t, st, issuer.Config{})
-	p, err := f.Service.Admin.Authenticate(ctx, f.Tokens[issuertest.TokenIssuer])
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := func(i int) issuer.Request {
-		return issuer.Request{
-			Type: issuer.TypeBusinessLicence, HolderName: fmt.Sprintf("福州示例科技有限公司%d", i), HolderID: "91350100M000100Y43",
-			ValidFrom: "2024-05-20", ValidUntil: "长期", Fields: map[string]string{"lr": "张三", "ra": "福建省福州市鼓楼区五四路158号"},
-		}
-	}
+	st, f, p := issuerFixture(t, c.NewDatabase("durable"))
+	req := func(i int) issuer.Request { return bizRequest(fmt.Sprintf("福州示例科技有限公司%d", i)) }
 	want := map[string]store.Status{} // answered licences and their answered status
 	for round := range 3 {
 		var last string

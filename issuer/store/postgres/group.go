@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"elicence/issuer/store"
+	"elicence/tlog"
 )
 
 // Group commit of single issuances.
@@ -53,7 +54,7 @@ type issueCall struct {
 	panicked any // a panic of build, raised again in the caller
 }
 
-type groupKey struct{ dept, typ, key string }
+type groupKey struct{ dept, typ, key, origin string }
 
 // issueQueue holds the calls of one department and type waiting for a group.
 type issueQueue struct {
@@ -70,7 +71,7 @@ type groups struct {
 // issueGrouped issues one licence as part of a group.
 func (s *licenceStore) issueGrouped(ctx context.Context, p store.IssueParams, build func(store.Allocation) (store.Licence, store.AuditEvent, error)) (store.Licence, error) {
 	c := &issueCall{ctx: ctx, build: build, done: make(chan struct{})}
-	k := groupKey{p.DepartmentCode, p.TypeCode, p.KeyID}
+	k := groupKey{p.DepartmentCode, p.TypeCode, p.KeyID, p.LogOrigin}
 	g := &s.groups
 	g.mu.Lock()
 	if g.queues == nil {
@@ -302,6 +303,15 @@ func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k gr
 	b.Queue(`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).QueryRow(func(r pgx.Row) error {
 		return r.Scan(&seq, &hash)
 	})
+	// The log's row after the audit head, as every issuing transaction
+	// takes them (tlog.go).
+	var logState tlog.State
+	if k.origin != "" {
+		b.Queue(lockLogQuery, k.origin, tlog.Hasher.EmptyRoot()).QueryRow(func(r pgx.Row) (err error) {
+			logState, err = scanLogState(r)
+			return err
+		})
+	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return mapErr(err)
 	}
@@ -323,6 +333,16 @@ func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k gr
 	last := entries[n-1]
 	b = &pgx.Batch{}
 	b.Queue(insertAudit, seqs, ats, actors, actions, subjects, details, prevs, hashes, last.Seq, last.Hash)
+	if k.origin != "" {
+		ls := make([]store.Licence, n)
+		for i, c := range calls {
+			ls[i] = c.l
+		}
+		leaves, refs := store.LicenceLeaves(ls)
+		if _, _, err := tlog.Append(ctx, &logTx{refs: refs, pre: &logState, batch: b}, k.origin, leaves); err != nil {
+			return fmt.Errorf("issuance log: %w", err)
+		}
+	}
 	b.Queue(`COMMIT`)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("append audit entries: %w", err)

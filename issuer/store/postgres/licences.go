@@ -15,6 +15,7 @@ import (
 
 	"elicence/issuer/store"
 	"elicence/issuer/store/internal/cursor"
+	"elicence/tlog"
 )
 
 var licenceColumnList = []string{
@@ -202,6 +203,9 @@ func (s *licenceStore) issue(ctx context.Context, p store.IssueParams, build fun
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
+		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.LicenceLeaf(&l)}, []store.LogRef{{LicenceID: l.ID}}); err != nil {
+			return err
+		}
 		out = l
 		return nil
 	})
@@ -279,8 +283,12 @@ func (s *licenceStore) issueBatch(ctx context.Context, p store.IssueParams, n in
 				return fmt.Errorf("record row keys: %w", mapErr(err))
 			}
 		}
-		_, err = s.appendAudit(ctx, tx, events...)
-		return err
+		if _, err = s.appendAudit(ctx, tx, events...); err != nil {
+			return err
+		}
+		// One append for the whole batch, after the audit head's lock.
+		leaves, refs := store.BatchLeaves(out, todo)
+		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
 	})
 	if err != nil {
 		return nil, err
@@ -422,6 +430,9 @@ func (s *licenceStore) reissue(ctx context.Context, p store.ReissueParams, build
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
+		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.LicenceLeaf(&l)}, []store.LogRef{{LicenceID: l.ID}}); err != nil {
+			return err
+		}
 		out = l
 		return nil
 	})
@@ -547,8 +558,11 @@ func (s *licenceStore) reissueBatch(ctx context.Context, p store.ReissueBatchPar
 				return err
 			}
 		}
-		_, err = s.appendAudit(ctx, tx, events...)
-		return err
+		if _, err = s.appendAudit(ctx, tx, events...); err != nil {
+			return err
+		}
+		leaves, refs := store.LicenceLeaves(news)
+		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
 	})
 	if err != nil {
 		return nil, err

@@ -61,6 +61,7 @@ type Store struct {
 	registryStore
 	walletStore
 	statusStore
+	logStore
 }
 
 var _ store.Store = (*Store)(nil)
@@ -271,7 +272,9 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, events ...store.Audi
 // licenceStore the licences and their batches (licences.go, group.go),
 // registryStore departments, keys, licence types and tokens (departments.go,
 // keys.go, types.go, tokens.go), walletStore wallet links and sessions
-// (wallet.go), statusStore the status lists, their statistics and change
+// (wallet.go), logStore the issuance logs' reads, keys and checkpoints
+// (tlog_read.go; appends are in the issuing transactions, tlog.go),
+// statusStore the status lists, their statistics and change
 // notifications (statuslists.go, stats.go, watch.go); Store itself opens,
 // migrates, pings and closes, and keeps the audit log and the durability
 // rules every group uses. Each group reaches the shared connection pool and
@@ -286,5 +289,6 @@ type (
 // wire points the method groups back at s.
 func (s *Store) wire() *Store {
 	s.licenceStore, s.registryStore, s.walletStore, s.statusStore = licenceStore{s}, registryStore{s}, walletStore{s}, statusStore{s}
+	s.logStore = logStore{s}
 	return s
 }

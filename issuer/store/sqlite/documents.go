@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"elicence/issuer/store"
+	"elicence/tlog"
 )
 
 const documentColumns = `id, department_code, kind, title, number, file_name, key_id, signed_at, sm3, signed_sm3, size, pages,
@@ -89,6 +90,9 @@ func (s *Store) SignDocument(ctx context.Context, p store.DocumentParams, build 
 			}
 		}
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.DocumentLeaf(&d)}, []store.LogRef{{DocumentID: d.ID}}); err != nil {
 			return err
 		}
 		out = d

@@ -13,6 +13,7 @@ import (
 
 	"elicence/issuer/store"
 	"elicence/issuer/store/internal/cursor"
+	"elicence/tlog"
 )
 
 const licenceColumns = `id, department_code, type_code, serial, version, holder_name, holder_kind, holder_code, fields,
@@ -152,6 +153,9 @@ func (s *licenceStore) IssueLicence(ctx context.Context, p store.IssueParams, bu
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
+		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.LicenceLeaf(&l)}, []store.LogRef{{LicenceID: l.ID}}); err != nil {
+			return err
+		}
 		out = l
 		return nil
 	})
@@ -224,8 +228,12 @@ func (s *licenceStore) IssueBatch(ctx context.Context, p store.IssueParams, n in
 			}
 			out[i], events[j] = l, ev
 		}
-		_, err = s.appendAudit(ctx, tx, events...)
-		return err
+		if _, err = s.appendAudit(ctx, tx, events...); err != nil {
+			return err
+		}
+		// One append for the whole batch.
+		leaves, refs := store.BatchLeaves(out, todo)
+		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("issue batch of %d: %w", n, err)
@@ -285,6 +293,9 @@ func (s *licenceStore) ReissueLicence(ctx context.Context, p store.ReissueParams
 			return err
 		}
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.LicenceLeaf(&l)}, []store.LogRef{{LicenceID: l.ID}}); err != nil {
 			return err
 		}
 		out = l
@@ -372,6 +383,7 @@ func (s *licenceStore) ReissueBatch(ctx context.Context, p store.ReissueBatchPar
 		now := s.clock()
 		lists := map[string]bool{}
 		events := make([]store.AuditEvent, 0, len(todo))
+		news := make([]store.Licence, 0, len(todo))
 		for j, i := range todo {
 			old := out[i].Old
 			a := store.Allocation{Serial: old.Serial, Version: old.Version + 1, StatusListID: sl[j].list, StatusIndex: sl[j].index}
@@ -396,6 +408,7 @@ func (s *licenceStore) ReissueBatch(ctx context.Context, p store.ReissueBatchPar
 			}
 			out[i].New = l
 			events = append(events, ev)
+			news = append(news, l)
 		}
 		// In ID order, so that concurrent batches take the list rows in
 		// the same order and cannot deadlock.
@@ -404,8 +417,11 @@ func (s *licenceStore) ReissueBatch(ctx context.Context, p store.ReissueBatchPar
 				return err
 			}
 		}
-		_, err = s.appendAudit(ctx, tx, events...)
-		return err
+		if _, err = s.appendAudit(ctx, tx, events...); err != nil {
+			return err
+		}
+		leaves, refs := store.LicenceLeaves(news)
+		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("re-issue batch of %d: %w", len(p.LicenceIDs), err)

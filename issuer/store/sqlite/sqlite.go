@@ -60,6 +60,7 @@ type Store struct {
 	registryStore
 	licenceStore
 	walletStore
+	logStore
 }
 
 var _ store.Store = (*Store)(nil)
@@ -315,5 +316,6 @@ type (
 // wire points the method groups back at s.
 func (s *Store) wire() *Store {
 	s.registryStore, s.licenceStore, s.walletStore = registryStore{s}, licenceStore{s}, walletStore{s}
+	s.logStore = logStore{s}
 	return s
 }

@@ -68,6 +68,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Documents", testDocuments},
 		{"DocumentsConcurrent", testDocumentsConcurrent},
 		{"DocumentSigners", testDocumentSigners},
+		{"LogAppends", testLogAppends},
+		{"LogCheckpoints", testLogCheckpoints},
+		{"LogKeys", testLogKeys},
+		{"LogConcurrent", testLogConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
