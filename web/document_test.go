@@ -431,6 +431,21 @@ func TestDocumentPages(t *testing.T) {
 		}
 	})
 
+	t.Run("a key compromised since signing, proven by the issuance log", func(t *testing.T) {
+		// The card names the checkpoint that let key_state pass (report
+		// field log_proof), so the clerk sees why a compromised key's
+		// licence is green.
+		got := eval[string](t, b, `import('/static/verdict.js').then(v => JSON.stringify(v.rows({ indication: 'PASSED',
+			kind: 'credential', issuer: { code: 'D', name: '示例局' },
+			log_proof: { origin: 'h/tlog/D', size: 300, root: 'x', index: 41, witness: 'w', cosigned_at: '2026-12-01T02:03:00Z', source: 'http' } })))`)
+		if !strings.Contains(got, "签发日志") || !strings.Contains(got, "2026-12-01 10:03 前已记入签发日志（第 42 条，检查点 300 条）") {
+			t.Errorf("card rows with a log proof: %s", got)
+		}
+		if got := eval[string](t, b, `import('/static/verdict.js').then(v => JSON.stringify(v.rows({ indication: 'PASSED', kind: 'credential' })))`); strings.Contains(got, "签发日志") {
+			t.Errorf("card rows without a log proof name the log: %s", got)
+		}
+	})
+
 	// The public page: a dropped file, and the words in both languages.
 	b.do(t, "open the public page", 20*time.Second,
 		viewport(1280, 900, false),

@@ -459,6 +459,10 @@ export function rows(r) {
     add(t('field.purpose'), a.purpose, 'major');
     add(t('field.annotationUntil'), dateTime(a.expires), 'minor');
   }
+  // A key retired or compromised since signing: the issuance-log checkpoint
+  // that proved the object existed before (docs/FORMAT.md §12.1).
+  const lp = r.log_proof;
+  if (lp) add(t('field.logProof'), t('logProof.value', { date: dateTime(lp.cosigned_at), entry: lp.index + 1, size: lp.size }), 'minor');
   if (r.status?.issued_at) add(t('field.status'), t('status.asOf', { date: dateTime(r.status.issued_at) }), 'minor');
   if (lic) add(t('field.id'), lic.id, 'minor id');
   if (doc) add(t('field.docId'), doc.id, 'minor id');
@@ -620,7 +624,7 @@ export function messageKeys() {
   const keys = [...Object.values(words), ...Object.values(reasonKeys), ...Object.values(problemKeys), ...Object.values(kindKeys),
     ...Object.values(docReasonKeys), ...Object.values(docStatusWords), ...Object.values(docPassKeys), ...Object.values(docCheckedKeys),
     ...Object.values(fieldWords), 'verdict.NOT_CHECKED', 'doc.HASH_FAILURE.p7s', 'doc.hint.revokedNoReason', 'doc.hint.receipt',
-    'doc.hint.failed', 'doc.hint.retry', 'field.docIssuer', 'field.docFile'];
+    'doc.hint.failed', 'doc.hint.retry', 'field.docIssuer', 'field.docFile', 'field.logProof', 'logProof.value'];
   for (const table of Object.values(statusWords)) keys.push(...Object.values(table));
   for (const c of unreadableCauses) keys.push(`unreadable.${c}`, `unreadable.${c}.hint`);
   for (const k of ['credential', 'presentation', 'annotated']) keys.push(`codeKindShort.${k}`);
