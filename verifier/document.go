@@ -183,7 +183,7 @@ func verifyReceipt(ctx context.Context, x *run, raw []byte, sf *signedFile, cfg 
 			dept, key, matches = trust.shortKey(rc.ShortKeyID)
 		}
 	}
-	if r := checkTrust(x, trust, now, cfg.Skew); r != nil {
+	if r := checkTrust(x, trust, now, cfg); r != nil {
 		return r
 	}
 	x.pass(CheckTrustList, "sequence "+strconv.FormatUint(trust.List.Sequence, 10))

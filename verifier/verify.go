@@ -251,7 +251,7 @@ func verify(ctx context.Context, x *run, text string, cfg Config, now time.Time)
 			lookup()
 		}
 	}
-	if r := checkTrust(x, trust, now, cfg.Skew); r != nil {
+	if r := checkTrust(x, trust, now, cfg); r != nil {
 		return r
 	}
 	x.pass(CheckTrustList, "sequence "+strconv.FormatUint(trust.List.Sequence, 10))
@@ -407,7 +407,7 @@ func checkStatus(ctx context.Context, x *run, cfg Config, trust *Trust, dept *tr
 		}
 		return x.fail(CheckStatus, Indeterminate, TryLater, "status list not usable: "+err.Error())
 	}
-	if st.IssuedAt().After(now.Add(cfg.Skew)) {
+	if st.IssuedAt().After(obtainedBy(now, cfg).Add(cfg.Skew)) {
 		return x.fail(CheckStatus, Indeterminate, TryLater, "status list issued at "+st.IssuedAt().Format(time.RFC3339)+", ahead of this verifier's clock")
 	}
 	if limit := cfg.maxStaleness(st); age > limit {
@@ -435,14 +435,30 @@ func checkStatus(ctx context.Context, x *run, cfg Config, trust *Trust, dept *tr
 	return nil
 }
 
-// checkTrust fails the trust_list check when trust is stale or dated ahead
-// of now by more than skew.
-func checkTrust(x *run, trust *Trust, now time.Time, skew time.Duration) *Report {
+// obtainedBy is the time by which a list used in a verification that
+// began at now was obtained: the clock read again, since fetching it may
+// have taken a while (a slow upload, a slow issuer), and a list signed
+// during that while is not dated ahead. Never earlier than now, so a
+// fixed or backward clock judges as before.
+func obtainedBy(now time.Time, cfg Config) time.Time {
+	c := time.Now()
+	if cfg.Now != nil {
+		c = cfg.Now()
+	}
+	if c.After(now) {
+		return c
+	}
+	return now
+}
+
+// checkTrust fails the trust_list check when trust is stale at now, or
+// dated ahead by more than skew of the time it was obtained (obtainedBy).
+func checkTrust(x *run, trust *Trust, now time.Time, cfg Config) *Report {
 	switch {
 	case !trust.Fresh(now):
 		return x.fail(CheckTrustList, Indeterminate, TryLater,
 			fmt.Sprintf("trust list %d is stale: next update was due %s", trust.List.Sequence, time.Unix(trust.List.NextUpdate, 0).UTC().Format(time.RFC3339)))
-	case time.Unix(trust.List.IssuedAt, 0).After(now.Add(skew)):
+	case time.Unix(trust.List.IssuedAt, 0).After(obtainedBy(now, cfg).Add(cfg.Skew)):
 		return x.fail(CheckTrustList, Indeterminate, TryLater,
 			fmt.Sprintf("trust list %d is issued at %s, ahead of this verifier's clock", trust.List.Sequence, time.Unix(trust.List.IssuedAt, 0).UTC().Format(time.RFC3339)))
 	}

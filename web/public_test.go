@@ -286,10 +286,11 @@ func TestPublicDocumentUpload(t *testing.T) {
 		return map[string]string{
 			"indication": eval[string](t, b, `document.getElementById('verdict').dataset.indication`),
 			"text":       eval[string](t, b, `document.getElementById('verdict').innerText`),
+			"checks":     eval[string](t, b, `document.querySelector('#verdict .verdict-checks').textContent`),
 		}
 	}
 	if c := upload(file); c["indication"] != "PASSED" || !strings.Contains(c["text"], "关于同意设立分公司的批复") || !strings.Contains(c["text"], "闽市监〔2026〕12号") {
-		t.Errorf("the signed file: %s\n%s", c["indication"], c["text"])
+		t.Errorf("the signed file: %s\n%s\n%s", c["indication"], c["text"], c["checks"])
 	}
 	if c := upload(changed); c["indication"] != "FAILED" {
 		t.Errorf("a changed file: %s\n%s", c["indication"], c["text"])
