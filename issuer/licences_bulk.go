@@ -496,6 +496,10 @@ func (n *ndjsonReader) next() (*Request, []FieldError, error) {
 		if len(line) == 0 {
 			continue
 		}
+		if fast := new(Request); decodeRowFast(line, fast) {
+			return fast, nil, nil
+		}
+		// Anything else, and every error, as encoding/json reads it.
 		var req Request
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
