@@ -21,31 +21,39 @@ var copyLicencesSQL = "COPY licences (" + licenceColumns + ") FROM STDIN BINARY"
 // nil) into the licences table with one COPY in tx. The values are
 // encoded here, in the binary format pgx's CopyFrom would send for
 // licenceRow (the same bytes: text and bytea as they are, integers big
-// endian, timestamptz as microseconds since 2000-01-01 UTC, "" and the
-// zero time as NULL where licenceRow has NULL), without a []any per row
+// endian, timestamptz as microseconds since 2000-01-01 UTC, NULL where
+// licenceRow has NULL or a nil byte string), without a []any per row
 // and without the round trip pgx spends describing the table.
 func copyLicences(ctx context.Context, tx pgx.Tx, ls []store.Licence, idx []int) error {
 	n := len(ls)
 	if idx != nil {
 		n = len(idx)
 	}
-	r := &licenceCopy{ls: ls, idx: idx, n: n}
-	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, copyLicencesSQL)
+	return mapErr(copyBinary(ctx, tx, copyLicencesSQL, n, func(b []byte, j int) ([]byte, error) {
+		if idx != nil {
+			j = idx[j]
+		}
+		return appendLicenceRow(b, &ls[j])
+	}))
+}
+
+// copyBinary runs sql, a COPY … FROM STDIN BINARY, in tx with n rows,
+// row j encoded as one tuple by row, and checks that n rows were written.
+func copyBinary(ctx context.Context, tx pgx.Tx, sql string, n int, row func(b []byte, j int) ([]byte, error)) error {
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, &binaryCopy{n: n, row: row}, sql)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	if tag.RowsAffected() != int64(n) {
-		return fmt.Errorf("copy licences: %d of %d rows written", tag.RowsAffected(), n)
+		return fmt.Errorf("%s: %d of %d rows written", sql, tag.RowsAffected(), n)
 	}
 	return nil
 }
 
-// licenceCopy is the binary COPY stream of a batch of licences, encoded
-// as pgconn reads it.
-type licenceCopy struct {
-	ls      []store.Licence
-	idx     []int
+// binaryCopy is a binary COPY stream, encoded as pgconn reads it.
+type binaryCopy struct {
 	n, next int // rows, and the next row to encode
+	row     func(b []byte, j int) ([]byte, error)
 	started bool
 	ended   bool
 	buf     []byte
@@ -59,7 +67,7 @@ const copyChunk = 64 << 10
 // header extension.
 var binaryCopyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
-func (c *licenceCopy) Read(p []byte) (int, error) {
+func (c *binaryCopy) Read(p []byte) (int, error) {
 	if c.off == len(c.buf) {
 		if c.ended {
 			return 0, io.EOF
@@ -70,12 +78,8 @@ func (c *licenceCopy) Read(p []byte) (int, error) {
 			c.started = true
 		}
 		for c.next < c.n && len(c.buf) < copyChunk {
-			i := c.next
-			if c.idx != nil {
-				i = c.idx[i]
-			}
 			var err error
-			if c.buf, err = appendLicenceRow(c.buf, &c.ls[i]); err != nil {
+			if c.buf, err = c.row(c.buf, c.next); err != nil {
 				return 0, err
 			}
 			c.next++
@@ -105,7 +109,7 @@ func appendLicenceRow(b []byte, l *store.Licence) ([]byte, error) {
 	b = copyText(b, l.HolderName)
 	b = copyText(b, l.HolderKind)
 	b = copyText(b, l.HolderCode)
-	b = copyBytes(b, l.Fields)
+	b = copyBytes(b, bytesOf(l.Fields))
 	b = copyTime(b, l.ValidFrom, false)
 	b = copyTime(b, store.Timestamp(l.ValidUntil), true)
 	b = copyTime(b, l.IssuedAt, false)
@@ -118,8 +122,22 @@ func appendLicenceRow(b []byte, l *store.Licence) ([]byte, error) {
 	b = copyNullText(b, l.StatusReason)
 	b = copyTime(b, store.Timestamp(l.StatusChangedAt), true)
 	b = copyTime(b, l.UpdatedAt, false)
-	b = copyBytes(b, l.Record)
+	b = copyBytes(b, bytesOf(l.Record))
 	return b, nil
+}
+
+// appendAuditRow appends e as one binary COPY tuple of audit_log's
+// columns seq, at, actor, action, subject, detail, prev_hash, hash.
+func appendAuditRow(b []byte, e *store.AuditEntry) []byte {
+	b = binary.BigEndian.AppendUint16(b, 8)
+	b = copyUint(b, 8, uint64(e.Seq))
+	b = copyTime(b, e.Time, false)
+	b = copyText(b, e.Actor)
+	b = copyText(b, e.Action)
+	b = copyText(b, e.Subject)
+	b = copyBytes(b, bytesOf(e.Detail))
+	b = copyBytes(b, e.PrevHash)
+	return copyBytes(b, e.Hash)
 }
 
 // copyNull is a NULL field: length -1.
@@ -138,8 +156,11 @@ func copyNullText(b []byte, s string) []byte {
 	return copyText(b, s)
 }
 
-// copyBytes is a bytea; nil is the empty value, as bytesOf makes it.
+// copyBytes is a bytea; nil is NULL, as pgx sends it.
 func copyBytes(b, v []byte) []byte {
+	if v == nil {
+		return copyNull(b)
+	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
 	return append(b, v...)
 }

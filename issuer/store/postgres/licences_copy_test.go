@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -48,25 +49,7 @@ func TestCopyLicencesAsPgx(t *testing.T) {
 	ctx := t.Context()
 	ls := copyCases()
 	read := func(write func(pgx.Tx) error) []string {
-		var rows []string
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if err := write(tx); err != nil {
-				return err
-			}
-			r, err := tx.Query(ctx, `SELECT l::text || encode(credential, 'hex') || encode(fields, 'hex') || encode(record, 'hex') FROM licences l ORDER BY id`)
-			if err != nil {
-				return err
-			}
-			rows, err = pgx.CollectRows(r, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			return errRollback
-		})
-		if err != errRollback {
-			t.Fatal(err)
-		}
-		return rows
+		return readBack(t, s, `SELECT l::text || encode(credential, 'hex') || encode(fields, 'hex') || encode(record, 'hex') FROM licences l ORDER BY id`, write)
 	}
 	mine := read(func(tx pgx.Tx) error { return copyLicences(ctx, tx, ls, nil) })
 	theirs := read(func(tx pgx.Tx) error {
@@ -96,6 +79,69 @@ func TestCopyLicencesAsPgx(t *testing.T) {
 	}
 	if n := len(read(func(tx pgx.Tx) error { return copyLicences(ctx, tx, many, nil) })); n != len(many) {
 		t.Errorf("500 rows: %d read back", n)
+	}
+}
+
+// readBack runs write in a transaction, then query, and returns its
+// text rows, rolling back what write did.
+func readBack(t *testing.T, s *Store, query string, write func(pgx.Tx) error) []string {
+	t.Helper()
+	var rows []string
+	err := pgx.BeginFunc(t.Context(), s.pool, func(tx pgx.Tx) error {
+		if err := write(tx); err != nil {
+			return err
+		}
+		r, err := tx.Query(t.Context(), query)
+		if err != nil {
+			return err
+		}
+		if rows, err = pgx.CollectRows(r, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if err != errRollback {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestCopyNilBytesRefused: a nil credential is NULL, refused by the
+// column, as pgx sends it — never stored as an empty one.
+func TestCopyNilBytesRefused(t *testing.T) {
+	s := openTest(t, pgtest.NewDatabase(t))
+	ls := copyCases()[:1]
+	ls[0].Credential = nil
+	err := pgx.BeginFunc(t.Context(), s.pool, func(tx pgx.Tx) error { return copyLicences(t.Context(), tx, ls, nil) })
+	if err == nil {
+		t.Fatal("a licence without a credential was stored")
+	}
+}
+
+// TestCopyAuditAsPgx: audit entries written by appendAuditRow read back
+// as those written by pgx's CopyFrom.
+func TestCopyAuditAsPgx(t *testing.T) {
+	s := openTest(t, pgtest.NewDatabase(t))
+	at := time.Date(2026, 12, 2, 7, 30, 1, 123456789, time.FixedZone("CST", 8*3600))
+	es := []store.AuditEntry{
+		{Seq: 1 << 40, Time: at, Actor: "tok-1", Action: "licence.issue", Subject: "L-1", Detail: []byte(`{"a":"李"}`), PrevHash: make([]byte, 32), Hash: []byte{1, 2, 3}},
+		{Seq: 1<<40 + 1, Time: at.Add(-40 * 365 * 24 * time.Hour), Actor: "", Action: "x", Subject: "", Detail: nil, PrevHash: []byte{}, Hash: []byte{0xff}},
+	}
+	const q = `SELECT a::text FROM audit_log a WHERE seq >= 1099511627776 ORDER BY seq`
+	cols := []string{"seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash"}
+	mine := readBack(t, s, q, func(tx pgx.Tx) error {
+		return copyBinary(t.Context(), tx, "COPY audit_log ("+strings.Join(cols, ", ")+") FROM STDIN BINARY", len(es),
+			func(b []byte, i int) ([]byte, error) { return appendAuditRow(b, &es[i]), nil })
+	})
+	theirs := readBack(t, s, q, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(t.Context(), pgx.Identifier{"audit_log"}, cols, pgx.CopyFromSlice(len(es), func(i int) ([]any, error) {
+			e := es[i]
+			return []any{e.Seq, e.Time, e.Actor, e.Action, e.Subject, bytesOf(e.Detail), e.PrevHash, e.Hash}, nil
+		}))
+		return err
+	})
+	if len(mine) != len(es) || strings.Join(mine, "\n") != strings.Join(theirs, "\n") {
+		t.Errorf("appendAuditRow %q\npgx %q", mine, theirs)
 	}
 }
 
