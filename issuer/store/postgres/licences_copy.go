@@ -140,6 +140,27 @@ func appendAuditRow(b []byte, e *store.AuditEntry) []byte {
 	return copyBytes(b, e.Hash)
 }
 
+// copyLeavesSQL copies the rows appendLeafRow encodes.
+const copyLeavesSQL = "COPY tlog_leaf (origin, idx, leaf, hash, licence_id, document_id) FROM STDIN BINARY"
+
+// appendLeafRow appends leaf i of w as one binary COPY tuple of
+// copyLeavesSQL's columns; a nil licence or document ID is NULL.
+func (w *logWrite) appendLeafRow(b []byte, i int) []byte {
+	b = binary.BigEndian.AppendUint16(b, 6)
+	b = copyText(b, w.origin)
+	b = copyUint(b, 8, uint64(w.idx[i]))
+	b = copyBytes(b, w.leaves[i])
+	b = copyBytes(b, w.hashes[i])
+	for _, id := range []*string{w.licences[i], w.docs[i]} {
+		if id == nil {
+			b = copyNull(b)
+		} else {
+			b = copyText(b, *id)
+		}
+	}
+	return b
+}
+
 // copyNull is a NULL field: length -1.
 func copyNull(b []byte) []byte { return binary.BigEndian.AppendUint32(b, math.MaxUint32) }
 
