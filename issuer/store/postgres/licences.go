@@ -272,11 +272,10 @@ func (s *licenceStore) issueBatch(ctx context.Context, p store.IssueParams, n in
 			return err
 		}
 		if len(p.RowKeys) > 0 {
-			_, err = tx.CopyFrom(ctx, pgx.Identifier{"idempotency_keys"}, []string{"department_code", "key", "request_hash", "licence_id", "created_at"},
-				pgx.CopyFromSlice(m, func(j int) ([]any, error) {
-					i := todo[j]
-					return []any{p.DepartmentCode, p.RowKeys[i], p.RowHashes[i], out[i].ID, now}, nil
-				}))
+			err := copyBinary(ctx, tx, copyRowKeysSQL, m, func(b []byte, j int) ([]byte, error) {
+				i := todo[j]
+				return appendRowKey(b, p.DepartmentCode, p.RowKeys[i], p.RowHashes[i], out[i].ID, now), nil
+			})
 			if err != nil {
 				return fmt.Errorf("record row keys: %w", mapErr(err))
 			}

@@ -161,6 +161,20 @@ func (w *logWrite) appendLeafRow(b []byte, i int) []byte {
 	return b
 }
 
+// copyRowKeysSQL copies the rows appendRowKey encodes.
+const copyRowKeysSQL = "COPY idempotency_keys (department_code, key, request_hash, licence_id, created_at) FROM STDIN BINARY"
+
+// appendRowKey appends a bulk row's idempotency key as one binary COPY
+// tuple of copyRowKeysSQL's columns.
+func appendRowKey(b []byte, dept, key string, hash []byte, id string, at time.Time) []byte {
+	b = binary.BigEndian.AppendUint16(b, 5)
+	b = copyText(b, dept)
+	b = copyText(b, key)
+	b = copyBytes(b, hash)
+	b = copyText(b, id)
+	return copyTime(b, at, false)
+}
+
 // copyNull is a NULL field: length -1.
 func copyNull(b []byte) []byte { return binary.BigEndian.AppendUint32(b, math.MaxUint32) }
 

@@ -175,3 +175,42 @@ func TestCopyLeavesAsPgx(t *testing.T) {
 		t.Errorf("appendLeafRow %q\npgx %q", mine, theirs)
 	}
 }
+
+// TestCopyRowKeysAsPgx: bulk rows' idempotency keys written by
+// appendRowKey read back as those written by pgx's CopyFrom.
+func TestCopyRowKeysAsPgx(t *testing.T) {
+	s := openTest(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	ls := copyCases()[:1]
+	if _, err := s.pool.Exec(ctx, `INSERT INTO departments (code, name, created_at) VALUES ($1, 'd', now())`, ls[0].DepartmentCode); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 2, 7, 30, 1, 123456789, time.FixedZone("CST", 8*3600))
+	keys, hashes := []string{"bulk:u:1", "bulk:上传:2"}, [][]byte{make([]byte, 32), {}}
+	const q = `SELECT k::text FROM idempotency_keys k ORDER BY key`
+	cols := []string{"department_code", "key", "request_hash", "licence_id", "created_at"}
+	write := func(tx pgx.Tx, rows func(tx pgx.Tx) error) error {
+		if err := copyLicences(ctx, tx, ls, nil); err != nil {
+			return err
+		}
+		return rows(tx)
+	}
+	mine := readBack(t, s, q, func(tx pgx.Tx) error {
+		return write(tx, func(tx pgx.Tx) error {
+			return copyBinary(ctx, tx, copyRowKeysSQL, len(keys), func(b []byte, i int) ([]byte, error) {
+				return appendRowKey(b, ls[0].DepartmentCode, keys[i], hashes[i], ls[0].ID, at), nil
+			})
+		})
+	})
+	theirs := readBack(t, s, q, func(tx pgx.Tx) error {
+		return write(tx, func(tx pgx.Tx) error {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"idempotency_keys"}, cols, pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) {
+				return []any{ls[0].DepartmentCode, keys[i], hashes[i], ls[0].ID, at}, nil
+			}))
+			return err
+		})
+	})
+	if len(mine) != len(keys) || strings.Join(mine, "\n") != strings.Join(theirs, "\n") {
+		t.Errorf("appendRowKey %q\npgx %q", mine, theirs)
+	}
+}
