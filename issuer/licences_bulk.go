@@ -283,7 +283,9 @@ func (s *Licences) IssueBulk(ctx context.Context, p *Principal, r io.Reader, opt
 		}
 		if cur == nil {
 			seq++
-			cur = &bulkBatch{seq: seq, typeCode: req.Type, firstRow: row, ready: make(chan struct{})}
+			// Room for a full batch at once, not grown row by row.
+			cur = &bulkBatch{seq: seq, typeCode: req.Type, firstRow: row, ready: make(chan struct{}),
+				reqs: make([]*prepared, 0, opts.BatchSize), errs: make([][]FieldError, 0, opts.BatchSize), hashes: make([][]byte, 0, opts.BatchSize)}
 		}
 		cur.reqs = append(cur.reqs, pr)
 		cur.errs = append(cur.errs, rowErrs)
@@ -496,6 +498,10 @@ func (n *ndjsonReader) next() (*Request, []FieldError, error) {
 		if len(line) == 0 {
 			continue
 		}
+		if fast := new(Request); decodeRowFast(line, fast) {
+			return fast, nil, nil
+		}
+		// Anything else, and every error, as encoding/json reads it.
 		var req Request
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()

@@ -258,27 +258,24 @@ func (s *licenceStore) issueBatch(ctx context.Context, p store.IssueParams, n in
 		now := s.clock()
 		for j, i := range todo {
 			a := store.Allocation{Serial: first + int64(j), Version: 1, StatusListID: sl[j].list, StatusIndex: sl[j].index}
-			l, ev, err := build(i, a)
-			if err != nil {
+			// Built in place: no copy of each licence.
+			var err error
+			if out[i], events[j], err = build(i, a); err != nil {
 				return fmt.Errorf("build %d: %w", i, err)
 			}
-			if err := errors.Join(l.CheckAllocation(p.DepartmentCode, p.TypeCode, "", a), ev.Validate()); err != nil {
+			if err := errors.Join(out[i].CheckAllocation(p.DepartmentCode, p.TypeCode, "", a), events[j].Validate()); err != nil {
 				return fmt.Errorf("licence %d: %w", i, err)
 			}
-			prepare(&l, now)
-			out[i], events[j] = l, ev
+			prepare(&out[i], now)
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"licences"}, licenceColumnList,
-			pgx.CopyFromSlice(m, func(j int) ([]any, error) { return licenceRow(&out[todo[j]]), nil }))
-		if err != nil {
-			return mapErr(err)
+		if err := copyLicences(ctx, tx, out, todo); err != nil {
+			return err
 		}
 		if len(p.RowKeys) > 0 {
-			_, err = tx.CopyFrom(ctx, pgx.Identifier{"idempotency_keys"}, []string{"department_code", "key", "request_hash", "licence_id", "created_at"},
-				pgx.CopyFromSlice(m, func(j int) ([]any, error) {
-					i := todo[j]
-					return []any{p.DepartmentCode, p.RowKeys[i], p.RowHashes[i], out[i].ID, now}, nil
-				}))
+			err := copyBinary(ctx, tx, copyRowKeysSQL, m, func(b []byte, j int) ([]byte, error) {
+				i := todo[j]
+				return appendRowKey(b, p.DepartmentCode, p.RowKeys[i], p.RowHashes[i], out[i].ID, now), nil
+			})
 			if err != nil {
 				return fmt.Errorf("record row keys: %w", mapErr(err))
 			}
@@ -547,9 +544,8 @@ func (s *licenceStore) reissueBatch(ctx context.Context, p store.ReissueBatchPar
 			news, events = append(news, l), append(events, ev)
 			out[i] = store.Reissued{Old: old, New: l}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"licences"}, licenceColumnList,
-			pgx.CopyFromSlice(len(news), func(i int) ([]any, error) { return licenceRow(&news[i]), nil })); err != nil {
-			return mapErr(err)
+		if err := copyLicences(ctx, tx, news, nil); err != nil {
+			return err
 		}
 		// In ID order, so that concurrent batches take the list rows in
 		// the same order and cannot deadlock.

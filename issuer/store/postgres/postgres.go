@@ -252,12 +252,9 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, events ...store.Audi
 		}
 		return entries, nil
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_log"},
-		[]string{"seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash"},
-		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
-			e := entries[i]
-			return []any{e.Seq, e.Time, e.Actor, e.Action, e.Subject, bytesOf(e.Detail), e.PrevHash, e.Hash}, nil
-		}))
+	// Binary COPY encoded here (copyBinary), the values pgx would send.
+	err := copyBinary(ctx, tx, "COPY audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) FROM STDIN BINARY", len(entries),
+		func(b []byte, i int) ([]byte, error) { return appendAuditRow(b, &entries[i]), nil })
 	if err != nil {
 		return nil, fmt.Errorf("append audit entries: %w", err)
 	}

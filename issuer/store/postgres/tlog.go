@@ -86,10 +86,10 @@ func (t *logTx) AppendLog(ctx context.Context, origin string, entries []tlog.Ent
 	}
 	if len(w.idx) >= copyLeaves {
 		// A batch's leaves: COPY, as its licences were, then the rest.
-		if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"tlog_leaf"}, []string{"origin", "idx", "leaf", "hash", "licence_id", "document_id"},
-			pgx.CopyFromSlice(len(w.idx), func(i int) ([]any, error) {
-				return []any{w.origin, w.idx[i], w.leaves[i], w.hashes[i], w.licences[i], w.docs[i]}, nil
-			})); err != nil {
+		// Binary COPY encoded here (copyBinary), the values pgx would send.
+		if err := copyBinary(ctx, t.tx, copyLeavesSQL, len(w.idx), func(b []byte, i int) ([]byte, error) {
+			return w.appendLeafRow(b, i), nil
+		}); err != nil {
 			return mapErr(err)
 		}
 		w.idx = nil
