@@ -12,40 +12,10 @@ import (
 
 	"elicence/api/verifierapi"
 	"elicence/document/pdf"
+	"elicence/document/pdf/pdftest"
 	"elicence/issuer"
 	"elicence/issuer/issuertest"
 )
-
-// tenPagePDF is a ten-page PDF with some text on each page.
-func tenPagePDF() []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	const pages = 10
-	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
-	kids := ""
-	for i := range pages {
-		page, content := 3+2*i, 4+2*i
-		kids += fmt.Sprintf("%d 0 R ", page)
-		text := fmt.Sprintf("BT /F1 12 Tf 72 720 Td (page %d of the notice) Tj ET", i+1)
-		objs = append(objs,
-			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R /Resources << /Font << /F1 %d 0 R >> >> >>", content, 3+2*pages),
-			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(text), text))
-	}
-	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, pages)
-	objs = append(objs, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-	var offs []int
-	for i, o := range objs {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
-	return b.Bytes()
-}
 
 // BenchmarkDocumentHTTP signs a ten-page PDF through POST /v1/documents
 // (SQLite store, one client) and verifies the signed PDF through POST
@@ -55,7 +25,7 @@ func tenPagePDF() []byte {
 func BenchmarkDocumentHTTP(b *testing.B) {
 	e := newEnv(b, issuertest.SQLite(b), issuer.Config{}, Config{RateLimit: 1e9, RateBurst: 1e9})
 	tok := e.tokens[issuertest.TokenIssuer]
-	in := tenPagePDF()
+	in := pdftest.Pages(10)
 	if n, err := pdf.PageCount(in); err != nil || n != 10 {
 		b.Fatalf("the PDF has %d pages (%v), want 10", n, err)
 	}
