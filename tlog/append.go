@@ -37,18 +37,45 @@ func rootOf(r *compact.Range) ([]byte, error) {
 	return r.GetRootHash(nil)
 }
 
+// HashedLeaf is a leaf with its Merkle hash, computed once by
+// [HashLeaves] so that an append can take it ready-made: the issuer hashes
+// a batch's leaves in its signing workers, before the locks an append holds
+// until commit. It can only be made by hashing, so its hash is its leaf's.
+type HashedLeaf struct {
+	leaf Leaf
+	hash []byte
+}
+
+// Leaf returns the leaf.
+func (h HashedLeaf) Leaf() Leaf { return h.leaf }
+
+// HashLeaves returns leaves with their Merkle hashes.
+func HashLeaves(leaves ...Leaf) []HashedLeaf {
+	out := make([]HashedLeaf, len(leaves))
+	for i, l := range leaves {
+		out[i] = HashedLeaf{leaf: l, hash: l.Hash()}
+	}
+	return out
+}
+
 // Append appends leaves to the log named origin through tx, the caller's
 // store transaction, and returns the index of the first one and the new
 // state. It locks the log first, so concurrent appenders on other
 // connections wait for this transaction to end; nothing is visible until
 // the caller commits, and a rollback leaves the log as it was.
 func Append(ctx context.Context, tx Tx, origin string, leaves []Leaf) (uint64, State, error) {
+	return AppendHashed(ctx, tx, origin, HashLeaves(leaves...))
+}
+
+// AppendHashed is [Append] of leaves hashed beforehand: under the log's
+// lock it only extends the tree and writes.
+func AppendHashed(ctx context.Context, tx Tx, origin string, leaves []HashedLeaf) (uint64, State, error) {
 	if !ValidOrigin(origin) {
 		return 0, State{}, fmt.Errorf("append: invalid origin %q", origin)
 	}
 	for i, l := range leaves {
-		if !l.Kind.valid() {
-			return 0, State{}, fmt.Errorf("append: leaf %d: unknown kind 0x%02x", i, byte(l.Kind))
+		if !l.leaf.Kind.valid() || len(l.hash) != HashSize {
+			return 0, State{}, fmt.Errorf("append: leaf %d: unknown kind 0x%02x or not hashed", i, byte(l.leaf.Kind))
 		}
 	}
 	st, err := tx.LockLog(ctx, origin)
@@ -70,8 +97,8 @@ func Append(ctx context.Context, tx Tx, origin string, leaves []Leaf) (uint64, S
 		}
 	}
 	for i, l := range leaves {
-		entries[i] = Entry{Index: st.Size + uint64(i), Leaf: l}
-		if err := r.Append(l.Hash(), visit); err != nil {
+		entries[i] = Entry{Index: st.Size + uint64(i), Leaf: l.leaf}
+		if err := r.Append(l.hash, visit); err != nil {
 			return 0, State{}, fmt.Errorf("append: %w", err)
 		}
 	}

@@ -52,8 +52,10 @@ func NewLeaf(kind Kind, object []byte) Leaf {
 }
 
 // Marshal returns the 34-byte encoding: 0x01, the kind, the object hash.
-func (l Leaf) Marshal() []byte {
-	b := make([]byte, 0, LeafSize)
+func (l Leaf) Marshal() []byte { return l.AppendMarshal(make([]byte, 0, LeafSize)) }
+
+// AppendMarshal appends the encoding Marshal returns to b.
+func (l Leaf) AppendMarshal(b []byte) []byte {
 	b = append(b, LeafVersion, byte(l.Kind))
 	return append(b, l.ObjectHash[:]...)
 }

@@ -287,6 +287,16 @@ func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k gr
 	var seq int64
 	var hash []byte
 	var keyState store.KeyState
+	// The leaves hashed before the locks the batch below takes.
+	var leaves []tlog.HashedLeaf
+	var refs []store.LogRef
+	if k.origin != "" {
+		ls := make([]store.Licence, n)
+		for i, c := range calls {
+			ls[i] = c.l
+		}
+		leaves, refs = store.LicenceLeaves(ls)
+	}
 	var keyErr error
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
@@ -334,12 +344,7 @@ func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k gr
 	b = &pgx.Batch{}
 	b.Queue(insertAudit, seqs, ats, actors, actions, subjects, details, prevs, hashes, last.Seq, last.Hash)
 	if k.origin != "" {
-		ls := make([]store.Licence, n)
-		for i, c := range calls {
-			ls[i] = c.l
-		}
-		leaves, refs := store.LicenceLeaves(ls)
-		if _, _, err := tlog.Append(ctx, &logTx{refs: refs, pre: &logState, batch: b}, k.origin, leaves); err != nil {
+		if _, _, err := tlog.AppendHashed(ctx, &logTx{refs: refs, pre: &logState, batch: b}, k.origin, leaves); err != nil {
 			return fmt.Errorf("issuance log: %w", err)
 		}
 	}

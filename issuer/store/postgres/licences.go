@@ -203,7 +203,7 @@ func (s *licenceStore) issue(ctx context.Context, p store.IssueParams, build fun
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.LicenceLeaf(&l)}, []store.LogRef{{LicenceID: l.ID}}); err != nil {
+		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.LicenceLeaf(&l)), []store.LogRef{{LicenceID: l.ID}}); err != nil {
 			return err
 		}
 		out = l
@@ -268,6 +268,13 @@ func (s *licenceStore) issueBatch(ctx context.Context, p store.IssueParams, n in
 			}
 			prepare(&out[i], now)
 		}
+		// The leaves hashed now, before the locks below (held until the
+		// commit, so batches take them one after the other).
+		var leaves []tlog.HashedLeaf
+		var refs []store.LogRef
+		if p.LogOrigin != "" {
+			leaves, refs = store.BatchLeaves(out, todo)
+		}
 		if err := copyLicences(ctx, tx, out, todo); err != nil {
 			return err
 		}
@@ -284,7 +291,6 @@ func (s *licenceStore) issueBatch(ctx context.Context, p store.IssueParams, n in
 			return err
 		}
 		// One append for the whole batch, after the audit head's lock.
-		leaves, refs := store.BatchLeaves(out, todo)
 		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
 	})
 	if err != nil {
@@ -427,7 +433,7 @@ func (s *licenceStore) reissue(ctx context.Context, p store.ReissueParams, build
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.LicenceLeaf(&l)}, []store.LogRef{{LicenceID: l.ID}}); err != nil {
+		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.LicenceLeaf(&l)), []store.LogRef{{LicenceID: l.ID}}); err != nil {
 			return err
 		}
 		out = l
@@ -544,6 +550,12 @@ func (s *licenceStore) reissueBatch(ctx context.Context, p store.ReissueBatchPar
 			news, events = append(news, l), append(events, ev)
 			out[i] = store.Reissued{Old: old, New: l}
 		}
+		var leaves []tlog.HashedLeaf
+		var refs []store.LogRef
+		if p.LogOrigin != "" {
+			// Hashed before the locks, as IssueBatch does.
+			leaves, refs = store.LicenceLeaves(news)
+		}
 		if err := copyLicences(ctx, tx, news, nil); err != nil {
 			return err
 		}
@@ -557,7 +569,6 @@ func (s *licenceStore) reissueBatch(ctx context.Context, p store.ReissueBatchPar
 		if _, err = s.appendAudit(ctx, tx, events...); err != nil {
 			return err
 		}
-		leaves, refs := store.LicenceLeaves(news)
 		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
 	})
 	if err != nil {

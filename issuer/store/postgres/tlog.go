@@ -128,11 +128,14 @@ func newLogWrite(origin string, entries []tlog.Entry, nodes []tlog.Node, next tl
 	if n > 0 {
 		first = entries[0].Index
 	}
+	// One array for all the leaves' encodings.
+	enc := make([]byte, 0, n*tlog.LeafSize)
 	for i, e := range entries {
 		if e.Index != first+uint64(i) {
 			return nil, fmt.Errorf("log %s: leaves not contiguous at %d", origin, e.Index)
 		}
-		w.idx[i], w.leaves[i] = int64(e.Index), e.Leaf.Marshal()
+		enc = e.Leaf.AppendMarshal(enc)
+		w.idx[i], w.leaves[i] = int64(e.Index), enc[len(enc)-tlog.LeafSize:len(enc):len(enc)]
 		if refs != nil {
 			if id := refs[i].LicenceID; id != "" {
 				w.licences[i] = &id
@@ -182,11 +185,11 @@ func (w *logWrite) queue(b *pgx.Batch) {
 
 // appendLog appends the leaves of what tx stores to the log origin (no
 // log when origin is empty), after the audit head is locked.
-func appendLog(ctx context.Context, tx pgx.Tx, origin string, leaves []tlog.Leaf, refs []store.LogRef) error {
+func appendLog(ctx context.Context, tx pgx.Tx, origin string, leaves []tlog.HashedLeaf, refs []store.LogRef) error {
 	if origin == "" || len(leaves) == 0 {
 		return nil
 	}
-	if _, _, err := tlog.Append(ctx, &logTx{tx: tx, refs: refs}, origin, leaves); err != nil {
+	if _, _, err := tlog.AppendHashed(ctx, &logTx{tx: tx, refs: refs}, origin, leaves); err != nil {
 		return fmt.Errorf("issuance log: %w", err)
 	}
 	return nil

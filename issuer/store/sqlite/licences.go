@@ -153,7 +153,7 @@ func (s *licenceStore) IssueLicence(ctx context.Context, p store.IssueParams, bu
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.LicenceLeaf(&l)}, []store.LogRef{{LicenceID: l.ID}}); err != nil {
+		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.LicenceLeaf(&l)), []store.LogRef{{LicenceID: l.ID}}); err != nil {
 			return err
 		}
 		out = l
@@ -295,7 +295,7 @@ func (s *licenceStore) ReissueLicence(ctx context.Context, p store.ReissueParams
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := appendLog(ctx, tx, p.LogOrigin, []tlog.Leaf{store.LicenceLeaf(&l)}, []store.LogRef{{LicenceID: l.ID}}); err != nil {
+		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.LicenceLeaf(&l)), []store.LogRef{{LicenceID: l.ID}}); err != nil {
 			return err
 		}
 		out = l

@@ -105,11 +105,11 @@ func (t *logTx) AppendLog(ctx context.Context, origin string, entries []tlog.Ent
 
 // appendLog appends the leaves of what tx stores to the log origin (no
 // log when origin is empty).
-func appendLog(ctx context.Context, tx *sql.Tx, origin string, leaves []tlog.Leaf, refs []store.LogRef) error {
+func appendLog(ctx context.Context, tx *sql.Tx, origin string, leaves []tlog.HashedLeaf, refs []store.LogRef) error {
 	if origin == "" || len(leaves) == 0 {
 		return nil
 	}
-	if _, _, err := tlog.Append(ctx, &logTx{tx: tx, refs: refs}, origin, leaves); err != nil {
+	if _, _, err := tlog.AppendHashed(ctx, &logTx{tx: tx, refs: refs}, origin, leaves); err != nil {
 		return fmt.Errorf("issuance log: %w", err)
 	}
 	return nil
