@@ -66,3 +66,27 @@ func TestBulkRow(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkLogRow: the issuance log's row is its cost above bulk issuance
+// without it, met at 10 % or less and otherwise marked no with its reason.
+func TestBulkLogRow(t *testing.T) {
+	for _, c := range []struct {
+		cost, met string
+		reason    bool
+	}{{"7.5", "yes", false}, {"12.0", "**no**", true}} {
+		r := &results{m: map[string]map[string]float64{}, failed: map[string]string{}, logs: map[string]string{}, ncpu: 2}
+		r.parse("BenchmarkBulkIssueLog-2 \t 4\t 1400000000 ns/op\t 38.0 go-cpu-µs/licence-off\t 18.0 pg-cpu-µs/licence-off\t 39.0 go-cpu-µs/licence-on\t 21.0 pg-cpu-µs/licence-on\t 30000 off-licences/s\t 27000 on-licences/s\t " + c.cost + " log-cost-%\n")
+		var b bytes.Buffer
+		writeTable(&b, rows(r, osslResult{missing: "openssl not installed"}, 2))
+		want := "| bulk issuance with the issuance log, PostgreSQL, cost above without | " + c.cost + " % | 10 % |"
+		if !strings.Contains(b.String(), want) || !strings.Contains(b.String(), "≤ 10 % | "+c.met+" |") {
+			t.Errorf("cost %s: table lacks %q met %s:\n%s", c.cost, want, c.met, b.String())
+		}
+		if got := strings.Contains(b.String(), "not met in this run: the log's leaf rows"); got != c.reason {
+			t.Errorf("cost %s: reason given %v, want %v", c.cost, got, c.reason)
+		}
+		if !strings.Contains(b.String(), "30,000 /s without the log, 27,000 /s with it; CPU a licence: Go 38.0 → 39.0 µs, PostgreSQL 18.0 → 21.0 µs (+7.1 %)") {
+			t.Errorf("cost %s: note lacks the rates and CPU:\n%s", c.cost, b.String())
+		}
+	}
+}
