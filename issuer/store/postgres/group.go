@@ -291,11 +291,12 @@ func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k gr
 	var leaves []tlog.HashedLeaf
 	var refs []store.LogRef
 	if k.origin != "" {
-		ls := make([]store.Licence, n)
+		ls := make([]tlog.Leaf, n)
+		refs = make([]store.LogRef, n)
 		for i, c := range calls {
-			ls[i] = c.l
+			ls[i], refs[i] = store.LicenceLeaf(&c.l), store.LogRef{LicenceID: c.l.ID}
 		}
-		leaves, refs = store.LicenceLeaves(ls)
+		leaves = tlog.HashLeaves(ls...)
 	}
 	var keyErr error
 	b := &pgx.Batch{}
