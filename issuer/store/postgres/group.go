@@ -316,18 +316,22 @@ func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k gr
 	})
 	// The log's row after the audit head, as every issuing transaction
 	// takes them (tlog.go).
-	var logState tlog.State
+	lt := &logTx{refs: refs}
 	if k.origin != "" {
-		b.Queue(lockLogQuery, k.origin, tlog.Hasher.EmptyRoot()).QueryRow(func(r pgx.Row) (err error) {
-			logState, err = scanLogState(r)
-			return err
-		})
+		lt.lockLogAhead(b, k.origin)
 	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return mapErr(err)
 	}
 	if keyErr != nil {
 		return keyErr
+	}
+	if k.origin != "" {
+		// A log never appended to gets its state row now, in the
+		// transaction the batch opened.
+		if err := lt.finishLock(ctx, conn, k.origin); err != nil {
+			return err
+		}
 	}
 	// Read the clock under the lock, as appendAudit does.
 	entries := store.NewAuditEntries(seq, hash, s.clock(), events...)
@@ -345,7 +349,8 @@ func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k gr
 	b = &pgx.Batch{}
 	b.Queue(insertAudit, seqs, ats, actors, actions, subjects, details, prevs, hashes, last.Seq, last.Hash)
 	if k.origin != "" {
-		if _, _, err := tlog.AppendHashed(ctx, &logTx{refs: refs, pre: &logState, batch: b}, k.origin, leaves); err != nil {
+		lt.batch = b
+		if _, _, err := tlog.AppendHashed(ctx, lt, k.origin, leaves); err != nil {
 			return fmt.Errorf("issuance log: %w", err)
 		}
 	}

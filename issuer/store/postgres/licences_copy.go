@@ -140,25 +140,17 @@ func appendAuditRow(b []byte, e *store.AuditEntry) []byte {
 	return copyBytes(b, e.Hash)
 }
 
-// copyLeavesSQL copies the rows appendLeafRow encodes.
-const copyLeavesSQL = "COPY tlog_leaf (origin, idx, leaf, hash, licence_id, document_id) FROM STDIN BINARY"
+// copyLookupsSQL copies the rows appendLookupRow encodes.
+const copyLookupsSQL = "COPY tlog_lookup (idx, log, hash) FROM STDIN BINARY"
 
-// appendLeafRow appends leaf i of w as one binary COPY tuple of
-// copyLeavesSQL's columns; a nil licence or document ID is NULL.
-func (w *logWrite) appendLeafRow(b []byte, i int) []byte {
-	b = binary.BigEndian.AppendUint16(b, 6)
-	b = copyText(b, w.origin)
+// appendLookupRow appends the lookup row of leaf i of w (its index, the
+// log's number, its hash) as one binary COPY tuple of copyLookupsSQL's
+// columns.
+func (w *logWrite) appendLookupRow(b []byte, i int) []byte {
+	b = binary.BigEndian.AppendUint16(b, 3)
 	b = copyUint(b, 8, uint64(w.idx[i]))
-	b = copyBytes(b, w.leaves[i])
-	b = copyBytes(b, w.hashes[i])
-	for _, id := range []*string{w.licences[i], w.docs[i]} {
-		if id == nil {
-			b = copyNull(b)
-		} else {
-			b = copyText(b, *id)
-		}
-	}
-	return b
+	b = copyUint(b, 4, uint64(uint32(w.log)))
+	return copyBytes(b, w.hashes[i])
 }
 
 // copyRowKeysSQL copies the rows appendRowKey encodes.

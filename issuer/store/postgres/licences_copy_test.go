@@ -151,28 +151,26 @@ func (rollback) Error() string { return "rollback" }
 
 var errRollback error = rollback{}
 
-// TestCopyLeavesAsPgx: log leaves written by appendLeafRow read back as
-// those written by pgx's CopyFrom (NULL and non-NULL references).
-func TestCopyLeavesAsPgx(t *testing.T) {
+// TestCopyLookupsAsPgx: log lookup rows written by appendLookupRow read
+// back as those written by pgx's CopyFrom (a log number with the top bit
+// set, an index beyond 32 bits).
+func TestCopyLookupsAsPgx(t *testing.T) {
 	s := openTest(t, pgtest.NewDatabase(t))
-	lic, doc := "L-1", "D-9"
-	w := &logWrite{origin: "example.gov.cn/tlog/110000", idx: []int64{0, 1, 1 << 40},
-		leaves:   [][]byte{make([]byte, 34), append(make([]byte, 33), 0xff), make([]byte, 34)},
-		hashes:   [][]byte{make([]byte, 32), append(make([]byte, 31), 1), make([]byte, 32)},
-		licences: []*string{&lic, nil, nil}, docs: []*string{nil, &doc, nil}}
-	const q = `SELECT l::text FROM tlog_leaf l ORDER BY idx`
+	w := &logWrite{log: 1<<31 - 1, idx: []int64{0, 1, 1 << 40},
+		hashes: [][]byte{make([]byte, 32), append(make([]byte, 31), 1), append([]byte{0xff}, make([]byte, 31)...)}}
+	const q = `SELECT l::text FROM tlog_lookup l ORDER BY idx`
 	mine := readBack(t, s, q, func(tx pgx.Tx) error {
-		return copyBinary(t.Context(), tx, copyLeavesSQL, len(w.idx), func(b []byte, i int) ([]byte, error) { return w.appendLeafRow(b, i), nil })
+		return copyBinary(t.Context(), tx, copyLookupsSQL, len(w.idx), func(b []byte, i int) ([]byte, error) { return w.appendLookupRow(b, i), nil })
 	})
 	theirs := readBack(t, s, q, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(t.Context(), pgx.Identifier{"tlog_leaf"}, []string{"origin", "idx", "leaf", "hash", "licence_id", "document_id"},
+		_, err := tx.CopyFrom(t.Context(), pgx.Identifier{"tlog_lookup"}, []string{"idx", "log", "hash"},
 			pgx.CopyFromSlice(len(w.idx), func(i int) ([]any, error) {
-				return []any{w.origin, w.idx[i], w.leaves[i], w.hashes[i], w.licences[i], w.docs[i]}, nil
+				return []any{w.idx[i], w.log, w.hashes[i]}, nil
 			}))
 		return err
 	})
 	if len(mine) != len(w.idx) || strings.Join(mine, "\n") != strings.Join(theirs, "\n") {
-		t.Errorf("appendLeafRow %q\npgx %q", mine, theirs)
+		t.Errorf("appendLookupRow %q\npgx %q", mine, theirs)
 	}
 }
 

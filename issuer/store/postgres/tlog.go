@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -14,69 +15,123 @@ import (
 
 // The issuance log's storage seam (tlog.Tx, tlog.Reader) on PostgreSQL.
 //
-// An append locks the log's tlog_state row: lockLogQuery creates it on
-// first use and takes it FOR UPDATE in one statement (INSERT … ON
-// CONFLICT DO UPDATE locks the existing row and returns its latest
-// committed version), so that appenders in several processes follow each
-// other and never write the same index. Every issuing transaction takes
-// the audit head first and the log's row after it, always in that order,
-// so the two locks cannot deadlock. The new leaves, the node hashes of
-// tree levels 8, 16, … and the new state are then written with three
-// statements in one round trip (or queued on the caller's pipeline).
+// An append locks the log's tlog_state row (lockLogQuery, FOR UPDATE) so
+// that appenders in several processes follow each other and never write
+// the same index; a log never appended to gets its row, and its number,
+// first (createLogQuery). Every issuing transaction takes the audit head
+// first and the log's row after it, always in that order, so the two
+// locks cannot deadlock. An append then writes, in one round trip (or
+// queued on the caller's pipeline): its leaves as one tlog_bundle row, one
+// narrow tlog_lookup row per leaf (hash to index), the node hashes of tree
+// levels 8, 16, … and the new state. Migration 00007 says why the leaves
+// are not a row each.
 
-// lockLogQuery creates the state row of a log never appended to, locks it
-// and returns it.
-const lockLogQuery = `INSERT INTO tlog_state (origin, size, root, compact) VALUES ($1, 0, $2, '')
-	ON CONFLICT (origin) DO UPDATE SET size = tlog_state.size
-	RETURNING size, root, compact`
+// lockLogQuery locks the state row of a log and returns it with the log's
+// number.
+const lockLogQuery = `SELECT log, size, root, compact FROM tlog_state WHERE origin = $1 FOR UPDATE`
 
-const insertLeaves = `INSERT INTO tlog_leaf (origin, idx, leaf, hash, licence_id, document_id)
-	SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::text[], $6::text[])`
+// createLogQuery inserts the state row of a log never appended to (or
+// does nothing if another appender just did).
+const createLogQuery = `INSERT INTO tlog_state (origin, size, root, compact) VALUES ($1, 0, $2, '') ON CONFLICT (origin) DO NOTHING`
+
+const insertBundle = `INSERT INTO tlog_bundle (log, start, leaves) VALUES ($1, $2, $3)`
+
+const insertLookups = `INSERT INTO tlog_lookup (idx, log, hash) SELECT i, $1, h FROM unnest($2::bigint[], $3::bytea[]) AS u (i, h)`
 
 const insertHashes = `INSERT INTO tlog_hash (origin, level, idx, hash)
 	SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])`
 
-const updateLogState = `UPDATE tlog_state SET size = $2, root = $3, compact = $4 WHERE origin = $1 AND size = $5`
+const updateLogState = `UPDATE tlog_state SET size = $2, root = $3, compact = $4 WHERE log = $1 AND size = $5`
 
-// logTx is the tlog.Tx of a store transaction. refs names what each leaf
-// passed to tlog.Append commits to, in the same order (nil for none).
-// With batch set, the state was read ahead on the caller's pipeline
-// (pre) and AppendLog queues its statements on batch instead of sending
-// them.
+// logTx is the tlog.Tx of a store transaction. With batch set, the
+// state was read ahead on the caller's pipeline (lockLogAhead) and
+// AppendLog queues its statements on batch instead of sending them.
+// refs names what each leaf commits to; only its length is checked here,
+// as the leaf itself is computed from the object (migration 00007).
 type logTx struct {
 	tx    pgx.Tx
 	refs  []store.LogRef
-	pre   *tlog.State
 	batch *pgx.Batch
+	// The log locked, by LockLog or ahead: its origin, number and state.
+	origin string
+	log    int32
+	state  tlog.State
+	locked bool
 }
 
 var _ tlog.Tx = (*logTx)(nil)
 
-// scanLogState scans size, root, compact.
-func scanLogState(r pgx.Row) (tlog.State, error) {
+// scanLockedLog scans lockLogQuery's row into t.
+func (t *logTx) scanLockedLog(r pgx.Row, origin string) error {
 	var size int64
 	var root, compact []byte
-	if err := r.Scan(&size, &root, &compact); err != nil {
-		return tlog.State{}, err
+	if err := r.Scan(&t.log, &size, &root, &compact); err != nil {
+		return err
 	}
-	return store.DecodeLogState(size, root, compact)
+	st, err := store.DecodeLogState(size, root, compact)
+	if err != nil {
+		return err
+	}
+	t.origin, t.state, t.locked = origin, st, true
+	return nil
+}
+
+// lockLog locks the log origin in the transaction q is in, creating its
+// state row first if it has none.
+func (t *logTx) lockLog(ctx context.Context, q querier, origin string) error {
+	err := t.scanLockedLog(q.QueryRow(ctx, lockLogQuery, origin), origin)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err = q.Exec(ctx, createLogQuery, origin, tlog.Hasher.EmptyRoot()); err == nil {
+			err = t.scanLockedLog(q.QueryRow(ctx, lockLogQuery, origin), origin)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("lock log %s: %w", origin, err)
+	}
+	return nil
+}
+
+// lockLogAhead queues lockLogQuery on b, for a pipeline that takes the
+// lock with its other statements; after b is sent, finishLock completes
+// the lock on conn when the log had no state row yet.
+func (t *logTx) lockLogAhead(b *pgx.Batch, origin string) {
+	b.Queue(lockLogQuery, origin).QueryRow(func(r pgx.Row) error {
+		if err := t.scanLockedLog(r, origin); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("lock log %s: %w", origin, err)
+		}
+		return nil
+	})
+}
+
+// finishLock completes lockLogAhead's lock of origin on q, in the
+// transaction the pipeline opened.
+func (t *logTx) finishLock(ctx context.Context, q querier, origin string) error {
+	if t.locked {
+		return nil
+	}
+	return t.lockLog(ctx, q, origin)
 }
 
 // LockLog implements tlog.Tx.
 func (t *logTx) LockLog(ctx context.Context, origin string) (tlog.State, error) {
-	if t.pre != nil {
-		return *t.pre, nil
+	if t.locked && t.origin == origin {
+		return t.state, nil
 	}
-	st, err := scanLogState(t.tx.QueryRow(ctx, lockLogQuery, origin, tlog.Hasher.EmptyRoot()))
-	if err != nil {
-		return tlog.State{}, fmt.Errorf("lock log %s: %w", origin, err)
+	if t.tx == nil {
+		return tlog.State{}, fmt.Errorf("lock log %s: not locked ahead", origin)
 	}
-	return st, nil
+	if err := t.lockLog(ctx, t.tx, origin); err != nil {
+		return tlog.State{}, err
+	}
+	return t.state, nil
 }
 
 // AppendLog implements tlog.Tx.
 func (t *logTx) AppendLog(ctx context.Context, origin string, entries []tlog.Entry, nodes []tlog.Node, next tlog.State) error {
-	w, err := newLogWrite(origin, entries, nodes, next, t.refs)
+	if !t.locked || t.origin != origin {
+		return fmt.Errorf("log %s: append without its lock", origin)
+	}
+	w, err := newLogWrite(origin, t.log, entries, nodes, next, t.refs)
 	if err != nil {
 		return err
 	}
@@ -85,76 +140,77 @@ func (t *logTx) AppendLog(ctx context.Context, origin string, entries []tlog.Ent
 		return nil
 	}
 	if len(w.idx) >= copyLeaves {
-		// A batch's leaves: COPY, as its licences were, then the rest.
-		// Binary COPY encoded here (copyBinary), the values pgx would send.
-		if err := copyBinary(ctx, t.tx, copyLeavesSQL, len(w.idx), func(b []byte, i int) ([]byte, error) {
-			return w.appendLeafRow(b, i), nil
+		// A batch's lookup rows: COPY, as its licences were, then the
+		// rest. Binary COPY encoded here (copyBinary), the values pgx would
+		// send.
+		if err := copyBinary(ctx, t.tx, copyLookupsSQL, len(w.idx), func(b []byte, i int) ([]byte, error) {
+			return w.appendLookupRow(b, i), nil
 		}); err != nil {
 			return mapErr(err)
 		}
-		w.idx = nil
+		w.copied = true
 	}
 	b := &pgx.Batch{}
 	w.queue(b)
-	return mapErr(t.tx.SendBatch(ctx, b).Close())
+	if err := mapErr(t.tx.SendBatch(ctx, b).Close()); err != nil {
+		return err
+	}
+	t.state = next
+	return nil
 }
 
-// copyLeaves is the number of leaves from which an append writes them
-// with COPY rather than one INSERT of arrays.
+// copyLeaves is the number of leaves from which an append writes their
+// lookup rows with COPY rather than one INSERT of arrays.
 const copyLeaves = 64
 
-// logWrite is one append's rows, as arrays for unnest.
+// logWrite is one append's rows.
 type logWrite struct {
-	origin         string
-	idx            []int64
-	leaves, hashes [][]byte
-	licences, docs []*string
-	levels         []int16
-	nodeIdx        []int64
-	nodeHashes     [][]byte
-	prevSize       int64
-	next           tlog.State
-	compact        []byte
+	origin   string
+	log      int32
+	start    int64
+	leaves   []byte // the leaves' encodings, concatenated
+	idx      []int64
+	hashes   [][]byte
+	copied   bool // the lookup rows were written by COPY
+	levels   []int16
+	nodeIdx  []int64
+	nodeHash [][]byte
+	prevSize int64
+	next     tlog.State
+	compact  []byte
 }
 
-func newLogWrite(origin string, entries []tlog.Entry, nodes []tlog.Node, next tlog.State, refs []store.LogRef) (*logWrite, error) {
+func newLogWrite(origin string, log int32, entries []tlog.Entry, nodes []tlog.Node, next tlog.State, refs []store.LogRef) (*logWrite, error) {
 	if refs != nil && len(refs) != len(entries) {
 		return nil, fmt.Errorf("log %s: %d leaves for %d objects", origin, len(entries), len(refs))
 	}
 	n := len(entries)
-	w := &logWrite{origin: origin, idx: make([]int64, n), leaves: make([][]byte, n), hashes: make([][]byte, n),
-		licences: make([]*string, n), docs: make([]*string, n), next: next, prevSize: int64(next.Size) - int64(n)}
-	var first uint64
-	if n > 0 {
-		first = entries[0].Index
+	w := &logWrite{origin: origin, log: log, idx: make([]int64, n), hashes: make([][]byte, n),
+		next: next, prevSize: int64(next.Size) - int64(n), leaves: make([]byte, 0, n*tlog.LeafSize)}
+	// The leaves start where the log ends: the state row's size, checked
+	// again by updateLogState, so that no append writes an index the log
+	// already has.
+	w.start = w.prevSize
+	if w.start < 0 {
+		return nil, fmt.Errorf("log %s: %d leaves for a tree of size %d", origin, n, next.Size)
 	}
-	// One array for all the leaves' encodings.
-	enc := make([]byte, 0, n*tlog.LeafSize)
 	for i, e := range entries {
-		if e.Index != first+uint64(i) {
-			return nil, fmt.Errorf("log %s: leaves not contiguous at %d", origin, e.Index)
+		if e.Index != uint64(w.start)+uint64(i) {
+			return nil, fmt.Errorf("log %s: leaf at %d, not at the log's end %d", origin, e.Index, uint64(w.start)+uint64(i))
 		}
-		enc = e.Leaf.AppendMarshal(enc)
-		w.idx[i], w.leaves[i] = int64(e.Index), enc[len(enc)-tlog.LeafSize:len(enc):len(enc)]
-		if refs != nil {
-			if id := refs[i].LicenceID; id != "" {
-				w.licences[i] = &id
-			}
-			if id := refs[i].DocumentID; id != "" {
-				w.docs[i] = &id
-			}
-		}
+		w.leaves = e.Leaf.AppendMarshal(w.leaves)
+		w.idx[i] = int64(e.Index)
 	}
 	for _, nd := range nodes {
 		if nd.Level == 0 {
-			// Level 0 is the leaf hash, kept in tlog_leaf.
-			if nd.Index < first || nd.Index-first >= uint64(n) {
+			// Level 0 is the leaf hash, kept in tlog_lookup.
+			if nd.Index < uint64(w.start) || nd.Index-uint64(w.start) >= uint64(n) {
 				return nil, fmt.Errorf("log %s: leaf hash %d without its leaf", origin, nd.Index)
 			}
-			w.hashes[nd.Index-first] = nd.Hash
+			w.hashes[nd.Index-uint64(w.start)] = nd.Hash
 			continue
 		}
-		w.levels, w.nodeIdx, w.nodeHashes = append(w.levels, int16(nd.Level)), append(w.nodeIdx, int64(nd.Index)), append(w.nodeHashes, nd.Hash)
+		w.levels, w.nodeIdx, w.nodeHash = append(w.levels, int16(nd.Level)), append(w.nodeIdx, int64(nd.Index)), append(w.nodeHash, nd.Hash)
 	}
 	for i, e := range entries {
 		// Append hands every leaf's hash over as a level-0 node; a leaf
@@ -170,12 +226,15 @@ func newLogWrite(origin string, entries []tlog.Entry, nodes []tlog.Node, next tl
 // queue queues the statements of w on b.
 func (w *logWrite) queue(b *pgx.Batch) {
 	if len(w.idx) > 0 {
-		b.Queue(insertLeaves, w.origin, w.idx, w.leaves, w.hashes, w.licences, w.docs)
+		b.Queue(insertBundle, w.log, w.start, w.leaves)
+		if !w.copied {
+			b.Queue(insertLookups, w.log, w.idx, w.hashes)
+		}
 	}
 	if len(w.levels) > 0 {
-		b.Queue(insertHashes, w.origin, w.levels, w.nodeIdx, w.nodeHashes)
+		b.Queue(insertHashes, w.origin, w.levels, w.nodeIdx, w.nodeHash)
 	}
-	b.Queue(updateLogState, w.origin, int64(w.next.Size), w.next.Root, bytesOf(w.compact), w.prevSize).Exec(func(ct pgconn.CommandTag) error {
+	b.Queue(updateLogState, w.log, int64(w.next.Size), w.next.Root, bytesOf(w.compact), w.prevSize).Exec(func(ct pgconn.CommandTag) error {
 		if ct.RowsAffected() != 1 {
 			return fmt.Errorf("log %s: state is not at size %d", w.origin, w.prevSize)
 		}

@@ -30,11 +30,11 @@ const logOrigin = issuer.DefaultLogHost + "/tlog/" + issuertest.Dept
 
 // checkLogAgrees checks, on the database behind url, that the department's
 // log and its licence and document tables agree: every stored licence and
-// document is a leaf (once), no leaf is without one, each leaf is the
-// licence's credential or the document's receipt, the
-// indices are gapless from 0 to the state's size, and the state's root is
-// the root of those leaves. It returns the number of licences and
-// documents.
+// document is a leaf (once), no leaf is without one (a leaf is the
+// licence's credential or the document's receipt), the leaves' rows are
+// gapless from 0 to the state's size, each leaf has its one lookup row,
+// and the state's root is the root of those leaves. It returns the number
+// of licences and documents.
 func checkLogAgrees(t *testing.T, url string) int {
 	t.Helper()
 	ctx := context.Background()
@@ -43,62 +43,98 @@ func checkLogAgrees(t *testing.T, url string) int {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var licences, missing, orphans, twice int
-	if err := conn.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM licences WHERE department_code = $2) + (SELECT count(*) FROM documents WHERE department_code = $2),
-		(SELECT count(*) FROM licences l WHERE l.department_code = $2 AND NOT EXISTS (SELECT 1 FROM tlog_leaf t WHERE t.licence_id = l.id)) +
-		(SELECT count(*) FROM documents d WHERE d.department_code = $2 AND NOT EXISTS (SELECT 1 FROM tlog_leaf t WHERE t.document_id = d.id)),
-		(SELECT count(*) FROM tlog_leaf t WHERE t.origin = $1 AND NOT EXISTS (SELECT 1 FROM licences l WHERE l.id = t.licence_id)
-			AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = t.document_id)),
-		(SELECT count(*) - count(DISTINCT coalesce(licence_id, 'd:' || document_id)) FROM tlog_leaf WHERE origin = $1)`, logOrigin, issuertest.Dept).
-		Scan(&licences, &missing, &orphans, &twice); err != nil {
-		t.Fatal(err)
+	// The leaves the records say there must be, as a multiset.
+	want := map[string]int{}
+	rows, _ := conn.Query(ctx, `SELECT credential, NULL FROM licences WHERE department_code = $1
+		UNION ALL SELECT NULL, receipt FROM documents WHERE department_code = $1`, issuertest.Dept)
+	var licences int
+	for rows.Next() {
+		var cred, receipt []byte
+		if err := rows.Scan(&cred, &receipt); err != nil {
+			t.Fatal(err)
+		}
+		l := tlog.NewLeaf(tlog.KindCredential, cred)
+		if receipt != nil {
+			l = tlog.NewLeaf(tlog.KindDocumentReceipt, receipt)
+		}
+		want[string(l.Marshal())]++
+		licences++
 	}
-	if missing != 0 || orphans != 0 || twice != 0 {
-		t.Fatalf("log and records disagree: %d licences and documents, %d not in the log, %d leaves without a licence or document, %d logged twice", licences, missing, orphans, twice)
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	var size int64
 	var root []byte
-	err = conn.QueryRow(ctx, `SELECT size, root FROM tlog_state WHERE origin = $1`, logOrigin).Scan(&size, &root)
+	var log int32
+	err = conn.QueryRow(ctx, `SELECT size, root, log FROM tlog_state WHERE origin = $1`, logOrigin).Scan(&size, &root, &log)
 	if errors.Is(err, pgx.ErrNoRows) && licences == 0 {
 		return 0
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, _ := conn.Query(ctx, `SELECT t.idx, t.leaf, t.hash, l.credential, d.receipt FROM tlog_leaf t
-		LEFT JOIN licences l ON l.id = t.licence_id LEFT JOIN documents d ON d.id = t.document_id
-		WHERE t.origin = $1 ORDER BY t.idx`, logOrigin)
+	// The lookup rows: index to hash, each index once.
+	lookup := map[int64][]byte{}
+	rows, _ = conn.Query(ctx, `SELECT idx, hash FROM tlog_lookup WHERE log = $1`, log)
+	var lookups int
+	for rows.Next() {
+		var idx int64
+		var hash []byte
+		if err := rows.Scan(&idx, &hash); err != nil {
+			t.Fatal(err)
+		}
+		lookup[idx] = hash
+		lookups++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ = conn.Query(ctx, `SELECT start, leaves FROM tlog_bundle WHERE log = $1 ORDER BY start`, log)
 	rf := compact.RangeFactory{Hash: tlog.Hasher.HashChildren}
 	r := rf.NewEmptyRange(0)
 	var n int64
 	for rows.Next() {
-		var idx int64
-		var leaf, hash, cred, receipt []byte
-		if err := rows.Scan(&idx, &leaf, &hash, &cred, &receipt); err != nil {
+		var start int64
+		var leaves []byte
+		if err := rows.Scan(&start, &leaves); err != nil {
 			t.Fatal(err)
 		}
-		want := tlog.NewLeaf(tlog.KindCredential, cred)
-		if receipt != nil {
-			want = tlog.NewLeaf(tlog.KindDocumentReceipt, receipt)
+		if start != n || len(leaves)%tlog.LeafSize != 0 {
+			t.Fatalf("leaves from %d (%d bytes) after %d leaves", start, len(leaves), n)
 		}
-		if idx != n || !bytes.Equal(leaf, want.Marshal()) || !bytes.Equal(hash, want.Hash()) {
-			t.Fatalf("leaf %d (row %d) is not the credential of its licence", idx, n)
+		for ; len(leaves) > 0; leaves = leaves[tlog.LeafSize:] {
+			enc := leaves[:tlog.LeafSize]
+			l, err := tlog.ParseLeaf(enc)
+			if err != nil {
+				t.Fatalf("leaf %d: %v", n, err)
+			}
+			if want[string(enc)] == 0 {
+				t.Fatalf("leaf %d is no stored licence's credential or document's receipt (or one logged twice)", n)
+			}
+			want[string(enc)]--
+			if !bytes.Equal(lookup[n], l.Hash()) {
+				t.Fatalf("leaf %d: lookup row %x, leaf hash %x", n, lookup[n], l.Hash())
+			}
+			if err := r.Append(l.Hash(), nil); err != nil {
+				t.Fatal(err)
+			}
+			n++
 		}
-		if err := r.Append(hash, nil); err != nil {
-			t.Fatal(err)
-		}
-		n++
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
+	}
+	missing := 0
+	for _, c := range want {
+		missing += c
 	}
 	got, err := r.GetRootHash(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != size || int(n) != licences || !bytes.Equal(got, root) {
-		t.Fatalf("log state: size %d, %d leaves, %d licences; root matches its leaves: %v", size, n, licences, bytes.Equal(got, root))
+	if missing != 0 || n != size || lookups != int(n) || int(n) != licences || !bytes.Equal(got, root) {
+		t.Fatalf("log state: size %d, %d leaves, %d lookup rows, %d licences and documents of which %d not in the log; root matches its leaves: %v",
+			size, n, lookups, licences, missing, bytes.Equal(got, root))
 	}
 	return licences
 }

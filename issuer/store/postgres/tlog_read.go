@@ -18,18 +18,24 @@ type logStore struct{ *Store }
 
 // LogState implements tlog.Reader.
 func (s *logStore) LogState(ctx context.Context, origin string) (tlog.State, error) {
-	st, err := scanLogState(s.pool.QueryRow(ctx, `SELECT size, root, compact FROM tlog_state WHERE origin = $1`, origin))
+	var size int64
+	var root, compact []byte
+	err := s.pool.QueryRow(ctx, `SELECT size, root, compact FROM tlog_state WHERE origin = $1`, origin).Scan(&size, &root, &compact)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return tlog.State{}, nil
 	}
 	if err != nil {
 		return tlog.State{}, fmt.Errorf("log state %s: %w", origin, err)
 	}
+	st, err := store.DecodeLogState(size, root, compact)
+	if err != nil {
+		return tlog.State{}, fmt.Errorf("log state %s: %w", origin, err)
+	}
 	return st, nil
 }
 
-// LogHashes implements tlog.Reader: level 0 from the leaves, the others
-// from tlog_hash.
+// LogHashes implements tlog.Reader: level 0 the hashes of the leaves,
+// the others from tlog_hash.
 func (s *logStore) LogHashes(ctx context.Context, origin string, level uint, from, n uint64) ([][]byte, error) {
 	if n == 0 {
 		return nil, nil
@@ -37,14 +43,19 @@ func (s *logStore) LogHashes(ctx context.Context, origin string, level uint, fro
 	if !store.LogRangeValid(level, from, n) {
 		return nil, tlog.ErrNotFound
 	}
-	var rows pgx.Rows
 	if level == 0 {
-		rows, _ = s.pool.Query(ctx, `SELECT hash FROM tlog_leaf WHERE origin = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
-			origin, int64(from), int64(from+n))
-	} else {
-		rows, _ = s.pool.Query(ctx, `SELECT hash FROM tlog_hash WHERE origin = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx`,
-			origin, int16(level), int64(from), int64(from+n))
+		ls, err := s.LogLeaves(ctx, origin, from, n)
+		if err != nil {
+			return nil, err
+		}
+		hs := make([][]byte, len(ls))
+		for i := range ls {
+			hs[i] = ls[i].Hash()
+		}
+		return hs, nil
 	}
+	rows, _ := s.pool.Query(ctx, `SELECT hash FROM tlog_hash WHERE origin = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx`,
+		origin, int16(level), int64(from), int64(from+n))
 	hs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
 		return nil, fmt.Errorf("log hashes %s: %w", origin, err)
@@ -55,6 +66,18 @@ func (s *logStore) LogHashes(ctx context.Context, origin string, level uint, fro
 	return hs, nil
 }
 
+// leafRangeQuery returns the leaves of [$2, $3) of log $1 (an origin), in
+// order, as the parts of the tlog_bundle rows that hold them: the row in
+// which $2 falls and those starting before $3. Only the parts are read
+// (the column is stored uncompressed, out of line).
+const leafRangeQuery = `WITH s AS (SELECT log FROM tlog_state WHERE origin = $1)
+	SELECT substring(b.leaves FROM ((greatest($2, b.start) - b.start) * 34 + 1)::integer
+		FOR ((least($3, b.start + length(b.leaves) / 34) - greatest($2, b.start)) * 34)::integer)
+	FROM tlog_bundle b, s
+	WHERE b.log = s.log AND b.start < $3 AND b.start + length(b.leaves) / 34 > $2
+		AND b.start >= (SELECT coalesce(max(start), 0) FROM tlog_bundle WHERE log = s.log AND start <= $2)
+	ORDER BY b.start`
+
 // LogLeaves implements tlog.Reader.
 func (s *logStore) LogLeaves(ctx context.Context, origin string, from, n uint64) ([]tlog.Leaf, error) {
 	if n == 0 {
@@ -63,17 +86,31 @@ func (s *logStore) LogLeaves(ctx context.Context, origin string, from, n uint64)
 	if !store.LogRangeValid(0, from, n) {
 		return nil, tlog.ErrNotFound
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT leaf FROM tlog_leaf WHERE origin = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
-		origin, int64(from), int64(from+n))
-	bs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	rows, _ := s.pool.Query(ctx, leafRangeQuery, origin, int64(from), int64(from+n))
+	parts, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
 		return nil, fmt.Errorf("log leaves %s: %w", origin, err)
 	}
-	out, err := store.ParseLeaves(bs, n)
+	out, err := store.ParseLeaves(splitLeaves(parts), n)
 	if err != nil && !errors.Is(err, tlog.ErrNotFound) {
 		return nil, fmt.Errorf("log leaves %s: %w", origin, err)
 	}
 	return out, err
+}
+
+// splitLeaves splits concatenated leaf encodings into one slice a leaf (a
+// short rest is kept, for ParseLeaves to refuse).
+func splitLeaves(parts [][]byte) [][]byte {
+	var out [][]byte
+	for _, p := range parts {
+		for len(p) > tlog.LeafSize {
+			out, p = append(out, p[:tlog.LeafSize:tlog.LeafSize]), p[tlog.LeafSize:]
+		}
+		if len(p) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // AddLogKey implements store.LogStore.
@@ -169,9 +206,10 @@ func (s *logStore) CheckpointOfSize(ctx context.Context, origin string, size uin
 func (s *logStore) LookupLeaf(ctx context.Context, origin string, hash []byte) (store.LeafLocation, error) {
 	var idx int64
 	var cp *int64
-	err := s.pool.QueryRow(ctx, `SELECT l.idx, (SELECT min(c.size) FROM tlog_checkpoint c
-			WHERE c.origin = l.origin AND c.size > l.idx AND c.cosigned_note IS NOT NULL)
-		FROM tlog_leaf l WHERE l.hash = $2 AND l.origin = $1 ORDER BY l.idx LIMIT 1`, origin, hash).Scan(&idx, &cp)
+	err := s.pool.QueryRow(ctx, `SELECT k.idx, (SELECT min(c.size) FROM tlog_checkpoint c
+			WHERE c.origin = $1 AND c.size > k.idx AND c.cosigned_note IS NOT NULL)
+		FROM tlog_lookup k WHERE k.hash = $2 AND k.log = (SELECT log FROM tlog_state WHERE origin = $1)
+		ORDER BY k.idx LIMIT 1`, origin, hash).Scan(&idx, &cp)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.LeafLocation{}, fmt.Errorf("leaf in %s: %w", origin, store.ErrNotFound)
 	}
