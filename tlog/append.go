@@ -49,6 +49,10 @@ type HashedLeaf struct {
 // Leaf returns the leaf.
 func (h HashedLeaf) Leaf() Leaf { return h.leaf }
 
+// Hash returns the leaf's Merkle hash (RFC 9162 leaf hash). The slice is
+// the HashedLeaf's own: the caller must not change it.
+func (h HashedLeaf) Hash() []byte { return h.hash }
+
 // HashLeaves returns leaves with their Merkle hashes.
 func HashLeaves(leaves ...Leaf) []HashedLeaf {
 	out := make([]HashedLeaf, len(leaves))

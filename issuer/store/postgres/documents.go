@@ -130,7 +130,7 @@ func (s *Store) signDocument(ctx context.Context, p store.DocumentParams, build 
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.DocumentLeaf(&d)), []store.LogRef{{DocumentID: d.ID}}); err != nil {
+		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.DocumentLeaf(&d)), []store.LogRef{{DocumentID: d.ID}}, nil); err != nil {
 			return err
 		}
 		out = d

@@ -311,12 +311,16 @@ func (s *licenceStore) writeIssued(ctx context.Context, conn *pgxpool.Conn, k gr
 	}
 	b.Queue(insertLicences, ids, depts, types, serials, versions, names, kinds, codes, fields,
 		from, until, issued, statuses, lists, indices, creds, digests, updated, records)
+	// The leaves' lookup rows before the locks (see prelogLeaves).
+	lt := &logTx{refs: refs}
+	if k.origin != "" {
+		lt.pre = queuePrelog(b, leaves)
+	}
 	b.Queue(`SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).QueryRow(func(r pgx.Row) error {
 		return r.Scan(&seq, &hash)
 	})
 	// The log's row after the audit head, as every issuing transaction
 	// takes them (tlog.go).
-	lt := &logTx{refs: refs}
 	if k.origin != "" {
 		lt.lockLogAhead(b, k.origin)
 	}

@@ -203,7 +203,7 @@ func (s *licenceStore) issue(ctx context.Context, p store.IssueParams, build fun
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.LicenceLeaf(&l)), []store.LogRef{{LicenceID: l.ID}}); err != nil {
+		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.LicenceLeaf(&l)), []store.LogRef{{LicenceID: l.ID}}, nil); err != nil {
 			return err
 		}
 		out = l
@@ -287,11 +287,18 @@ func (s *licenceStore) issueBatch(ctx context.Context, p store.IssueParams, n in
 				return fmt.Errorf("record row keys: %w", mapErr(err))
 			}
 		}
+		// The leaves' lookup rows, before the locks too.
+		var pre *prelogged
+		if len(leaves) > 0 {
+			if pre, err = prelogLeaves(ctx, tx, leaves); err != nil {
+				return err
+			}
+		}
 		if _, err = s.appendAudit(ctx, tx, events...); err != nil {
 			return err
 		}
 		// One append for the whole batch, after the audit head's lock.
-		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
+		return appendLog(ctx, tx, p.LogOrigin, leaves, refs, pre)
 	})
 	if err != nil {
 		return nil, err
@@ -433,7 +440,7 @@ func (s *licenceStore) reissue(ctx context.Context, p store.ReissueParams, build
 		if _, err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.LicenceLeaf(&l)), []store.LogRef{{LicenceID: l.ID}}); err != nil {
+		if err := appendLog(ctx, tx, p.LogOrigin, tlog.HashLeaves(store.LicenceLeaf(&l)), []store.LogRef{{LicenceID: l.ID}}, nil); err != nil {
 			return err
 		}
 		out = l
@@ -559,6 +566,13 @@ func (s *licenceStore) reissueBatch(ctx context.Context, p store.ReissueBatchPar
 		if err := copyLicences(ctx, tx, news, nil); err != nil {
 			return err
 		}
+		// The leaves' lookup rows, before the locks too.
+		var pre *prelogged
+		if len(leaves) > 0 {
+			if pre, err = prelogLeaves(ctx, tx, leaves); err != nil {
+				return err
+			}
+		}
 		// In ID order, so that concurrent batches take the list rows in
 		// the same order and cannot deadlock.
 		for _, id := range slices.Sorted(maps.Keys(lists)) {
@@ -569,7 +583,7 @@ func (s *licenceStore) reissueBatch(ctx context.Context, p store.ReissueBatchPar
 		if _, err = s.appendAudit(ctx, tx, events...); err != nil {
 			return err
 		}
-		return appendLog(ctx, tx, p.LogOrigin, leaves, refs)
+		return appendLog(ctx, tx, p.LogOrigin, leaves, refs, pre)
 	})
 	if err != nil {
 		return nil, err

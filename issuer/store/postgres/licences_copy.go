@@ -141,16 +141,16 @@ func appendAuditRow(b []byte, e *store.AuditEntry) []byte {
 }
 
 // copyLookupsSQL copies the rows appendLookupRow encodes.
-const copyLookupsSQL = "COPY tlog_lookup (idx, log, hash) FROM STDIN BINARY"
+const copyLookupsSQL = "COPY tlog_lookup (hash, batch, pos) FROM STDIN BINARY"
 
-// appendLookupRow appends the lookup row of leaf i of w (its index, the
-// log's number, its hash) as one binary COPY tuple of copyLookupsSQL's
-// columns.
-func (w *logWrite) appendLookupRow(b []byte, i int) []byte {
+// appendLookupRow appends the lookup row of a leaf (its hash, its
+// append's batch number, its position in the append) as one binary COPY
+// tuple of copyLookupsSQL's columns.
+func appendLookupRow(b []byte, hash []byte, batch int64, pos int) []byte {
 	b = binary.BigEndian.AppendUint16(b, 3)
-	b = copyUint(b, 8, uint64(w.idx[i]))
-	b = copyUint(b, 4, uint64(uint32(w.log)))
-	return copyBytes(b, w.hashes[i])
+	b = copyBytes(b, hash)
+	b = copyUint(b, 8, uint64(batch))
+	return copyUint(b, 4, uint64(uint32(pos)))
 }
 
 // copyRowKeysSQL copies the rows appendRowKey encodes.

@@ -152,24 +152,26 @@ func (rollback) Error() string { return "rollback" }
 var errRollback error = rollback{}
 
 // TestCopyLookupsAsPgx: log lookup rows written by appendLookupRow read
-// back as those written by pgx's CopyFrom (a log number with the top bit
-// set, an index beyond 32 bits).
+// back as those written by pgx's CopyFrom (a batch number beyond 32 bits,
+// a position with the top bit of its low half set).
 func TestCopyLookupsAsPgx(t *testing.T) {
 	s := openTest(t, pgtest.NewDatabase(t))
-	w := &logWrite{log: 1<<31 - 1, idx: []int64{0, 1, 1 << 40},
-		hashes: [][]byte{make([]byte, 32), append(make([]byte, 31), 1), append([]byte{0xff}, make([]byte, 31)...)}}
-	const q = `SELECT l::text FROM tlog_lookup l ORDER BY idx`
+	hashes := [][]byte{make([]byte, 32), append(make([]byte, 31), 1), append([]byte{0xff}, make([]byte, 31)...)}
+	batches, pos := []int64{1, 1 << 40, 1<<63 - 1}, []int{0, 1<<31 - 1, 1 << 15}
+	const q = `SELECT l::text FROM tlog_lookup l ORDER BY batch`
 	mine := readBack(t, s, q, func(tx pgx.Tx) error {
-		return copyBinary(t.Context(), tx, copyLookupsSQL, len(w.idx), func(b []byte, i int) ([]byte, error) { return w.appendLookupRow(b, i), nil })
+		return copyBinary(t.Context(), tx, copyLookupsSQL, len(hashes), func(b []byte, i int) ([]byte, error) {
+			return appendLookupRow(b, hashes[i], batches[i], pos[i]), nil
+		})
 	})
 	theirs := readBack(t, s, q, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(t.Context(), pgx.Identifier{"tlog_lookup"}, []string{"idx", "log", "hash"},
-			pgx.CopyFromSlice(len(w.idx), func(i int) ([]any, error) {
-				return []any{w.idx[i], w.log, w.hashes[i]}, nil
+		_, err := tx.CopyFrom(t.Context(), pgx.Identifier{"tlog_lookup"}, []string{"hash", "batch", "pos"},
+			pgx.CopyFromSlice(len(hashes), func(i int) ([]any, error) {
+				return []any{hashes[i], batches[i], int32(pos[i])}, nil
 			}))
 		return err
 	})
-	if len(mine) != len(w.idx) || strings.Join(mine, "\n") != strings.Join(theirs, "\n") {
+	if len(mine) != len(hashes) || strings.Join(mine, "\n") != strings.Join(theirs, "\n") {
 		t.Errorf("appendLookupRow %q\npgx %q", mine, theirs)
 	}
 }

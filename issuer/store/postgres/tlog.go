@@ -34,9 +34,24 @@ const lockLogQuery = `SELECT log, size, root, compact FROM tlog_state WHERE orig
 // does nothing if another appender just did).
 const createLogQuery = `INSERT INTO tlog_state (origin, size, root, compact) VALUES ($1, 0, $2, '') ON CONFLICT (origin) DO NOTHING`
 
-const insertBundle = `INSERT INTO tlog_bundle (log, start, leaves) VALUES ($1, $2, $3)`
+// insertBundle writes an append's leaves under the batch number its
+// lookup rows carry (prelogLeaves).
+const insertBundle = `INSERT INTO tlog_bundle (log, start, batch, leaves) VALUES ($1, $2, $3, $4)`
 
-const insertLookups = `INSERT INTO tlog_lookup (idx, log, hash) SELECT i, $1, h FROM unnest($2::bigint[], $3::bytea[]) AS u (i, h)`
+// insertBundleNext and insertLookupsCurr write an append's leaves and
+// lookup rows under a new batch number, in that order on one session
+// (currval), for an append whose lookups were not written before the
+// locks.
+const insertBundleNext = `INSERT INTO tlog_bundle (log, start, batch, leaves) VALUES ($1, $2, nextval('tlog_bundle_batch'), $3)`
+
+const insertLookupsCurr = `INSERT INTO tlog_lookup (hash, batch, pos)
+	SELECT u.h, c.batch, u.p - 1 FROM (SELECT currval('tlog_bundle_batch') AS batch) c, unnest($1::bytea[]) WITH ORDINALITY AS u (h, p)`
+
+// nextBatchQuery and insertLookups (prelogLeaves) write lookup rows before
+// the append that places them.
+const nextBatchQuery = `SELECT nextval('tlog_bundle_batch')`
+
+const insertLookups = `INSERT INTO tlog_lookup (hash, batch, pos) SELECT u.h, $1, u.p - 1 FROM unnest($2::bytea[]) WITH ORDINALITY AS u (h, p)`
 
 const insertHashes = `INSERT INTO tlog_hash (origin, level, idx, hash)
 	SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])`
@@ -52,11 +67,62 @@ type logTx struct {
 	tx    pgx.Tx
 	refs  []store.LogRef
 	batch *pgx.Batch
+	// pre is the lookup rows written before the locks (prelogLeaves), for
+	// the one append that follows; nil, the append writes its own.
+	pre *prelogged
 	// The log locked, by LockLog or ahead: its origin, number and state.
 	origin string
 	log    int32
 	state  tlog.State
 	locked bool
+}
+
+// prelogged is what prelogLeaves wrote: the lookup rows of n leaves under
+// batch number batch.
+type prelogged struct {
+	batch int64
+	n     int
+}
+
+// prelogLeaves writes the lookup rows of leaves, in tx and before the
+// audit head's and the log's locks, under a new batch number, and returns
+// what the append of the same leaves must be told (logTx.pre).
+func prelogLeaves(ctx context.Context, tx pgx.Tx, leaves []tlog.HashedLeaf) (*prelogged, error) {
+	p := &prelogged{n: len(leaves)}
+	if err := tx.QueryRow(ctx, nextBatchQuery).Scan(&p.batch); err != nil {
+		return nil, fmt.Errorf("issuance log: batch number: %w", err)
+	}
+	var err error
+	if len(leaves) >= copyLeaves {
+		// Binary COPY encoded here (copyBinary), the values pgx would send.
+		err = copyBinary(ctx, tx, copyLookupsSQL, len(leaves), func(b []byte, i int) ([]byte, error) {
+			return appendLookupRow(b, leaves[i].Hash(), p.batch, i), nil
+		})
+	} else {
+		_, err = tx.Exec(ctx, insertLookups, p.batch, leafHashes(leaves))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("issuance log: lookups: %w", mapErr(err))
+	}
+	return p, nil
+}
+
+// queuePrelog queues on b what prelogLeaves sends, for a pipeline: the
+// returned prelogged has its batch number once b has been sent.
+func queuePrelog(b *pgx.Batch, leaves []tlog.HashedLeaf) *prelogged {
+	p := &prelogged{n: len(leaves)}
+	b.Queue(nextBatchQuery).QueryRow(func(r pgx.Row) error { return r.Scan(&p.batch) })
+	b.Queue(insertLookupsCurr, leafHashes(leaves))
+	return p
+}
+
+// leafHashes returns the hashes of leaves.
+func leafHashes(leaves []tlog.HashedLeaf) [][]byte {
+	hs := make([][]byte, len(leaves))
+	for i := range leaves {
+		hs[i] = leaves[i].Hash()
+	}
+	return hs
 }
 
 var _ tlog.Tx = (*logTx)(nil)
@@ -135,20 +201,15 @@ func (t *logTx) AppendLog(ctx context.Context, origin string, entries []tlog.Ent
 	if err != nil {
 		return err
 	}
+	if t.pre != nil {
+		if t.pre.n != len(entries) {
+			return fmt.Errorf("log %s: %d lookups written for %d leaves", origin, t.pre.n, len(entries))
+		}
+		w.pre, t.pre = t.pre, nil
+	}
 	if t.batch != nil {
 		w.queue(t.batch)
 		return nil
-	}
-	if len(w.idx) >= copyLeaves {
-		// A batch's lookup rows: COPY, as its licences were, then the
-		// rest. Binary COPY encoded here (copyBinary), the values pgx would
-		// send.
-		if err := copyBinary(ctx, t.tx, copyLookupsSQL, len(w.idx), func(b []byte, i int) ([]byte, error) {
-			return w.appendLookupRow(b, i), nil
-		}); err != nil {
-			return mapErr(err)
-		}
-		w.copied = true
 	}
 	b := &pgx.Batch{}
 	w.queue(b)
@@ -159,8 +220,8 @@ func (t *logTx) AppendLog(ctx context.Context, origin string, entries []tlog.Ent
 	return nil
 }
 
-// copyLeaves is the number of leaves from which an append writes their
-// lookup rows with COPY rather than one INSERT of arrays.
+// copyLeaves is the number of leaves from which prelogLeaves writes their
+// lookup rows with COPY rather than one INSERT of an array.
 const copyLeaves = 64
 
 // logWrite is one append's rows.
@@ -171,7 +232,7 @@ type logWrite struct {
 	leaves   []byte // the leaves' encodings, concatenated
 	idx      []int64
 	hashes   [][]byte
-	copied   bool // the lookup rows were written by COPY
+	pre      *prelogged // the lookup rows, written before the locks
 	levels   []int16
 	nodeIdx  []int64
 	nodeHash [][]byte
@@ -223,13 +284,16 @@ func newLogWrite(origin string, log int32, entries []tlog.Entry, nodes []tlog.No
 	return w, nil
 }
 
-// queue queues the statements of w on b.
+// queue queues the statements of w on b: its leaves (and their lookup
+// rows if not written before), its node hashes and the new state.
 func (w *logWrite) queue(b *pgx.Batch) {
-	if len(w.idx) > 0 {
-		b.Queue(insertBundle, w.log, w.start, w.leaves)
-		if !w.copied {
-			b.Queue(insertLookups, w.log, w.idx, w.hashes)
-		}
+	switch {
+	case len(w.idx) == 0:
+	case w.pre != nil:
+		b.Queue(insertBundle, w.log, w.start, w.pre.batch, w.leaves)
+	default:
+		b.Queue(insertBundleNext, w.log, w.start, w.leaves)
+		b.Queue(insertLookupsCurr, w.hashes)
 	}
 	if len(w.levels) > 0 {
 		b.Queue(insertHashes, w.origin, w.levels, w.nodeIdx, w.nodeHash)
@@ -243,12 +307,13 @@ func (w *logWrite) queue(b *pgx.Batch) {
 }
 
 // appendLog appends the leaves of what tx stores to the log origin (no
-// log when origin is empty), after the audit head is locked.
-func appendLog(ctx context.Context, tx pgx.Tx, origin string, leaves []tlog.HashedLeaf, refs []store.LogRef) error {
+// log when origin is empty), after the audit head is locked; pre is what
+// prelogLeaves wrote of them before the locks (nil, nothing).
+func appendLog(ctx context.Context, tx pgx.Tx, origin string, leaves []tlog.HashedLeaf, refs []store.LogRef, pre *prelogged) error {
 	if origin == "" || len(leaves) == 0 {
 		return nil
 	}
-	if _, _, err := tlog.AppendHashed(ctx, &logTx{tx: tx, refs: refs}, origin, leaves); err != nil {
+	if _, _, err := tlog.AppendHashed(ctx, &logTx{tx: tx, refs: refs, pre: pre}, origin, leaves); err != nil {
 		return fmt.Errorf("issuance log: %w", err)
 	}
 	return nil

@@ -75,7 +75,7 @@ func checkLogAgrees(t *testing.T, url string) int {
 	}
 	// The lookup rows: index to hash, each index once.
 	lookup := map[int64][]byte{}
-	rows, _ = conn.Query(ctx, `SELECT idx, hash FROM tlog_lookup WHERE log = $1`, log)
+	rows, _ = conn.Query(ctx, `SELECT b.start + k.pos, k.hash FROM tlog_lookup k JOIN tlog_bundle b USING (batch) WHERE b.log = $1`, log)
 	var lookups int
 	for rows.Next() {
 		var idx int64
@@ -131,6 +131,13 @@ func checkLogAgrees(t *testing.T, url string) int {
 	got, err := r.GetRootHash(nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var strays int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tlog_lookup k WHERE NOT EXISTS (SELECT 1 FROM tlog_bundle b WHERE b.batch = k.batch)`).Scan(&strays); err != nil {
+		t.Fatal(err)
+	}
+	if strays != 0 {
+		t.Fatalf("%d lookup rows of no append", strays)
 	}
 	if missing != 0 || n != size || lookups != int(n) || int(n) != licences || !bytes.Equal(got, root) {
 		t.Fatalf("log state: size %d, %d leaves, %d lookup rows, %d licences and documents of which %d not in the log; root matches its leaves: %v",

@@ -206,10 +206,10 @@ func (s *logStore) CheckpointOfSize(ctx context.Context, origin string, size uin
 func (s *logStore) LookupLeaf(ctx context.Context, origin string, hash []byte) (store.LeafLocation, error) {
 	var idx int64
 	var cp *int64
-	err := s.pool.QueryRow(ctx, `SELECT k.idx, (SELECT min(c.size) FROM tlog_checkpoint c
-			WHERE c.origin = $1 AND c.size > k.idx AND c.cosigned_note IS NOT NULL)
-		FROM tlog_lookup k WHERE k.hash = $2 AND k.log = (SELECT log FROM tlog_state WHERE origin = $1)
-		ORDER BY k.idx LIMIT 1`, origin, hash).Scan(&idx, &cp)
+	err := s.pool.QueryRow(ctx, `WITH l AS (SELECT b.start + k.pos AS idx FROM tlog_lookup k JOIN tlog_bundle b USING (batch)
+			WHERE k.hash = $2 AND b.log = (SELECT log FROM tlog_state WHERE origin = $1) ORDER BY 1 LIMIT 1)
+		SELECT l.idx, (SELECT min(c.size) FROM tlog_checkpoint c
+			WHERE c.origin = $1 AND c.size > l.idx AND c.cosigned_note IS NOT NULL) FROM l`, origin, hash).Scan(&idx, &cp)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.LeafLocation{}, fmt.Errorf("leaf in %s: %w", origin, store.ErrNotFound)
 	}
