@@ -56,7 +56,7 @@ func main() {
 		{pkg: "./issuer", bench: "^BenchmarkIssue$", benchtime: "2s", quick: "300ms"},
 		{pkg: "./api/issuerapi", bench: "^BenchmarkIssueHTTP$", benchtime: "20000x", quick: "1000x"},
 		{pkg: "./api/issuerapi", bench: "^BenchmarkBulkIssue$", benchtime: "3x", quick: "1x"},
-		{pkg: "./api/issuerapi", bench: "^BenchmarkBulkIssueLog$", benchtime: "4x", quick: "1x"},
+		{pkg: "./api/issuerapi", bench: "^BenchmarkBulkIssueLog$", benchtime: "10x", quick: "1x"},
 		{pkg: "./api/issuerapi", bench: "^BenchmarkReissueKey$", benchtime: "3x", quick: "1x"},
 		{pkg: "./issuer/store/postgres", bench: "^BenchmarkIssueBatch$", benchtime: "10x", quick: "1x"},
 		{pkg: "./e2e", bench: "^BenchmarkRevocationAcrossProcesses$", benchtime: "1x", quick: "1x"},

@@ -82,7 +82,7 @@ func TestBulkLogRow(t *testing.T) {
 		if !strings.Contains(b.String(), want) || !strings.Contains(b.String(), "≤ 10 % | "+c.met+" |") {
 			t.Errorf("cost %s: table lacks %q met %s:\n%s", c.cost, want, c.met, b.String())
 		}
-		if got := strings.Contains(b.String(), "not met in this run: the log's leaf rows"); got != c.reason {
+		if got := strings.Contains(b.String(), "not met in this run: the log's per-licence work"); got != c.reason {
 			t.Errorf("cost %s: reason given %v, want %v", c.cost, got, c.reason)
 		}
 		if !strings.Contains(b.String(), "30,000 /s without the log, 27,000 /s with it; CPU a licence: Go 38.0 → 39.0 µs, PostgreSQL 18.0 → 21.0 µs (+7.1 %)") {
