@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -71,4 +72,82 @@ func BenchmarkIssueBatch(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(b.N*perOp)/elapsed.Seconds(), "licences/s")
+}
+
+// BenchmarkIssueBatchLog is what the issuance log costs the store alone
+// (no signing, so the log's rows weigh more than in the issuer's
+// BenchmarkBulkIssueLog): each operation issues 10,000 licences as two
+// concurrent IssueBatch calls of 5,000 (as the issuer's two bulk workers
+// do) into a database without the log, then the same into one with it,
+// and reports both rates and log-cost-%, the time with the log above the
+// time without. Reproduce with
+//
+//	go test ./issuer/store/postgres -run '^$' -bench IssueBatchLog -benchtime 10x
+func BenchmarkIssueBatchLog(b *testing.B) {
+	const perOp, workers = 10000, 2
+	ctx := b.Context()
+	open := func() *Store {
+		s, err := Open(ctx, Config{URL: pgtest.NewDatabase(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		ev := store.AuditEvent{Actor: "operator", Action: "setup"}
+		if _, err := s.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.CreateLicenceType(ctx, store.LicenceType{Code: "BL", Name: "b", Authority: "a", FieldDefinitions: []byte("{}")}, ev); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Authorise(ctx, "D1", "BL", ev); err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	sides := []struct {
+		s      *Store
+		origin string
+		took   time.Duration
+	}{{s: open()}, {s: open(), origin: "issuer.example.gov.cn/tlog/11350100MB00000012"}}
+	tmpl := make([]store.Licence, perOp/workers)
+	for i := range tmpl {
+		tmpl[i] = benchLicence(store.Allocation{Serial: 1, Version: 1, StatusListID: "x"})
+	}
+	issue := func(s *Store, origin string) error {
+		errs := make(chan error, workers)
+		for range workers {
+			go func() {
+				p := store.IssueParams{DepartmentCode: "D1", TypeCode: "BL", LogOrigin: origin}
+				_, err := s.IssueBatch(ctx, p, perOp/workers, func(i int, a store.Allocation) (store.Licence, store.AuditEvent, error) {
+					l := tmpl[i]
+					l.ID = fmt.Sprintf("1.2.156.3005.2.BL.D1.%d.1.X", a.Serial)
+					l.Serial, l.StatusListID, l.StatusIndex = a.Serial, a.StatusListID, a.StatusIndex
+					// A credential of its own, so that every leaf differs.
+					l.Credential = fmt.Appendf(make([]byte, 0, 400), "%s%0380d", l.ID, a.Serial)
+					return l, store.AuditEvent{Actor: "tok-bulk", Action: "licence.issue", Subject: l.ID}, nil
+				})
+				errs <- err
+			}()
+		}
+		var err error
+		for range workers {
+			err = errors.Join(err, <-errs)
+		}
+		return err
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range sides {
+			start := time.Now()
+			if err := issue(sides[i].s, sides[i].origin); err != nil {
+				b.Fatal(err)
+			}
+			sides[i].took += time.Since(start)
+		}
+	}
+	n := float64(b.N * perOp)
+	b.ReportMetric(n/sides[0].took.Seconds(), "off-licences/s")
+	b.ReportMetric(n/sides[1].took.Seconds(), "on-licences/s")
+	b.ReportMetric(100*(sides[1].took.Seconds()/sides[0].took.Seconds()-1), "log-cost-%")
+	b.ReportMetric(0, "ns/op")
 }
