@@ -430,7 +430,7 @@ func (o *FastObserver) Serve(rc *fasthttp.RequestCtx, base context.Context, serv
 		id = newRequestID()
 	}
 	l := o.log.With("request_id", id)
-	ctx := context.WithValue(context.WithValue(base, requestIDKey{}, id), loggerKey{}, l)
+	ctx := &requestContext{Context: base, id: id, log: l}
 	status, n := http.StatusOK, 0
 	defer func() {
 		if p := recover(); p != nil {
@@ -455,7 +455,7 @@ func (o *FastObserver) Serve(rc *fasthttp.RequestCtx, base context.Context, serv
 		l.Info("request", "method", o.method, "route", o.route, "path", o.path, "status", status,
 			"bytes", n, "duration_ms", float64(d.Microseconds())/1000)
 	}()
-	rc.Response.Header.SetCanonical(headerRequestID, []byte(id))
+	rc.Response.Header.Set("X-Request-Id", id)
 	rc.Response.Header.SetCanonical(headerNosniff, valueNosniff)
 	n = serve(ctx)
 }

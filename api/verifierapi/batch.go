@@ -77,7 +77,17 @@ func writeFastJSON(rc *fasthttp.RequestCtx, fill func([]byte) []byte) int {
 
 // count records a report in the verifications metric.
 func (h *Handler) count(rep *verifier.Report) {
-	h.verified.WithLabelValues(string(rep.Indication), string(rep.SubIndication)).Inc()
+	if rep.Indication != verifier.Passed || rep.SubIndication != "" {
+		h.verified.WithLabelValues(string(rep.Indication), string(rep.SubIndication)).Inc()
+		return
+	}
+	c := h.passed.Load()
+	if c == nil {
+		p := h.verified.WithLabelValues(string(verifier.Passed), "")
+		c = &p
+		h.passed.Store(c)
+	}
+	(*c).Inc()
 }
 
 // batchRequest is the JSON body of POST /v1/verify/batch.

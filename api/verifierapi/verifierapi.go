@@ -20,6 +20,7 @@ package verifierapi
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -101,6 +103,8 @@ type Handler struct {
 	decoders  chan struct{}
 	decodeMem *semaphore.Weighted
 	verified  *prometheus.CounterVec
+	// passed is verified's series of PASSED, looked up at the first.
+	passed atomic.Pointer[prometheus.Counter]
 }
 
 // NewHandler returns the handler of POST /v1/verify, to be mounted at that
@@ -367,12 +371,25 @@ func plainQRText(body []byte) (string, bool) {
 		return "", false
 	}
 	s := b[len(prefix) : len(b)-len(suffix)]
-	for _, c := range s {
+	i := 0
+	for ; i+8 <= len(s) && printable8(binary.LittleEndian.Uint64(s[i:])); i += 8 {
+	}
+	for _, c := range s[i:] {
 		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
 			return "", false
 		}
 	}
 	return string(s), true
+}
+
+// printable8 reports whether each of the eight bytes of w is printable
+// ASCII (0x20 to 0x7e) and neither '"' nor '\\'. (With no byte of 0x80 or
+// above, x - 0x20…20 borrows, and (x - 0x01…01) &^ x sets a byte's top
+// bit, exactly when some byte is below 0x20, or zero.)
+func printable8(w uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) bool { return (x-ones)&^x&tops != 0 }
+	return w&tops == 0 && (w-0x20*ones)&^w&tops == 0 && !zero(w^'"'*ones) && !zero(w^'\\'*ones) && !zero(w^0x7f*ones)
 }
 
 // CleanText removes what scanners add around a QR text: one trailing line
