@@ -86,7 +86,9 @@ func ServeFast(ctx context.Context, ln net.Listener, h http.Handler, route FastR
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
-		ConnState:                    s.track,
+		// No handler reads RequestCtx.Time: no clock read for it.
+		LazyRequestTime: true,
+		ConnState:       s.track,
 		// net/http logs no malformed request; fasthttp would.
 		Logger: log.New(io.Discard, "", 0),
 	}
