@@ -217,6 +217,8 @@ func TestFastServeMatchesNetHTTP(t *testing.T) {
 		{"not found", []string{rawGet("/nowhere"), rawGet("/v1/verify/")}},
 		{"counter page", []string{rawGet("/counter")}},
 		{"QR URL page", []string{rawGet("/V/" + neturl.PathEscape(strings.TrimPrefix(text, "LC1:")))}},
+		{"absolute-form target", []string{"GET http://verifier.test/healthz HTTP/1.1\r\nHost: verifier.test\r\nX-Request-ID: req-1\r\n\r\n",
+			strings.Replace(rawPost("/v1/verify", "application/json", plain), "POST /v1/verify", "POST http://verifier.test/v1/verify", 1)}},
 		{"HEAD healthz", []string{"HEAD /healthz HTTP/1.1\r\nHost: verifier.test\r\nX-Request-ID: req-1\r\n\r\n"}},
 		{"headers too large", []string{rawGet("/healthz", "X-Big: "+strings.Repeat("b", 40<<10))}},
 		{"malformed request line", []string{"NOT HTTP\r\n\r\n"}},
