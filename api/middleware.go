@@ -32,9 +32,27 @@ func RequestID(ctx context.Context) string {
 }
 
 func newRequestID() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// requestContext carries a request's ID and logger: one allocation, not
+// two nested context.WithValue.
+type requestContext struct {
+	context.Context
+	id  string
+	log *slog.Logger
+}
+
+func (c *requestContext) Value(key any) any {
+	switch key.(type) {
+	case requestIDKey:
+		return c.id
+	case loggerKey:
+		return c.log
+	}
+	return c.Context.Value(key)
 }
 
 // Metrics are the HTTP metrics every elicence service exports.
@@ -103,8 +121,7 @@ func Observe(log *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 				id = newRequestID()
 			}
 			l := log.With("request_id", id)
-			ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), loggerKey{}, l)
-			r = r.WithContext(ctx)
+			r = r.WithContext(&requestContext{Context: r.Context(), id: id, log: l})
 			w.Header().Set("X-Request-ID", id)
 			// Every answer is typed; browsers must not guess otherwise.
 			w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -138,7 +138,7 @@ func runIssuer(ctx context.Context, log *slog.Logger, name string, f *serviceFla
 	})
 	stop := context.AfterFunc(ctx, func() { svc.Close() })
 	defer stop()
-	return serveUntilDone(ctx, log, name, ln, h, *f.grace)
+	return serveUntilDone(ctx, log, name, ln, h, api.FastRoute{}, *f.grace)
 }
 
 // webMounts mounts the pages of cfg.

@@ -53,9 +53,16 @@ func newRegistry() *prometheus.Registry {
 }
 
 // serveUntilDone serves h on ln until ctx ends, gives requests in flight
-// grace to finish, and logs name's stop.
-func serveUntilDone(ctx context.Context, log *slog.Logger, name string, ln net.Listener, h http.Handler, grace time.Duration) error {
-	err := api.Serve(ctx, ln, h, grace)
+// grace to finish, and logs name's stop. With a fast route (its Serve set)
+// the server is api.ServeFast's, which answers that route natively;
+// otherwise it is net/http's (api.Serve).
+func serveUntilDone(ctx context.Context, log *slog.Logger, name string, ln net.Listener, h http.Handler, fast api.FastRoute, grace time.Duration) error {
+	var err error
+	if fast.Serve != nil {
+		err = api.ServeFast(ctx, ln, h, fast, grace)
+	} else {
+		err = api.Serve(ctx, ln, h, grace)
+	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}

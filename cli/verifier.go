@@ -94,7 +94,7 @@ func verifierServeCommand() Command {
 				defer cache.Close()
 
 				reg := newRegistry()
-				h := verifierapi.New(verifierapi.Config{
+				srv := verifierapi.New(verifierapi.Config{
 					Verify: verifier.Config{Trust: cache.Trust, Status: cache.Status, RefreshTrust: cache.RefreshTrust, Now: e.Now,
 						MaxStaleness: *maxStale, Skew: *skew, Department: *dept,
 						Memo:     verifier.NewSignatureMemo(verifier.DefaultMemoEntries),
@@ -102,15 +102,17 @@ func verifierServeCommand() Command {
 					Logger: log, Registry: reg, Gatherer: reg, Ready: cache.Ready, Stats: cache.Stats,
 				})
 				// The counter page (/counter) and the public verification
-				// page (/verify) beside the API.
-				h = web.VerifierPages().Wrap(h)
+				// page (/verify) beside the API; POST /v1/verify, which
+				// the pages leave to the API, answered natively on
+				// fasthttp (api.ServeFast).
+				h := web.VerifierPages().Wrap(srv)
 				ln, err := net.Listen("tcp", *addr)
 				if err != nil {
 					return fmt.Errorf("listen: %w", err)
 				}
 				log.Info("verifier listening", "addr", "http://"+ln.Addr().String(), "trust", redactURL(*trust),
 					"status_dir", *statusDir, "streams", len(streams), "dept", *dept, "max_staleness", stalenessText(*maxStale))
-				return serveUntilDone(ctx, log, "verifier", ln, h, *grace)
+				return serveUntilDone(ctx, log, "verifier", ln, h, srv.FastRoute(), *grace)
 			}
 		},
 	}

@@ -17,8 +17,13 @@ import (
 // holds the two paths to the same answers.
 
 // cborReader reads CBOR data items from the front of b, accepting only
-// shortest-form, definite-length headers.
-type cborReader struct{ b []byte }
+// shortest-form, definite-length headers. s is the whole input as a
+// string, of which texts are substrings: one allocation for every text of
+// a payload, not one each.
+type cborReader struct {
+	b []byte
+	s string
+}
 
 // head reads an item header with a definite argument in its shortest form.
 func (r *cborReader) head() (major byte, arg uint64, ok bool) {
@@ -73,7 +78,11 @@ func (r *cborReader) raw(major byte) ([]byte, bool) {
 
 func (r *cborReader) text() (string, bool) {
 	v, ok := r.raw(3)
-	return string(v), ok && utf8.Valid(v)
+	if !ok || !utf8.Valid(v) {
+		return "", false
+	}
+	end := len(r.s) - len(r.b)
+	return r.s[end-len(v) : end], true
 }
 
 func (r *cborReader) bytes() ([]byte, bool) {
@@ -87,7 +96,7 @@ const mandatoryKeys = (1<<14 - 1) &^ (1<<8 | 1<<13)
 
 // fastCredential decodes a canonical credential payload.
 func fastCredential(p []byte) (*Credential, bool) {
-	r := &cborReader{b: p}
+	r := &cborReader{b: p, s: string(p)}
 	m, n, ok := r.head()
 	if !ok || m != 5 || n > 14 {
 		return nil, false

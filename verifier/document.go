@@ -33,10 +33,7 @@ const (
 // rescinded document is REVOKED with the reason; unavailable trust or
 // status data is TRY_LATER. It never panics.
 func VerifyDocument(ctx context.Context, file, sig []byte, cfg Config) *Report {
-	now := time.Now()
-	if cfg.Now != nil {
-		now = cfg.Now()
-	}
+	now := cfg.clock()
 	if cfg.Skew <= 0 {
 		cfg.Skew = DefaultSkew
 	}

@@ -273,6 +273,12 @@ func appendTime(b []byte, t time.Time) []byte {
 // encoding/json.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while they are plain ASCII.
+		if i+8 <= len(s) && plainASCII8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == '"' || c == '\\' {
@@ -290,4 +296,15 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// plainASCII8 reports whether each of the eight bytes of w is ASCII of
+// 0x20 or above and neither '"' nor '\\': bytes a JSON string holds as they
+// are. (With no byte of 0x80 or above, x - 0x20…20 borrows, and
+// (x - 0x01…01) &^ x sets a byte's top bit, exactly when some byte is
+// below 0x20, or zero.)
+func plainASCII8(w uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) bool { return (x-ones)&^x&tops != 0 }
+	return w&tops == 0 && (w-0x20*ones)&^w&tops == 0 && !zero(w^'"'*ones) && !zero(w^'\\'*ones)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,14 @@ func TestAppendJSONEdges(t *testing.T) {
 		{VerifiedAt: time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("near", 23*3600+59*60))},
 	} {
 		checkSameJSON(t, &r)
+	}
+	// Each byte that needs more than a copy, at each place in and around
+	// the eight-byte blocks appendString skips at once.
+	for _, c := range []string{"\"", "\\", "\x00", "\x1f", "\x7f", "\xff", "\u2028", "é", "张"} {
+		for i := range 17 {
+			s := strings.Repeat("a", i) + c + strings.Repeat("b", 16-i)
+			checkSameJSON(t, &verifier.Report{Reason: s, Indication: verifier.Indication(s[:i])})
+		}
 	}
 }
 

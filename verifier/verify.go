@@ -79,6 +79,14 @@ type Config struct {
 	Memo *SignatureMemo
 }
 
+// clock reads cfg's clock, time.Now when it has none.
+func (cfg *Config) clock() time.Time {
+	if cfg.Now != nil {
+		return cfg.Now()
+	}
+	return time.Now()
+}
+
 // maxStaleness returns the oldest a status list st may be under cfg.
 func (cfg *Config) maxStaleness(st *Status) time.Duration {
 	if cfg.MaxStaleness > 0 {
@@ -132,10 +140,7 @@ func (x *run) skipRest(r *Report) *Report {
 // Verify verifies a QR text and returns the report. It never panics on any
 // input and never returns PASSED or REVOKED without fresh data.
 func Verify(ctx context.Context, text string, cfg Config) *Report {
-	now := time.Now()
-	if cfg.Now != nil {
-		now = cfg.Now()
-	}
+	now := cfg.clock()
 	if cfg.Skew <= 0 {
 		cfg.Skew = DefaultSkew
 	}
@@ -441,10 +446,7 @@ func checkStatus(ctx context.Context, x *run, cfg Config, trust *Trust, dept *tr
 // during that while is not dated ahead. Never earlier than now, so a
 // fixed or backward clock judges as before.
 func obtainedBy(now time.Time, cfg Config) time.Time {
-	c := time.Now()
-	if cfg.Now != nil {
-		c = cfg.Now()
-	}
+	c := cfg.clock()
 	if c.After(now) {
 		return c
 	}

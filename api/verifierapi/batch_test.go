@@ -22,7 +22,7 @@ func batchBody(texts ...string) []byte {
 
 func (s *service) postBatch(t *testing.T, contentType string, body []byte) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Post(s.srv.URL+"/v1/verify/batch", contentType, bytes.NewReader(body))
+	resp, err := http.Post(s.url+"/v1/verify/batch", contentType, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestBatchBadRequests(t *testing.T) {
 			}
 		})
 	}
-	resp, err := http.Get(s.srv.URL + "/v1/verify/batch")
+	resp, err := http.Get(s.url + "/v1/verify/batch")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 	"elicence/keys"
 	"elicence/verifier"
 	"elicence/verifier/verifiertest"
+	"elicence/web"
 )
 
 // benchCreds is how many distinct valid credentials the load generator
@@ -240,7 +241,8 @@ func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float6
 }
 
 // BenchmarkVerifyHTTP measures POST /v1/verify on a real HTTP server on
-// 127.0.0.1 (api.Serve, as the verifier runs) with a Go load generator in
+// 127.0.0.1 (api.ServeFast with the verify route native and the pages
+// around the API, as "elicence verifier serve" runs) with a Go load generator in
 // the same process, so sharing the machine's cores, over 10,000 distinct
 // valid credentials checked against a real status list through the
 // verifier cache. In the same run it measures raw SM2 verification on 2
@@ -328,21 +330,22 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 	}
 	defer c.Close()
 	// The server is configured as "elicence verifier serve" configures it:
-	// api.Serve's http.Server, the stand-alone handler with its middleware
-	// and metrics. Logs are discarded: one line per request would measure
-	// the log sink.
+	// the stand-alone server with its middleware and metrics, the pages
+	// around it, on api.ServeFast with POST /v1/verify as its native route.
+	// Logs are discarded: one line per request would measure the log sink.
 	reg := prometheus.NewRegistry()
-	h := verifierapi.New(verifierapi.Config{
+	srv := verifierapi.New(verifierapi.Config{
 		Verify: verifier.Config{Trust: c.Trust, Status: c.Status, Memo: m},
 		Logger: slog.New(slog.DiscardHandler), Registry: reg, Gatherer: reg, Stats: c.Stats,
 	})
+	h := web.VerifierPages().Wrap(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- api.Serve(ctx, ln, h, time.Second) }()
+	go func() { served <- api.ServeFast(ctx, ln, h, srv.FastRoute(), time.Second) }()
 	defer func() {
 		stop()
 		<-served

@@ -2,16 +2,18 @@ package verifierapi
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
 // TestPlainQRText checks the fast path against the JSON decoder: where it
 // answers, it answers what the decoder does; otherwise it declines.
 func TestPlainQRText(t *testing.T) {
-	for _, c := range []struct {
+	type plainCase struct {
 		body string
 		fast bool
-	}{
+	}
+	cases := []plainCase{
 		{`{"qr_text":"LC1:ABC"}`, true},
 		{" \n{\"qr_text\":\"LC1:A B %*+-./:\"}\r\n", true},
 		{`{"qr_text":""}`, true},
@@ -25,7 +27,16 @@ func TestPlainQRText(t *testing.T) {
 		{`{"qr_text": "A"}`, false},
 		{`{"qr_text":"`, false},
 		{`"}`, false},
-	} {
+	}
+	// Each byte the fast path refuses, at each place in and around the
+	// eight-byte blocks it checks at once.
+	for _, b := range []string{"\"", "\\", "\x00", "\x1f", "\x7f", "\x80", "\xff", "é"} {
+		for i := range 17 {
+			cases = append(cases, plainCase{`{"qr_text":"` + strings.Repeat("A", i) + b + strings.Repeat("B", 16-i) + `"}`, false})
+		}
+		cases = append(cases, plainCase{`{"qr_text":"` + strings.Repeat("A~ ", 9) + `"}`, true})
+	}
+	for _, c := range cases {
 		got, ok := plainQRText([]byte(c.body))
 		if ok != c.fast {
 			t.Errorf("%q: fast path %v, want %v", c.body, ok, c.fast)

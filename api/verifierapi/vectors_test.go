@@ -178,7 +178,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	h := verifierapi.New(verifierapi.Config{Gatherer: nil})
 	served := map[string]bool{}
-	if err := chi.Walk(h.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+	if err := chi.Walk(h.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		served[method+" "+route] = true
 		return nil
 	}); err != nil {

@@ -11,14 +11,16 @@
 // what it holds.
 //
 // Use [New] for a whole stand-alone server (the API, /healthz, /readyz and
-// /metrics behind request IDs, logging and metrics), or [NewHandler] to
-// mount POST /v1/verify in another server (and [Handler.Batch] for the
-// batch route).
+// /metrics behind request IDs, logging and metrics), served by api.Serve or,
+// with POST /v1/verify answered natively on fasthttp, by api.ServeFast with
+// [Server.FastRoute]; or [NewHandler] to mount POST /v1/verify in another
+// server (and [Handler.Batch] for the batch route).
 package verifierapi
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -28,11 +30,13 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/semaphore"
 
 	"elicence/api"
@@ -99,6 +103,8 @@ type Handler struct {
 	decoders  chan struct{}
 	decodeMem *semaphore.Weighted
 	verified  *prometheus.CounterVec
+	// passed is verified's series of PASSED, looked up at the first.
+	passed atomic.Pointer[prometheus.Counter]
 }
 
 // NewHandler returns the handler of POST /v1/verify, to be mounted at that
@@ -140,11 +146,19 @@ func NewHandler(cfg Config) *Handler {
 	return h
 }
 
+// Server is the stand-alone verifier server (New): an http.Handler, and
+// POST /v1/verify as an api.FastRoute (FastRoute) for api.ServeFast.
+type Server struct {
+	h      *Handler
+	router chi.Router
+	fast   *api.FastObserver
+}
+
 // New returns a stand-alone verifier server: POST /v1/verify,
 // /v1/verify/batch and /v1/verify/document, GET /healthz,
 // GET /readyz, GET /metrics and GET /v1/openapi.yaml (docs/verifier-openapi.yaml),
 // behind request IDs, logging and metrics.
-func New(cfg Config) http.Handler {
+func New(cfg Config) *Server {
 	h := NewHandler(cfg)
 	cfg = h.cfg
 	var m *api.Metrics
@@ -170,7 +184,44 @@ func New(cfg Config) http.Handler {
 	r.Method(http.MethodPost, "/v1/verify", h)
 	r.Method(http.MethodPost, "/v1/verify/batch", h.Batch())
 	r.Method(http.MethodPost, "/v1/verify/document", h.Document())
-	return r
+	return &Server{h: h, router: r, fast: api.NewFastObserver(cfg.Logger, m, http.MethodPost, "/v1/verify")}
+}
+
+// ServeHTTP serves every route of the server.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Routes returns the server's routes (for chi.Walk).
+func (s *Server) Routes() chi.Routes { return s.router }
+
+// FastRoute returns POST /v1/verify with a JSON body for api.ServeFast,
+// answered natively when the body is the plain {"qr_text":"…"} that every
+// client sends (plainQRText) with a text left after CleanText: the same
+// verification, report, headers, log lines and metrics as ServeHTTP gives
+// it, without net/http. Anything else (another content type, escapes in
+// the JSON, an empty text) it leaves to ServeHTTP.
+func (s *Server) FastRoute() api.FastRoute {
+	return api.FastRoute{Method: http.MethodPost, Path: "/v1/verify", MaxBody: maxJSON, Serve: s.serveFast}
+}
+
+func (s *Server) serveFast(rc *fasthttp.RequestCtx, base context.Context, body []byte) bool {
+	if ct := rc.Request.Header.ContentType(); len(ct) != 0 && string(ct) != "application/json" {
+		return false
+	}
+	raw, ok := plainQRText(body)
+	if !ok {
+		return false
+	}
+	text := CleanText(raw)
+	if text == "" {
+		return false
+	}
+	s.fast.Serve(rc, base, func(ctx context.Context) int {
+		rep := verifier.Verify(ctx, text, s.h.cfg.Verify)
+		s.h.count(rep)
+		logVerified(ctx, rep)
+		return writeFastJSON(rc, rep.AppendJSON)
+	})
+	return true
 }
 
 func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +276,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rep := verifier.Verify(ctx, text, h.cfg.Verify)
 	h.count(rep)
-	l := api.Logger(r.Context())
+	logVerified(ctx, rep)
+	writeJSON(w, rep.AppendJSON)
+}
+
+// logVerified logs a verification's outcome (never the QR text) on the
+// request's logger.
+func logVerified(ctx context.Context, rep *verifier.Report) {
+	l := api.Logger(ctx)
 	if l.Enabled(ctx, slog.LevelInfo) {
 		attrs := []any{"kind", rep.Kind, "indication", rep.Indication, "sub_indication", rep.SubIndication}
 		if rep.Issuer != nil {
@@ -233,7 +291,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		l.Info("verified", attrs...)
 	}
-	writeJSON(w, rep.AppendJSON)
 }
 
 // readText returns the QR text of a request, from JSON or from an image.
@@ -314,12 +371,25 @@ func plainQRText(body []byte) (string, bool) {
 		return "", false
 	}
 	s := b[len(prefix) : len(b)-len(suffix)]
-	for _, c := range s {
+	i := 0
+	for ; i+8 <= len(s) && printable8(binary.LittleEndian.Uint64(s[i:])); i += 8 {
+	}
+	for _, c := range s[i:] {
 		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
 			return "", false
 		}
 	}
 	return string(s), true
+}
+
+// printable8 reports whether each of the eight bytes of w is printable
+// ASCII (0x20 to 0x7e) and neither '"' nor '\\'. (With no byte of 0x80 or
+// above, x - 0x20…20 borrows, and (x - 0x01…01) &^ x sets a byte's top
+// bit, exactly when some byte is below 0x20, or zero.)
+func printable8(w uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) bool { return (x-ones)&^x&tops != 0 }
+	return w&tops == 0 && (w-0x20*ones)&^w&tops == 0 && !zero(w^'"'*ones) && !zero(w^'\\'*ones) && !zero(w^0x7f*ones)
 }
 
 // CleanText removes what scanners add around a QR text: one trailing line

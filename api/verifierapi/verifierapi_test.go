@@ -37,7 +37,8 @@ type service struct {
 	clock *verifiertest.Clock
 	iss   *verifiertest.Issuer
 	cache *verifier.Cache
-	srv   *httptest.Server
+	url   string // of the server, run as "elicence verifier serve" runs it
+	cfg   verifierapi.Config
 	reg   *prometheus.Registry
 }
 
@@ -61,12 +62,12 @@ func newService(t *testing.T, prepare func(*verifiertest.World)) *service {
 	}
 	t.Cleanup(c.Close)
 	s.cache = c
-	s.srv = httptest.NewServer(verifierapi.New(verifierapi.Config{
+	s.cfg = verifierapi.Config{
 		Verify: verifier.Config{Trust: c.Trust, Status: c.Status, Now: s.clock.Now, MaxStaleness: time.Hour, Department: "RELY1",
 			Memo: verifier.NewSignatureMemo(0)},
 		Logger: slog.New(slog.DiscardHandler), Registry: s.reg, Gatherer: s.reg, Ready: c.Ready, Stats: c.Stats,
-	}))
-	t.Cleanup(s.srv.Close)
+	}
+	s.url = serveFast(t, verifierapi.New(s.cfg))
 	return s
 }
 
@@ -81,7 +82,7 @@ func (s *service) qr(t *testing.T, index uint32) string {
 
 func (s *service) post(t *testing.T, contentType string, body []byte) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Post(s.srv.URL+"/v1/verify", contentType, bytes.NewReader(body))
+	resp, err := http.Post(s.url+"/v1/verify", contentType, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +403,7 @@ func TestBadRequests(t *testing.T) {
 		})
 	}
 
-	resp, err := http.Get(s.srv.URL + "/v1/verify")
+	resp, err := http.Get(s.url + "/v1/verify")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +452,7 @@ func TestNeverServerError(t *testing.T) {
 func TestHealthReadyMetrics(t *testing.T) {
 	s := newService(t, nil)
 	get := func(path string) (int, string) {
-		resp, err := http.Get(s.srv.URL + path)
+		resp, err := http.Get(s.url + path)
 		if err != nil {
 			t.Fatal(err)
 		}
