@@ -124,7 +124,7 @@ func rows(r *results, o osslResult, ncpu int) []row {
 			note += fmt.Sprintf("; by CPU time %.0f µs a request against %.0f µs a raw verification: %s", req, rv, ratio(c))
 		}
 		if q < 3 {
-			note += "; not met for one text a request: with the SM2 arithmetic gone and the report encoded without reflection, net/http (parsing, a read and a write system call a request) and the load generator on the same cores cost more than a third of a raw verification; for systems re-checking many, the batch route (next row); would close it for single requests: a cheaper HTTP server than net/http for the verify route (docs/performance.md)"
+			note += "; not met for one text a request: the verify route is served by fasthttp (api.ServeFast) and a request costs under a third of a raw verification in CPU, but the server, its six system calls a request and the load generator on the same cores leave part of the two cores idle in the HTTP rounds; for systems re-checking many, the batch route (next row); docs/performance.md, \"Verify path\" and docs/design/verify-fast-http.md"
 		}
 		add(row{figure: "HTTP verify, repeat credentials, memo", measured: perSec(rep), limit: "raw all-core verify in the same rounds " + perSec(raw),
 			ratio: ratio(q), target: "≥ 3×", met: yesNo(q >= 3), note: note})
