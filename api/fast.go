@@ -92,23 +92,7 @@ func ServeFast(ctx context.Context, ln net.Listener, h http.Handler, route FastR
 		// net/http logs no malformed request; fasthttp would.
 		Logger: log.New(io.Discard, "", 0),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	err := srv.ShutdownWithContext(sctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.closeAll()
-	}
-	if e := <-errc; e != nil && err == nil {
-		err = e
-	}
-	return err
+	return serveUntil(ctx, grace, func() error { return srv.Serve(ln) }, srv.ShutdownWithContext, s.closeAll)
 }
 
 type fastServer struct {

@@ -187,8 +187,21 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 		MaxHeaderBytes:    32 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	return serveUntil(ctx, grace, func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}, srv.Shutdown, func() { srv.Close() })
+}
+
+// serveUntil runs serve until it fails or ctx is done; then it calls
+// shutdown with grace to finish in-flight requests, closes what is left
+// (closeNow) if grace runs out, and returns the first error of shutdown
+// and serve (which returns nil once shut down).
+func serveUntil(ctx context.Context, grace time.Duration, serve func() error, shutdown func(context.Context) error, closeNow func()) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
 		return err
@@ -196,11 +209,11 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err := shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		srv.Close()
+		closeNow()
 	}
-	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+	if e := <-errc; e != nil && err == nil {
 		err = e
 	}
 	return err

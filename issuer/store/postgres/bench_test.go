@@ -26,21 +26,15 @@ func benchLicence(a store.Allocation) store.Licence {
 	}
 }
 
-// BenchmarkIssueBatch measures IssueBatch of 10,000 licences per operation
-// (signing excluded: build only fills in the allocation) and reports
-// licences/s. Reproduce with
-//
-//	go test ./issuer/store/postgres -run '^$' -bench IssueBatch -benchtime 10x
-//
-// which issues 100,000 licences into one database.
-func BenchmarkIssueBatch(b *testing.B) {
-	const perOp = 10000
-	s, err := Open(b.Context(), Config{URL: pgtest.NewDatabase(b)})
+// benchStore opens a store on a new database with department D1
+// authorised for type BL, closed when b ends.
+func benchStore(b *testing.B) *Store {
+	ctx := b.Context()
+	s, err := Open(ctx, Config{URL: pgtest.NewDatabase(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	ctx := b.Context()
+	b.Cleanup(func() { s.Close() })
 	ev := store.AuditEvent{Actor: "operator", Action: "setup"}
 	if _, err := s.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
 		b.Fatal(err)
@@ -51,6 +45,20 @@ func BenchmarkIssueBatch(b *testing.B) {
 	if err := s.Authorise(ctx, "D1", "BL", ev); err != nil {
 		b.Fatal(err)
 	}
+	return s
+}
+
+// BenchmarkIssueBatch measures IssueBatch of 10,000 licences per operation
+// (signing excluded: build only fills in the allocation) and reports
+// licences/s. Reproduce with
+//
+//	go test ./issuer/store/postgres -run '^$' -bench IssueBatch -benchtime 10x
+//
+// which issues 100,000 licences into one database.
+func BenchmarkIssueBatch(b *testing.B) {
+	const perOp = 10000
+	s := benchStore(b)
+	ctx := b.Context()
 	// Pre-build the licences; build only copies in the allocation.
 	tmpl := make([]store.Licence, perOp)
 	for i := range tmpl {
@@ -86,29 +94,11 @@ func BenchmarkIssueBatch(b *testing.B) {
 func BenchmarkIssueBatchLog(b *testing.B) {
 	const perOp, workers = 10000, 2
 	ctx := b.Context()
-	open := func() *Store {
-		s, err := Open(ctx, Config{URL: pgtest.NewDatabase(b)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { s.Close() })
-		ev := store.AuditEvent{Actor: "operator", Action: "setup"}
-		if _, err := s.CreateDepartment(ctx, store.Department{Code: "D1", Name: "d"}, ev); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.CreateLicenceType(ctx, store.LicenceType{Code: "BL", Name: "b", Authority: "a", FieldDefinitions: []byte("{}")}, ev); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Authorise(ctx, "D1", "BL", ev); err != nil {
-			b.Fatal(err)
-		}
-		return s
-	}
 	sides := []struct {
 		s      *Store
 		origin string
 		took   time.Duration
-	}{{s: open()}, {s: open(), origin: "issuer.example.gov.cn/tlog/11350100MB00000012"}}
+	}{{s: benchStore(b)}, {s: benchStore(b), origin: "issuer.example.gov.cn/tlog/11350100MB00000012"}}
 	tmpl := make([]store.Licence, perOp/workers)
 	for i := range tmpl {
 		tmpl[i] = benchLicence(store.Allocation{Serial: 1, Version: 1, StatusListID: "x"})

@@ -2,13 +2,11 @@ package postgres
 
 import (
 	"context"
-	"io/fs"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 
 	"elicence/issuer/store"
 	"elicence/issuer/store/postgres/pgtest"
@@ -28,15 +26,7 @@ func TestMigrationDestroysRetiredKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	files, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, files, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 2); err != nil {
+	if _, err := migrationProvider(t, db).UpTo(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
 	at := func(s int) time.Time { return time.Date(2025, 1, 1, 0, 0, s, 0, time.UTC) }
