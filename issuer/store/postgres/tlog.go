@@ -21,10 +21,11 @@ import (
 // first (createLogQuery). Every issuing transaction takes the audit head
 // first and the log's row after it, always in that order, so the two
 // locks cannot deadlock. An append then writes, in one round trip (or
-// queued on the caller's pipeline): its leaves as one tlog_bundle row, one
-// narrow tlog_lookup row per leaf (hash to index), the node hashes of tree
-// levels 8, 16, … and the new state. Migration 00007 says why the leaves
-// are not a row each.
+// queued on the caller's pipeline): its leaves as one tlog_bundle row, the
+// node hashes of tree levels 8, 16, … and the new state. Its narrow
+// tlog_lookup rows (leaf hash to batch number and position) are written
+// before the locks by the bulk paths (prelogLeaves, queuePrelog), or else
+// with the bundle. Migration 00007 says why the leaves are not a row each.
 
 // lockLogQuery locks the state row of a log and returns it with the log's
 // number.
@@ -47,11 +48,9 @@ const insertBundleNext = `INSERT INTO tlog_bundle (log, start, batch, leaves) VA
 const insertLookupsCurr = `INSERT INTO tlog_lookup (hash, batch, pos)
 	SELECT u.h, c.batch, u.p - 1 FROM (SELECT currval('tlog_bundle_batch') AS batch) c, unnest($1::bytea[]) WITH ORDINALITY AS u (h, p)`
 
-// nextBatchQuery and insertLookups (prelogLeaves) write lookup rows before
-// the append that places them.
+// nextBatchQuery takes the batch number of lookup rows written before the
+// append that places them (prelogLeaves, queuePrelog).
 const nextBatchQuery = `SELECT nextval('tlog_bundle_batch')`
-
-const insertLookups = `INSERT INTO tlog_lookup (hash, batch, pos) SELECT u.h, $1, u.p - 1 FROM unnest($2::bytea[]) WITH ORDINALITY AS u (h, p)`
 
 const insertHashes = `INSERT INTO tlog_hash (origin, level, idx, hash)
 	SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])`
@@ -88,27 +87,30 @@ type prelogged struct {
 // audit head's and the log's locks, under a new batch number, and returns
 // what the append of the same leaves must be told (logTx.pre).
 func prelogLeaves(ctx context.Context, tx pgx.Tx, leaves []tlog.HashedLeaf) (*prelogged, error) {
+	if len(leaves) < copyLeaves {
+		b := &pgx.Batch{}
+		p := queuePrelog(b, leaves)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, fmt.Errorf("issuance log: lookups: %w", mapErr(err))
+		}
+		return p, nil
+	}
 	p := &prelogged{n: len(leaves)}
 	if err := tx.QueryRow(ctx, nextBatchQuery).Scan(&p.batch); err != nil {
 		return nil, fmt.Errorf("issuance log: batch number: %w", err)
 	}
-	var err error
-	if len(leaves) >= copyLeaves {
-		// Binary COPY encoded here (copyBinary), the values pgx would send.
-		err = copyBinary(ctx, tx, copyLookupsSQL, len(leaves), func(b []byte, i int) ([]byte, error) {
-			return appendLookupRow(b, leaves[i].Hash(), p.batch, i), nil
-		})
-	} else {
-		_, err = tx.Exec(ctx, insertLookups, p.batch, leafHashes(leaves))
-	}
-	if err != nil {
+	// Binary COPY encoded here (copyBinary), the values pgx would send.
+	if err := copyBinary(ctx, tx, copyLookupsSQL, len(leaves), func(b []byte, i int) ([]byte, error) {
+		return appendLookupRow(b, leaves[i].Hash(), p.batch, i), nil
+	}); err != nil {
 		return nil, fmt.Errorf("issuance log: lookups: %w", mapErr(err))
 	}
 	return p, nil
 }
 
-// queuePrelog queues on b what prelogLeaves sends, for a pipeline: the
-// returned prelogged has its batch number once b has been sent.
+// queuePrelog queues on b a new batch number and the lookup rows of
+// leaves under it, for a pipeline: the returned prelogged has its batch
+// number once b has been sent.
 func queuePrelog(b *pgx.Batch, leaves []tlog.HashedLeaf) *prelogged {
 	p := &prelogged{n: len(leaves)}
 	b.Queue(nextBatchQuery).QueryRow(func(r pgx.Row) error { return r.Scan(&p.batch) })
@@ -229,14 +231,12 @@ type logWrite struct {
 	origin   string
 	log      int32
 	start    int64
-	leaves   []byte // the leaves' encodings, concatenated
-	idx      []int64
-	hashes   [][]byte
+	leaves   []byte     // the leaves' encodings, concatenated
+	hashes   [][]byte   // the leaves' hashes, for lookup rows not written before
 	pre      *prelogged // the lookup rows, written before the locks
 	levels   []int16
 	nodeIdx  []int64
 	nodeHash [][]byte
-	prevSize int64
 	next     tlog.State
 	compact  []byte
 }
@@ -246,12 +246,11 @@ func newLogWrite(origin string, log int32, entries []tlog.Entry, nodes []tlog.No
 		return nil, fmt.Errorf("log %s: %d leaves for %d objects", origin, len(entries), len(refs))
 	}
 	n := len(entries)
-	w := &logWrite{origin: origin, log: log, idx: make([]int64, n), hashes: make([][]byte, n),
-		next: next, prevSize: int64(next.Size) - int64(n), leaves: make([]byte, 0, n*tlog.LeafSize)}
+	w := &logWrite{origin: origin, log: log, hashes: make([][]byte, n),
+		next: next, start: int64(next.Size) - int64(n), leaves: make([]byte, 0, n*tlog.LeafSize)}
 	// The leaves start where the log ends: the state row's size, checked
 	// again by updateLogState, so that no append writes an index the log
 	// already has.
-	w.start = w.prevSize
 	if w.start < 0 {
 		return nil, fmt.Errorf("log %s: %d leaves for a tree of size %d", origin, n, next.Size)
 	}
@@ -260,7 +259,6 @@ func newLogWrite(origin string, log int32, entries []tlog.Entry, nodes []tlog.No
 			return nil, fmt.Errorf("log %s: leaf at %d, not at the log's end %d", origin, e.Index, uint64(w.start)+uint64(i))
 		}
 		w.leaves = e.Leaf.AppendMarshal(w.leaves)
-		w.idx[i] = int64(e.Index)
 	}
 	for _, nd := range nodes {
 		if nd.Level == 0 {
@@ -288,7 +286,7 @@ func newLogWrite(origin string, log int32, entries []tlog.Entry, nodes []tlog.No
 // rows if not written before), its node hashes and the new state.
 func (w *logWrite) queue(b *pgx.Batch) {
 	switch {
-	case len(w.idx) == 0:
+	case len(w.hashes) == 0:
 	case w.pre != nil:
 		b.Queue(insertBundle, w.log, w.start, w.pre.batch, w.leaves)
 	default:
@@ -298,9 +296,9 @@ func (w *logWrite) queue(b *pgx.Batch) {
 	if len(w.levels) > 0 {
 		b.Queue(insertHashes, w.origin, w.levels, w.nodeIdx, w.nodeHash)
 	}
-	b.Queue(updateLogState, w.log, int64(w.next.Size), w.next.Root, bytesOf(w.compact), w.prevSize).Exec(func(ct pgconn.CommandTag) error {
+	b.Queue(updateLogState, w.log, int64(w.next.Size), w.next.Root, bytesOf(w.compact), w.start).Exec(func(ct pgconn.CommandTag) error {
 		if ct.RowsAffected() != 1 {
-			return fmt.Errorf("log %s: state is not at size %d", w.origin, w.prevSize)
+			return fmt.Errorf("log %s: state is not at size %d", w.origin, w.start)
 		}
 		return nil
 	})
