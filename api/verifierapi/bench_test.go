@@ -23,6 +23,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 
 	"elicence/api"
 	"elicence/api/verifierapi"
@@ -353,6 +354,15 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 	url := "http://" + ln.Addr().String() + path
 	// Warm up: the trust list and the status list are fetched once.
 	load(b, url, bodies, max(200/perReq, 4), 4, 0, false, perReq)
+	// memo-repeat also measures the HTTP floor in every round: the same
+	// load against a server that answers every request with a fixed copy
+	// of a real report (floorServer), which is what the HTTP stack, the
+	// kernel's loopback TCP and the load generator cost without any
+	// verification.
+	var floorURL string
+	if repeat > 0 && batch == 0 {
+		floorURL = floorServer(b, url, path, bodies[0])
+	}
 
 	// The phases alternate in rounds so that whatever else runs on the
 	// machine weighs on the raw and the HTTP figures alike; each round's
@@ -362,8 +372,10 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 	per := max(b.N/rounds, 100)
 	var (
 		rawTime, fullTime, satTime, halfTime time.Duration
+		floorTime, floorCPU                  time.Duration
 		rawCPU, satCPU                       time.Duration
 		satLat, half                         []time.Duration
+		floorN                               int
 	)
 	for range rounds {
 		start, cpu := time.Now(), processCPUTime()
@@ -382,6 +394,12 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 		start = time.Now()
 		half = append(half, load(b, url, bodies, reqs/2, 16, float64(reqs)/d.Seconds()/2, lean, perReq)...)
 		halfTime += time.Since(start)
+		if floorURL != "" {
+			start, cpu = time.Now(), processCPUTime()
+			floorN += len(load(b, floorURL, bodies, reqs, 16, 0, lean, perReq))
+			floorTime += time.Since(start)
+			floorCPU += processCPUTime() - cpu
+		}
 	}
 	raw := float64(rounds*per) / rawTime.Seconds()
 	rawFull := float64(rounds*(per/4)) / fullTime.Seconds()
@@ -400,12 +418,55 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 	b.ReportMetric(us(rawCPU, rounds*per), "raw_cpu_us/verify")
 	b.ReportMetric(us(satCPU, len(satLat)*perReq), "cpu_us/req")
 	b.ReportMetric(us(rawCPU, rounds*per)/us(satCPU, len(satLat)*perReq), "cpu_ratio_to_raw")
+	if floorN > 0 {
+		// The floor's throughput and CPU per request, against the same
+		// raw verification: what no verification at all would reach.
+		b.ReportMetric(float64(floorN)/floorTime.Seconds(), "floor_req/s")
+		b.ReportMetric(float64(floorN)/floorTime.Seconds()/raw, "floor_ratio_to_raw")
+		b.ReportMetric(us(floorCPU, floorN), "floor_cpu_us/req")
+	}
 	b.ReportMetric(ms(percentile(satLat, .50)), "p50_ms")
 	b.ReportMetric(ms(percentile(satLat, .99)), "p99_ms")
 	b.ReportMetric(float64(len(half)*perReq)/halfTime.Seconds(), "half_req/s")
 	b.ReportMetric(ms(percentile(half, .50)), "half_p50_ms")
 	b.ReportMetric(ms(percentile(half, .99)), "half_p99_ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// floorServer starts, for the rest of the benchmark, a server on
+// api.ServeFast (the limits and the native route of "elicence verifier
+// serve") whose route at path answers every request with the bytes, status
+// and content type the verifier at url answered body with, without
+// looking at what it is sent. It returns its URL.
+func floorServer(b *testing.B, url, path string, body []byte) string {
+	lc, err := dialLean(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	status, answer, err := lc.post(body, nil)
+	lc.Close()
+	if err != nil || status != http.StatusOK {
+		b.Fatalf("floor answer: status %d, %v", status, err)
+	}
+	answer = bytes.Clone(answer)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	route := api.FastRoute{Method: http.MethodPost, Path: path, MaxBody: 1 << 20,
+		Serve: func(rc *fasthttp.RequestCtx, _ context.Context, _ []byte) bool {
+			rc.SetContentType("application/json")
+			rc.SetBody(answer)
+			return true
+		}}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- api.ServeFast(ctx, ln, http.NotFoundHandler(), route, time.Second) }()
+	b.Cleanup(func() {
+		stop()
+		<-served
+	})
+	return "http://" + ln.Addr().String() + path
 }
 
 // BenchmarkVerifyCore is Verify alone, in process, on 2 goroutines: what

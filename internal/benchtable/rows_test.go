@@ -90,3 +90,26 @@ func TestBulkLogRow(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatFloorNote: a missed repeat-verification row says why from the
+// HTTP floor measured in the same rounds: below 3× even with no
+// verification, or the CPU a request the verify route would have to get
+// under; without the floor's metrics it says they are missing.
+func TestRepeatFloorNote(t *testing.T) {
+	for _, c := range []struct{ metrics, want string }{
+		{"\t 26000 floor_req/s\t 2.60 floor_ratio_to_raw\t 25.0 floor_cpu_us/req",
+			"reaches 26,000 /s, 2.60× raw, at 25 µs CPU a request; the verify route adds 27 µs (checks with the memo, the report's JSON, metrics, logging); since even the floor is under 3× here, no verifier could meet it"},
+		{"\t 60000 floor_req/s\t 6.00 floor_ratio_to_raw\t 20.0 floor_cpu_us/req",
+			"the verify route adds 32 µs (checks with the memo, the report's JSON, metrics, logging); would close it: the verify route under 13 µs a request (a third of a raw verification's 100 µs less the floor)"},
+		{"", "the HTTP floor was not measured in this run"},
+	} {
+		r := &results{m: map[string]map[string]float64{}, failed: map[string]string{}, logs: map[string]string{}, ncpu: 2}
+		r.parse("BenchmarkSM2VerifyRaw-2 \t  100\t  100000 ns/op\n" +
+			"BenchmarkVerifyHTTP/memo-repeat-2 \t 100\t 20000 req/s\t 10000 raw_verify/s\t 52.0 cpu_us/req\t 100.0 raw_cpu_us/verify\t 1.92 cpu_ratio_to_raw" + c.metrics + "\n")
+		var b bytes.Buffer
+		writeTable(&b, rows(r, osslResult{missing: "openssl not installed"}, 2))
+		if !strings.Contains(b.String(), "| 2.00× | ≥ 3× | **no** |") || !strings.Contains(b.String(), c.want) {
+			t.Errorf("metrics %q: table lacks %q:\n%s", c.metrics, c.want, b.String())
+		}
+	}
+}
