@@ -60,6 +60,8 @@ func TestBulkRow(t *testing.T) {
 	for _, want := range []string{
 		"| bulk issuance, PostgreSQL, 100,000 per run | 21,000 /s | raw all-core sign 80,000 /s | 0.26× | ≥ 25,000 /s (floor 20,000) | floor only |",
 		"CPU a licence: Go 60 µs (SM2 signing about half), PostgreSQL backends 20 µs, so 2 idle cores would issue at most 25,000 /s",
+		"at 25,000 /s the 2 cores allow 80 µs of CPU a licence, and gmsm's raw signature alone takes 25 µs of it in this run (raw all-core sign), leaving 55 µs for what a licence costs besides, which is 55 µs now",
+		"would close it: the rest (hedged nonce, building and encoding, pgx's COPY, PostgreSQL's COPY into the indexes) cut to that",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
@@ -111,5 +113,20 @@ func TestRepeatFloorNote(t *testing.T) {
 		if !strings.Contains(b.String(), "| 2.00× | ≥ 3× | **no** |") || !strings.Contains(b.String(), c.want) {
 			t.Errorf("metrics %q: table lacks %q:\n%s", c.metrics, c.want, b.String())
 		}
+	}
+}
+
+// TestBulkNoteSlowCPU: where the raw signature alone takes more than half
+// of what 25,000 /s allows, the bulk row says how much the rest must shrink
+// or that the CPU is the limit; unmeasured CPU is said as such.
+func TestBulkNoteSlowCPU(t *testing.T) {
+	got := bulkNote(136, true, 46294, 2)
+	for _, want := range []string{"allow 80 µs of CPU a licence", "takes 43 µs", "leaving 37 µs", "which is 93 µs now", "cut by 60 %, or a faster CPU"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("bulkNote lacks %q: %s", want, got)
+		}
+	}
+	if got := bulkNote(0, false, 46294, 2); !strings.Contains(got, "not measured") {
+		t.Errorf("unmeasured: %s", got)
 	}
 }
