@@ -270,6 +270,12 @@ func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float6
 // against 3), and memo-distinct cycles through all 10,000 with a memo of
 // 1,000 entries, so that every request misses and pays the full SM2
 // verification plus the memo's own cost (held against lean-client).
+// memo-repeat also measures, in each round, the HTTP floor: the same load
+// against a server on api.ServeFast that answers every request with a
+// fixed copy of a real report (floorServer), reported as floor_req/s,
+// floor_ratio_to_raw and floor_cpu_us/req: what the HTTP stack, loopback
+// TCP and the load generator cost with no verification at all, so that
+// the table can say how much of a request is the verifier's.
 //
 // memo-batch is memo-repeat through POST /v1/verify/batch: each request
 // carries verifierapi.MaxBatch of the 100 credentials (each batch starting
