@@ -183,6 +183,12 @@ type template struct {
 	base    []byte   // size×size, row-major; 1 is dark; format information left light
 	order   []uint16 // flat indexes of the data modules in placement order
 	maskOff [8][]byte
+	// The same as bit lines, for scoring the masks without drawing them:
+	// base by rows and by columns, and each mask pattern over the data
+	// modules only (so that base ^ data ^ mask is the masked symbol but for
+	// its format information).
+	baseRows, baseCols []line
+	maskRows, maskCols [8][]line
 }
 
 var templates [41]struct {
@@ -297,6 +303,18 @@ func newTemplate(v int) *template {
 			}
 		}
 		t.maskOff[m] = off
+		t.maskRows[m], t.maskCols[m] = make([]line, n), make([]line, n)
+		for k, i := range t.order {
+			if off[k] != 0 {
+				setLines(t.maskRows[m], t.maskCols[m], int(i)%n, int(i)/n)
+			}
+		}
+	}
+	t.baseRows, t.baseCols = make([]line, n), make([]line, n)
+	for i, d := range t.base {
+		if d != 0 {
+			setLines(t.baseRows, t.baseCols, i%n, i/n)
+		}
 	}
 	return t
 }
@@ -443,32 +461,47 @@ func encodeSegment(text string, m mode, level Level, mask int) (*Code, error) {
 	for k := 0; k < len(codewords)*8; k++ {
 		bits[k] = codewords[k>>3] >> (7 - k&7) & 1
 	}
-	grid := make([]byte, len(t.base))
-	var rows, cols []line
+	n := t.size
 	if mask < 0 {
-		scratch := make([]line, 2*t.size)
-		rows, cols = scratch[:t.size], scratch[t.size:]
-	}
-	draw := func(mk int) {
-		copy(grid, t.base)
-		off := t.maskOff[mk]
+		// Score the eight masks on bit lines: the unmasked symbol once,
+		// then per mask one XOR a word and the format information.
+		scratch := make([]line, 4*n)
+		dataRows, dataCols, rows, cols := scratch[:n], scratch[n:2*n], scratch[2*n:3*n], scratch[3*n:]
+		copy(dataRows, t.baseRows)
+		copy(dataCols, t.baseCols)
 		for k, i := range t.order {
-			grid[i] = bits[k] ^ off[k]
+			if bits[k] != 0 {
+				setLines(dataRows, dataCols, int(i)%n, int(i)/n)
+			}
 		}
-		drawFormat(grid, t.size, level, mk)
-	}
-	if mask < 0 {
 		best, bestScore := 0, -1
 		for mk := range 8 {
-			draw(mk)
-			if s := penalty(grid, t.size, rows, cols); bestScore < 0 || s < bestScore {
+			mr, mc := t.maskRows[mk], t.maskCols[mk]
+			for y := range n {
+				for w := range rows[y] {
+					rows[y][w] = dataRows[y][w] ^ mr[y][w]
+					cols[y][w] = dataCols[y][w] ^ mc[y][w]
+				}
+			}
+			// The format areas are light in base and hold no data.
+			eachFormatModule(n, level, mk, func(x, y int, dark byte) {
+				if dark != 0 {
+					setLines(rows, cols, x, y)
+				}
+			})
+			if s := penalty(rows, cols, n); bestScore < 0 || s < bestScore {
 				best, bestScore = mk, s
 			}
 		}
 		mask = best
 	}
-	draw(mask)
-	n := t.size
+	grid := make([]byte, len(t.base))
+	copy(grid, t.base)
+	off := t.maskOff[mask]
+	for k, i := range t.order {
+		grid[i] = bits[k] ^ off[k]
+	}
+	eachFormatModule(n, level, mask, func(x, y int, dark byte) { grid[y*n+x] = dark })
 	c := &Code{level: level, version: v, modules: make([][]bool, n)}
 	cells := make([]bool, n*n)
 	for i, d := range grid {
@@ -480,17 +513,23 @@ func encodeSegment(text string, m mode, level Level, mask int) (*Code, error) {
 	return c, nil
 }
 
-// drawFormat draws both copies of the format information of level and mask
-// (BCH-coded and masked with 101010000010010, section 7.9).
-func drawFormat(grid []byte, n int, level Level, mask int) {
+// setLines sets module (x, y) dark in rows and in cols.
+func setLines(rows, cols []line, x, y int) {
+	rows[y][x>>6] |= 1 << uint(x&63)
+	cols[x][y>>6] |= 1 << uint(y&63)
+}
+
+// eachFormatModule calls at for every module of both copies of the format
+// information of level and mask (BCH-coded and masked with
+// 101010000010010, section 7.9) with its colour, 1 for dark.
+func eachFormatModule(n int, level Level, mask int, set func(x, y int, dark byte)) {
 	data := int(level)<<3 | mask
 	rem := data
 	for range 10 {
 		rem = rem<<1 ^ (rem>>9)*0x537
 	}
 	bits := (data<<10 | rem) ^ 0x5412
-	bit := func(i int) byte { return byte(bits >> i & 1) }
-	at := func(x, y int, i int) { grid[y*n+x] = bit(i) }
+	at := func(x, y int, i int) { set(x, y, byte(bits>>i&1)) }
 	for i := range 6 {
 		at(8, i, i)
 	}
@@ -524,18 +563,8 @@ type line [3]uint64
 // five or more same-coloured modules in a row or column, 2×2 blocks of one
 // colour, the finder-like pattern 1:1:3:1:1 with four light modules on one side
 // (the area outside the symbol counts as light), and the proportion of dark
-// modules. rows and cols are scratch space of n lines each.
-func penalty(grid []byte, n int, rows, cols []line) int {
-	clear(rows)
-	clear(cols)
-	for y := range n {
-		r := grid[y*n : y*n+n]
-		yw, yb := y>>6, uint(y&63)
-		for x, c := range r {
-			rows[y][x>>6] |= uint64(c) << uint(x&63)
-			cols[x][yw] |= uint64(c) << yb
-		}
-	}
+// modules. rows and cols are the symbol's n rows and n columns as bit lines.
+func penalty(rows, cols []line, n int) int {
 	score, dark := 0, 0
 	for i := range n {
 		score += linePenalty(&rows[i], n) + linePenalty(&cols[i], n)
