@@ -594,69 +594,58 @@ func penalty(rows, cols []line, n int) int {
 	return score + k*penaltyN4
 }
 
-// nextChange returns the index of the first module at or after pos that is
-// not of the given colour, or n.
-func nextChange(l *line, pos, n int, dark bool) int {
-	for pos < n {
-		w, off := pos>>6, uint(pos&63)
-		x := l[w]
-		if dark {
-			x = ^x
-		}
-		if x >>= off; x != 0 {
-			return min(pos+bits.TrailingZeros64(x), n)
-		}
-		pos = (w + 1) << 6
-	}
-	return n
-}
-
 // linePenalty scores rules 1 and 3 along one row or column of n modules, run
-// by run. It keeps the lengths of the last seven runs to find the finder-like
-// pattern, counting the light area outside the symbol as a run on each side.
+// by run. It walks the line's colour changes (the bits where a module
+// differs from the one before it, the area before the symbol counted as
+// light) by trailing-zero counts, and keeps the lengths of the last seven
+// runs to find the finder-like pattern, counting the light area outside the
+// symbol as a run on each side.
 func linePenalty(l *line, n int) int {
 	score := 0
-	// h0 is the newest run, h6 the oldest; only the first run ever pushed
-	// has h0 == 0 before it, and gets the light area before the symbol.
+	// h0 is the newest run, h6 the oldest; the first light run gets the
+	// light area before the symbol.
 	var h0, h1, h2, h3, h4, h5, h6 int
-	pos, light := 0, 0
-	if l[0]&1 == 0 {
-		pos = nextChange(l, 0, n, false)
-		light = pos
-		if light >= 5 {
-			score += penaltyN1 + light - 5
+	prev, dark, first := 0, false, true
+	var carry uint64
+	for w := 0; w < len(l) && w<<6 < n; w++ {
+		x := l[w]
+		t := x ^ (x<<1 | carry)
+		carry = x >> 63
+		if rem := n - w<<6; rem < 64 {
+			t &= 1<<uint(rem) - 1
+		}
+		for ; t != 0; t &= t - 1 {
+			b := w<<6 + bits.TrailingZeros64(t)
+			run := b - prev
+			if run >= 5 {
+				score += penaltyN1 + run - 5
+			}
+			if dark {
+				h0, h1, h2, h3, h4, h5, h6 = run, h0, h1, h2, h3, h4, h5
+			} else {
+				// A light run ended: the pattern may end here.
+				if first {
+					run, first = run+n, false
+				}
+				h0, h1, h2, h3, h4, h5, h6 = run, h0, h1, h2, h3, h4, h5
+				score += finderLike(h0, h1, h2, h3, h4, h5, h6) * penaltyN3
+			}
+			prev, dark = b, !dark
 		}
 	}
-	for pos < n {
-		// A light run ended: the pattern may end here.
-		if h0 == 0 {
-			light += n
-		}
-		h0, h1, h2, h3, h4, h5, h6 = light, h0, h1, h2, h3, h4, h5
-		score += finderLike(h0, h1, h2, h3, h4, h5, h6) * penaltyN3
-		end := nextChange(l, pos, n, true)
-		dark := end - pos
-		if dark >= 5 {
-			score += penaltyN1 + dark - 5
-		}
-		h0, h1, h2, h3, h4, h5, h6 = dark, h0, h1, h2, h3, h4, h5
-		if pos = end; pos == n {
-			// The light area after the symbol ends the line.
-			h0, h1, h2, h3, h4, h5, h6 = n, h0, h1, h2, h3, h4, h5
-			return score + finderLike(h0, h1, h2, h3, h4, h5, h6)*penaltyN3
-		}
-		end = nextChange(l, pos, n, false)
-		light = end - pos
-		if light >= 5 {
-			score += penaltyN1 + light - 5
-		}
-		pos = end
+	run := n - prev
+	if run >= 5 {
+		score += penaltyN1 + run - 5
 	}
-	light += n
-	if h0 == 0 {
-		light += n
+	if dark {
+		// The light area after the symbol ends the line.
+		h0, h1, h2, h3, h4, h5, h6 = n, run, h0, h1, h2, h3, h4
+	} else {
+		if run += n; first {
+			run += n
+		}
+		h0, h1, h2, h3, h4, h5, h6 = run, h0, h1, h2, h3, h4, h5
 	}
-	h0, h1, h2, h3, h4, h5, h6 = light, h0, h1, h2, h3, h4, h5
 	return score + finderLike(h0, h1, h2, h3, h4, h5, h6)*penaltyN3
 }
 

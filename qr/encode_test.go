@@ -331,3 +331,55 @@ func TestZbarimgReadsEveryVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestPenaltyMatchesPlain holds the encoder's bit-line penalty to the plain
+// transcription of the rules, score for score, for every mask of symbols of
+// several versions and levels, and of symbols made of random modules (whose
+// runs and finder-like patterns fall anywhere, words' edges included).
+func TestPenaltyMatchesPlain(t *testing.T) {
+	check := func(name string, m [][]bool) {
+		t.Helper()
+		n := len(m)
+		rows, cols := make([]line, n), make([]line, n)
+		for y := range n {
+			for x := range n {
+				if m[y][x] {
+					setLines(rows, cols, x, y)
+				}
+			}
+		}
+		if got, want := penalty(rows, cols, n), plainPenalty(m); got != want {
+			t.Errorf("%s: penalty %d, plain rules %d", name, got, want)
+		}
+	}
+	for _, level := range allLevels {
+		for _, v := range []int{1, 3, 12, 16, 40} {
+			text := urlText(alphanumericCapacity(v, level)-int(uint(v)%5), uint64(v)+7)
+			for mask := range 8 {
+				c, err := encodeSegment(text, modeAlphanumeric, level, mask)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(fmt.Sprintf("%d-%v mask %d", c.Version(), level, mask), c.modules)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(14, 3))
+	for i := range 200 {
+		n := 17 + 4*(1+rng.IntN(40))
+		// Mostly long runs, so that rule 1 and the 1:1:3:1:1 pattern at
+		// several module widths occur.
+		m := make([][]bool, n)
+		for y := range n {
+			m[y] = make([]bool, n)
+			dark := rng.IntN(2) == 0
+			for x := range n {
+				if rng.IntN(3) == 0 {
+					dark = !dark
+				}
+				m[y][x] = dark
+			}
+		}
+		check(fmt.Sprintf("random %d (%d modules)", i, n), m)
+	}
+}
