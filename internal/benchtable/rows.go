@@ -371,7 +371,7 @@ func bulkNote(cpu float64, measured bool, signAll float64, ncpu int) string {
 		ncpu, budget, sign, budget-sign, cpu-sign)
 	if sign > budget/2 {
 		s += "; on this CPU that needs the rest cut by " + strconv.FormatFloat(100*(1-(budget-sign)/(cpu-sign)), 'f', 0, 64) +
-			" %, or a faster CPU: where raw all-core signing ran 89,582 /s the same code issued 26,384 /s"
+			" %, or a faster CPU: where raw all-core signing ran 89,582 /s (docs/performance.md, the previous table) bulk issuance reached 26,384 /s"
 	} else {
 		s += "; would close it: the rest (hedged nonce, building and encoding, pgx's COPY, PostgreSQL's COPY into the indexes) cut to that"
 	}
