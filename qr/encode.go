@@ -179,14 +179,12 @@ func rsRemainder(data, ecc []byte) {
 // version information drawn, which modules they take, and the order in which the
 // codeword bits fill the others.
 type template struct {
-	size    int
-	base    []byte   // size×size, row-major; 1 is dark; format information left light
-	order   []uint16 // flat indexes of the data modules in placement order
-	maskOff [8][]byte
-	// The same as bit lines, for scoring the masks without drawing them:
-	// base by rows and by columns, and each mask pattern over the data
-	// modules only (so that base ^ data ^ mask is the masked symbol but for
-	// its format information).
+	size  int
+	order []uint16 // flat indexes of the data modules in placement order
+	// The function patterns (format information left light) and each mask
+	// pattern over the data modules only, as bit lines by rows and by
+	// columns: base ^ data ^ mask is the masked symbol but for its format
+	// information.
 	baseRows, baseCols []line
 	maskRows, maskCols [8][]line
 }
@@ -205,15 +203,16 @@ func templateFor(v int) *template {
 
 func newTemplate(v int) *template {
 	n := 17 + 4*v
-	t := &template{size: n, base: make([]byte, n*n)}
+	t := &template{size: n}
+	base := make([]byte, n*n) // row-major; 1 is dark
 	fn := make([]bool, n*n)
 	set := func(x, y int, dark bool) {
 		i := y*n + x
 		fn[i] = true
 		if dark {
-			t.base[i] = 1
+			base[i] = 1
 		} else {
-			t.base[i] = 0
+			base[i] = 0
 		}
 	}
 	// Timing patterns.
@@ -293,25 +292,17 @@ func newTemplate(v int) *template {
 			}
 		}
 	}
-	// The mask patterns (Table 10) over the data modules, in placement order.
+	// The mask patterns (Table 10) over the data modules.
 	for m := range 8 {
-		off := make([]byte, len(t.order))
-		for k, i := range t.order {
-			x, y := int(i)%n, int(i)/n
-			if maskDark(m, x, y) {
-				off[k] = 1
-			}
-		}
-		t.maskOff[m] = off
 		t.maskRows[m], t.maskCols[m] = make([]line, n), make([]line, n)
-		for k, i := range t.order {
-			if off[k] != 0 {
-				setLines(t.maskRows[m], t.maskCols[m], int(i)%n, int(i)/n)
+		for _, i := range t.order {
+			if x, y := int(i)%n, int(i)/n; maskDark(m, x, y) {
+				setLines(t.maskRows[m], t.maskCols[m], x, y)
 			}
 		}
 	}
 	t.baseRows, t.baseCols = make([]line, n), make([]line, n)
-	for i, d := range t.base {
+	for i, d := range base {
 		if d != 0 {
 			setLines(t.baseRows, t.baseCols, i%n, i/n)
 		}
@@ -462,53 +453,47 @@ func encodeSegment(text string, m mode, level Level, mask int) (*Code, error) {
 		bits[k] = codewords[k>>3] >> (7 - k&7) & 1
 	}
 	n := t.size
-	if mask < 0 {
-		// Score the eight masks on bit lines: the unmasked symbol once,
-		// then per mask one XOR a word and the format information.
-		scratch := make([]line, 4*n)
-		dataRows, dataCols, rows, cols := scratch[:n], scratch[n:2*n], scratch[2*n:3*n], scratch[3*n:]
-		copy(dataRows, t.baseRows)
-		copy(dataCols, t.baseCols)
-		for k, i := range t.order {
-			if bits[k] != 0 {
-				setLines(dataRows, dataCols, int(i)%n, int(i)/n)
+	// The unmasked symbol as bit lines, once; each mask is then one XOR a
+	// word and the format information.
+	scratch := make([]line, 4*n)
+	dataRows, dataCols, rows, cols := scratch[:n], scratch[n:2*n], scratch[2*n:3*n], scratch[3*n:]
+	copy(dataRows, t.baseRows)
+	copy(dataCols, t.baseCols)
+	for k, i := range t.order {
+		if bits[k] != 0 {
+			setLines(dataRows, dataCols, int(i)%n, int(i)/n)
+		}
+	}
+	masked := func(mk int) {
+		mr, mc := t.maskRows[mk], t.maskCols[mk]
+		for y := range n {
+			for w := range rows[y] {
+				rows[y][w] = dataRows[y][w] ^ mr[y][w]
+				cols[y][w] = dataCols[y][w] ^ mc[y][w]
 			}
 		}
+		// The format areas are light in base and hold no data.
+		eachFormatModule(n, level, mk, func(x, y int) { setLines(rows, cols, x, y) })
+	}
+	if mask < 0 {
 		best, bestScore := 0, -1
 		for mk := range 8 {
-			mr, mc := t.maskRows[mk], t.maskCols[mk]
-			for y := range n {
-				for w := range rows[y] {
-					rows[y][w] = dataRows[y][w] ^ mr[y][w]
-					cols[y][w] = dataCols[y][w] ^ mc[y][w]
-				}
-			}
-			// The format areas are light in base and hold no data.
-			eachFormatModule(n, level, mk, func(x, y int, dark byte) {
-				if dark != 0 {
-					setLines(rows, cols, x, y)
-				}
-			})
+			masked(mk)
 			if s := penalty(rows, cols, n); bestScore < 0 || s < bestScore {
 				best, bestScore = mk, s
 			}
 		}
 		mask = best
 	}
-	grid := make([]byte, len(t.base))
-	copy(grid, t.base)
-	off := t.maskOff[mask]
-	for k, i := range t.order {
-		grid[i] = bits[k] ^ off[k]
-	}
-	eachFormatModule(n, level, mask, func(x, y int, dark byte) { grid[y*n+x] = dark })
+	masked(mask)
 	c := &Code{level: level, version: v, modules: make([][]bool, n)}
 	cells := make([]bool, n*n)
-	for i, d := range grid {
-		cells[i] = d != 0
-	}
 	for y := range n {
-		c.modules[y] = cells[y*n : (y+1)*n : (y+1)*n]
+		r := cells[y*n : (y+1)*n : (y+1)*n]
+		for x := range r {
+			r[x] = rows[y][x>>6]>>uint(x&63)&1 != 0
+		}
+		c.modules[y] = r
 	}
 	return c, nil
 }
@@ -519,17 +504,21 @@ func setLines(rows, cols []line, x, y int) {
 	cols[x][y>>6] |= 1 << uint(y&63)
 }
 
-// eachFormatModule calls at for every module of both copies of the format
-// information of level and mask (BCH-coded and masked with
-// 101010000010010, section 7.9) with its colour, 1 for dark.
-func eachFormatModule(n int, level Level, mask int, set func(x, y int, dark byte)) {
+// eachFormatModule calls dark for every dark module of both copies of the
+// format information of level and mask (BCH-coded and masked with
+// 101010000010010, section 7.9).
+func eachFormatModule(n int, level Level, mask int, dark func(x, y int)) {
 	data := int(level)<<3 | mask
 	rem := data
 	for range 10 {
 		rem = rem<<1 ^ (rem>>9)*0x537
 	}
 	bits := (data<<10 | rem) ^ 0x5412
-	at := func(x, y int, i int) { set(x, y, byte(bits>>i&1)) }
+	at := func(x, y int, i int) {
+		if bits>>i&1 != 0 {
+			dark(x, y)
+		}
+	}
 	for i := range 6 {
 		at(8, i, i)
 	}
@@ -603,16 +592,17 @@ func penalty(rows, cols []line, n int) int {
 func linePenalty(l *line, n int) int {
 	score := 0
 	// h0 is the newest run, h6 the oldest; the first light run gets the
-	// light area before the symbol.
+	// light area before the symbol, the last the light area after it.
 	var h0, h1, h2, h3, h4, h5, h6 int
 	prev, dark, first := 0, false, true
 	var carry uint64
-	for w := 0; w < len(l) && w<<6 < n; w++ {
+	for w := 0; w <= n>>6; w++ {
 		x := l[w]
 		t := x ^ (x<<1 | carry)
 		carry = x >> 63
 		if rem := n - w<<6; rem < 64 {
-			t &= 1<<uint(rem) - 1
+			// The changes inside the symbol, and its end as one more.
+			t = t&(1<<uint(rem)-1) | 1<<uint(rem)
 		}
 		for ; t != 0; t &= t - 1 {
 			b := w<<6 + bits.TrailingZeros64(t)
@@ -620,33 +610,29 @@ func linePenalty(l *line, n int) int {
 			if run >= 5 {
 				score += penaltyN1 + run - 5
 			}
-			if dark {
-				h0, h1, h2, h3, h4, h5, h6 = run, h0, h1, h2, h3, h4, h5
-			} else {
-				// A light run ended: the pattern may end here.
+			if !dark {
 				if first {
 					run, first = run+n, false
 				}
-				h0, h1, h2, h3, h4, h5, h6 = run, h0, h1, h2, h3, h4, h5
+				if b == n {
+					run += n
+				}
+			}
+			h0, h1, h2, h3, h4, h5, h6 = run, h0, h1, h2, h3, h4, h5
+			if !dark {
+				// A light run ended: the pattern may end here.
 				score += finderLike(h0, h1, h2, h3, h4, h5, h6) * penaltyN3
 			}
 			prev, dark = b, !dark
 		}
 	}
-	run := n - prev
-	if run >= 5 {
-		score += penaltyN1 + run - 5
+	if !dark {
+		// The last run was dark: the light area after the symbol ends the
+		// line.
+		h0, h1, h2, h3, h4, h5, h6 = n, h0, h1, h2, h3, h4, h5
+		score += finderLike(h0, h1, h2, h3, h4, h5, h6) * penaltyN3
 	}
-	if dark {
-		// The light area after the symbol ends the line.
-		h0, h1, h2, h3, h4, h5, h6 = n, run, h0, h1, h2, h3, h4
-	} else {
-		if run += n; first {
-			run += n
-		}
-		h0, h1, h2, h3, h4, h5, h6 = run, h0, h1, h2, h3, h4, h5
-	}
-	return score + finderLike(h0, h1, h2, h3, h4, h5, h6)*penaltyN3
+	return score
 }
 
 // finderLike counts the finder-like patterns (dark 1, light 1, dark 3, light 1,
