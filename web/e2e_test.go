@@ -65,6 +65,15 @@ func TestBrowser(t *testing.T) {
 		"fields":     map[string]string{"pn": "JY13501020012345", "ba": "福州市鼓楼区五四路 100 号一层"},
 	})
 
+	// The verify subtest's revoked licence, revoked before any page asks:
+	// it does not hang on the counter subtest's revocation.
+	penalised := sys.issue(t, map[string]any{
+		"type": sys.foodType, "holder_name": "福州榕城数字科技有限公司", "holder_id": holder,
+		"valid_from": "2024-03-01",
+		"fields":     map[string]string{"pn": "JY13501020012346", "ba": "福州市鼓楼区五四路 100 号二层"},
+	})
+	sys.revoke(t, penalised.ID, "penalty")
+
 	b := newBrowser(t)
 
 	t.Run("counter", func(t *testing.T) {
@@ -86,9 +95,17 @@ func TestBrowser(t *testing.T) {
 		}
 		b.do(t, "screenshot", 10*time.Second, screenshot(t, shots, "counter-1366x768.png"))
 
-		// The clerk clicks elsewhere; the next scan still reaches the input.
+		// The clerk clicks elsewhere; the input has the focus again when the
+		// click is done, so the next scan reaches it even when its text
+		// arrives at once and the page's timers run late (they once did
+		// under load, and the scan was lost).
+		b.do(t, "slow the page's timers", 5*time.Second, chromedp.Evaluate[chromedp.Void](slowTimers))
 		b.do(t, "click the card", 5*time.Second, chromedp.Click(chromedp.CSS("#verdict .verdict-fields")))
+		if got := eval[string](t, b, `document.activeElement.id`); got != "scan" {
+			t.Errorf("right after a click on the card the focus is on %q, want the scan input", got)
+		}
 		scan(t, b, food.QRText, inserted, "PASSED")
+		b.do(t, "timers back", 5*time.Second, chromedp.Evaluate[chromedp.Void](`window.setTimeout = window.elicenceTestSetTimeout`))
 
 		sys.revoke(t, food.ID, "penalty")
 		// The verifier may hold the status list a moment longer; the clerk
@@ -163,7 +180,7 @@ func TestBrowser(t *testing.T) {
 		)
 		// The query form of the URL, with '+' and '%' of Base45 escaped.
 		b.do(t, "the query form", 15*time.Second,
-			chromedp.Navigate(sys.URL+"/verify?t="+url.QueryEscape(food.QRText)),
+			chromedp.Navigate(sys.URL+"/verify?t="+url.QueryEscape(penalised.QRText)),
 			waitFor(`document.getElementById('verdict').dataset.subIndication === 'REVOKED'`, 10*time.Second),
 		)
 		// English, remembered, and back.
@@ -320,6 +337,14 @@ const (
 	typed    = true
 	inserted = false
 )
+
+// slowTimers makes every setTimeout of the page run 300 ms late, as on a
+// page busy under load, until window.elicenceTestSetTimeout is put back.
+const slowTimers = `(() => {
+	const st = window.setTimeout;
+	window.elicenceTestSetTimeout = st;
+	window.setTimeout = (f, ms, ...a) => st(f, (ms || 0) + 300, ...a);
+})()`
 
 // scan scans text and waits for the verdict want.
 func scan(t *testing.T, b *browser, text string, keys bool, want string) {

@@ -279,6 +279,17 @@ input.addEventListener('blur', (e) => {
   }, 0);
 });
 
+// A click on the card or the page, not on a control, gives the focus back
+// in the click itself. The blur handler's refocus waits for the next task,
+// and a busy page can take text inserted at once (rather than typed key by
+// key, which the keydown handler below catches) before that task runs: the
+// scan would go nowhere. A drag that selected text (a clerk copying the
+// licence ID) keeps its selection.
+document.addEventListener('click', () => {
+  if (isControl(document.activeElement) || !document.getSelection().isCollapsed) return;
+  input.focus({ preventScroll: true });
+});
+
 window.addEventListener('focus', () => {
   if (!isControl(document.activeElement)) input.focus({ preventScroll: true });
 });
