@@ -130,3 +130,28 @@ func TestBulkNoteSlowCPU(t *testing.T) {
 		t.Errorf("unmeasured: %s", got)
 	}
 }
+
+// TestRepeatIdleCoresNote: where a repeat verification already costs no
+// more CPU than 3× allows but the wall clock misses, the row says so, with
+// the cores the run kept busy, instead of asking the route for CPU it has
+// already cut.
+func TestRepeatIdleCoresNote(t *testing.T) {
+	r := &results{m: map[string]map[string]float64{}, failed: map[string]string{}, logs: map[string]string{}, ncpu: 2}
+	r.parse("BenchmarkSM2VerifyRaw-2 \t  100\t  100000 ns/op\n" +
+		"BenchmarkVerifyHTTP/memo-repeat-2 \t 100\t 26000 req/s\t 10000 raw_verify/s\t 17.0 cpu_us/req\t 60.0 raw_cpu_us/verify\t 3.53 cpu_ratio_to_raw\t 47000 floor_req/s\t 4.70 floor_ratio_to_raw\t 8.0 floor_cpu_us/req\n")
+	var b bytes.Buffer
+	writeTable(&b, rows(r, osslResult{missing: "openssl not installed"}, 2))
+	for _, want := range []string{
+		"| 2.60× | ≥ 3× | **no** |",
+		"the verify route adds 9 µs",
+		"by CPU time a request is within what 3× allows (20 µs, a third of a raw verification)",
+		"keep only 0.44 of the 2 cores busy (the floor 0.38, the raw verifications 0.60)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "would close it: the verify route under") {
+		t.Errorf("table asks the route for CPU it is already under:\n%s", b.String())
+	}
+}
