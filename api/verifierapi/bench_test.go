@@ -275,13 +275,20 @@ func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float6
 // fixed copy of a real report (floorServer), reported as floor_req/s,
 // floor_ratio_to_raw and floor_cpu_us/req: what the HTTP stack, loopback
 // TCP and the load generator cost with no verification at all, so that
-// the table can say how much of a request is the verifier's.
+// the table can say how much of a request is the verifier's. It also
+// runs, in each round, the verify route under wider load (wideClients
+// connections, closed loop), reported as wide_req/s, wide_ratio_to_raw and
+// wide_cpu_us/req: whether filling the cores that 16 connections leave
+// idle raises the rate or only the CPU a request.
 //
 // memo-batch is memo-repeat through POST /v1/verify/batch: each request
 // carries verifierapi.MaxBatch of the 100 credentials (each batch starting
 // one further on), and its req/s counts verifications, not requests (so
 // ratio_to_raw is verifications against raw verifications; p50/p99 are per
 // batch request).
+// wideClients is memo-repeat's wider load: connections, closed loop.
+const wideClients = 64
+
 func BenchmarkVerifyHTTP(b *testing.B) {
 	b.Run("lean-client", func(b *testing.B) { benchmarkVerifyHTTP(b, true, 0, 0, 0) })
 	b.Run("net-http-client", func(b *testing.B) { benchmarkVerifyHTTP(b, false, 0, 0, 0) })
@@ -379,9 +386,10 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 	var (
 		rawTime, fullTime, satTime, halfTime time.Duration
 		floorTime, floorCPU                  time.Duration
+		wideTime, wideCPU                    time.Duration
 		rawCPU, satCPU                       time.Duration
 		satLat, half                         []time.Duration
-		floorN                               int
+		floorN, wideN                        int
 	)
 	for range rounds {
 		start, cpu := time.Now(), processCPUTime()
@@ -405,6 +413,13 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 			floorN += len(load(b, floorURL, bodies, reqs, 16, 0, lean, perReq))
 			floorTime += time.Since(start)
 			floorCPU += processCPUTime() - cpu
+			// The verify route again under wider load: four times the
+			// connections, closed loop, to show what filling the
+			// cores the 16 leave idle does.
+			start, cpu = time.Now(), processCPUTime()
+			wideN += len(load(b, url, bodies, reqs, wideClients, 0, lean, perReq))
+			wideTime += time.Since(start)
+			wideCPU += processCPUTime() - cpu
 		}
 	}
 	raw := float64(rounds*per) / rawTime.Seconds()
@@ -430,6 +445,11 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 		b.ReportMetric(float64(floorN)/floorTime.Seconds(), "floor_req/s")
 		b.ReportMetric(float64(floorN)/floorTime.Seconds()/raw, "floor_ratio_to_raw")
 		b.ReportMetric(us(floorCPU, floorN), "floor_cpu_us/req")
+	}
+	if wideN > 0 {
+		b.ReportMetric(float64(wideN)/wideTime.Seconds(), "wide_req/s")
+		b.ReportMetric(float64(wideN)/wideTime.Seconds()/raw, "wide_ratio_to_raw")
+		b.ReportMetric(us(wideCPU, wideN), "wide_cpu_us/req")
 	}
 	b.ReportMetric(ms(percentile(satLat, .50)), "p50_ms")
 	b.ReportMetric(ms(percentile(satLat, .99)), "p99_ms")

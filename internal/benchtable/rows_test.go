@@ -154,4 +154,22 @@ func TestRepeatIdleCoresNote(t *testing.T) {
 	if strings.Contains(b.String(), "would close it: the verify route under") {
 		t.Errorf("table asks the route for CPU it is already under:\n%s", b.String())
 	}
+	// With the wider load measured: under 3× it says what the CPU a
+	// request under full load must be cut to; at 3× or more, that the
+	// target is met once the cores are filled.
+	for _, c := range []struct{ wide, want string }{
+		{"\t 29000 wide_req/s\t 2.90 wide_ratio_to_raw\t 22.0 wide_cpu_us/req",
+			"with 64 connections it reaches 29,000 /s, 2.90× raw, with 0.64 cores busy, but the CPU a request rises to 22.0 µs; would close it: that cut to 20 µs"},
+		{"\t 31000 wide_req/s\t 3.10 wide_ratio_to_raw\t 19.0 wide_cpu_us/req",
+			"with 64 connections the same server reaches 31,000 /s, 3.10× raw (0.59 cores busy, 19.0 µs CPU a request): the target is met once the load fills the cores"},
+	} {
+		r := &results{m: map[string]map[string]float64{}, failed: map[string]string{}, logs: map[string]string{}, ncpu: 2}
+		r.parse("BenchmarkSM2VerifyRaw-2 \t  100\t  100000 ns/op\n" +
+			"BenchmarkVerifyHTTP/memo-repeat-2 \t 100\t 26000 req/s\t 10000 raw_verify/s\t 17.0 cpu_us/req\t 60.0 raw_cpu_us/verify\t 3.53 cpu_ratio_to_raw\t 47000 floor_req/s\t 4.70 floor_ratio_to_raw\t 8.0 floor_cpu_us/req" + c.wide + "\n")
+		var b bytes.Buffer
+		writeTable(&b, rows(r, osslResult{missing: "openssl not installed"}, 2))
+		if !strings.Contains(b.String(), c.want) || !strings.Contains(b.String(), "| 2.60× | ≥ 3× | **no** |") {
+			t.Errorf("wide %q: table lacks %q:\n%s", c.wide, c.want, b.String())
+		}
+	}
 }
