@@ -279,7 +279,9 @@ func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float6
 // runs, in each round, the verify route under wider load (wideClients
 // connections, closed loop), reported as wide_req/s, wide_ratio_to_raw and
 // wide_cpu_us/req: whether filling the cores that 16 connections leave
-// idle raises the rate or only the CPU a request.
+// idle raises the rate or only the CPU a request. idle_cores and
+// wide_idle_cores are the machine's idle cores in those two phases
+// (/proc/stat, where there is one).
 //
 // memo-batch is memo-repeat through POST /v1/verify/batch: each request
 // carries verifierapi.MaxBatch of the 100 credentials (each batch starting
@@ -387,6 +389,8 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 		rawTime, fullTime, satTime, halfTime time.Duration
 		floorTime, floorCPU                  time.Duration
 		wideTime, wideCPU                    time.Duration
+		satIdle, wideIdle                    time.Duration
+		idleOK                               = true
 		rawCPU, satCPU                       time.Duration
 		satLat, half                         []time.Duration
 		floorN, wideN                        int
@@ -400,11 +404,15 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 		rawVerify(b, bw, per/4, false)
 		fullTime += time.Since(start)
 		start, cpu = time.Now(), processCPUTime()
+		idle, ok := machineIdle()
 		reqs := max(per/perReq, 16)
 		satLat = append(satLat, load(b, url, bodies, reqs, 16, 0, lean, perReq)...)
 		d := time.Since(start)
 		satTime += d
 		satCPU += processCPUTime() - cpu
+		idle2, ok2 := machineIdle()
+		satIdle += idle2 - idle
+		idleOK = idleOK && ok && ok2
 		start = time.Now()
 		half = append(half, load(b, url, bodies, reqs/2, 16, float64(reqs)/d.Seconds()/2, lean, perReq)...)
 		halfTime += time.Since(start)
@@ -417,9 +425,12 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 			// connections, closed loop, to show what filling the
 			// cores the 16 leave idle does.
 			start, cpu = time.Now(), processCPUTime()
+			idle, _ = machineIdle()
 			wideN += len(load(b, url, bodies, reqs, wideClients, 0, lean, perReq))
 			wideTime += time.Since(start)
 			wideCPU += processCPUTime() - cpu
+			idle2, _ = machineIdle()
+			wideIdle += idle2 - idle
 		}
 	}
 	raw := float64(rounds*per) / rawTime.Seconds()
@@ -450,6 +461,14 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 		b.ReportMetric(float64(wideN)/wideTime.Seconds(), "wide_req/s")
 		b.ReportMetric(float64(wideN)/wideTime.Seconds()/raw, "wide_ratio_to_raw")
 		b.ReportMetric(us(wideCPU, wideN), "wide_cpu_us/req")
+		if idleOK {
+			b.ReportMetric(wideIdle.Seconds()/wideTime.Seconds(), "wide_idle_cores")
+		}
+	}
+	if idleOK {
+		// The machine's idle cores during the saturated phase (all
+		// processes): what the load left unused.
+		b.ReportMetric(satIdle.Seconds()/satTime.Seconds(), "idle_cores")
 	}
 	b.ReportMetric(ms(percentile(satLat, .50)), "p50_ms")
 	b.ReportMetric(ms(percentile(satLat, .99)), "p99_ms")
