@@ -103,6 +103,8 @@ func TestRepeatFloorNote(t *testing.T) {
 			"reaches 26,000 /s, 2.60× raw, at 25 µs CPU a request; the verify route adds 27 µs (checks with the memo, the report's JSON, metrics, logging); since even the floor is under 3× here, no verifier could meet it"},
 		{"\t 60000 floor_req/s\t 6.00 floor_ratio_to_raw\t 20.0 floor_cpu_us/req",
 			"the verify route adds 32 µs (checks with the memo, the report's JSON, metrics, logging); would close it: the verify route under 13 µs a request (a third of a raw verification's 100 µs less the floor)"},
+		{"\t 32000 floor_req/s\t 3.20 floor_ratio_to_raw\t 40.0 floor_cpu_us/req",
+			"the verify route adds 12 µs (checks with the memo, the report's JSON, metrics, logging); at 3× a request may cost 33 µs of CPU in all, no more than the floor alone"},
 		{"", "the HTTP floor was not measured in this run"},
 	} {
 		r := &results{m: map[string]map[string]float64{}, failed: map[string]string{}, logs: map[string]string{}, ncpu: 2}
