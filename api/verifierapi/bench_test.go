@@ -278,7 +278,7 @@ func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float6
 // the table can say how much of a request is the verifier's. It also
 // runs, in each round, the verify route under wider load (wideClients
 // connections, closed loop), reported as wide_req/s, wide_ratio_to_raw and
-// wide_cpu_us/req: whether filling the cores that 16 connections leave
+// wide_cpu_us/req (wide_clients, the connection count): whether filling the cores that 16 connections leave
 // idle raises the rate or only the CPU a request. idle_cores and
 // wide_idle_cores are the machine's idle cores in those two phases
 // (/proc/stat, where there is one).
@@ -288,9 +288,6 @@ func load(b *testing.B, url string, bodies [][]byte, n, clients int, rate float6
 // one further on), and its req/s counts verifications, not requests (so
 // ratio_to_raw is verifications against raw verifications; p50/p99 are per
 // batch request).
-// wideClients is memo-repeat's wider load: connections, closed loop.
-const wideClients = 64
-
 func BenchmarkVerifyHTTP(b *testing.B) {
 	b.Run("lean-client", func(b *testing.B) { benchmarkVerifyHTTP(b, true, 0, 0, 0) })
 	b.Run("net-http-client", func(b *testing.B) { benchmarkVerifyHTTP(b, false, 0, 0, 0) })
@@ -300,6 +297,9 @@ func BenchmarkVerifyHTTP(b *testing.B) {
 		benchmarkVerifyHTTP(b, true, verifier.DefaultMemoEntries, 100, verifierapi.MaxBatch)
 	})
 }
+
+// wideClients is memo-repeat's wider load: connections, closed loop.
+const wideClients = 64
 
 // benchmarkVerifyHTTP runs one BenchmarkVerifyHTTP variant: memo is the
 // signature memo's size (0, none), repeat how many of the credentials the
@@ -461,6 +461,7 @@ func benchmarkVerifyHTTP(b *testing.B, lean bool, memo, repeat, batch int) {
 		b.ReportMetric(float64(wideN)/wideTime.Seconds(), "wide_req/s")
 		b.ReportMetric(float64(wideN)/wideTime.Seconds()/raw, "wide_ratio_to_raw")
 		b.ReportMetric(us(wideCPU, wideN), "wide_cpu_us/req")
+		b.ReportMetric(wideClients, "wide_clients")
 		if idleOK {
 			b.ReportMetric(wideIdle.Seconds()/wideTime.Seconds(), "wide_idle_cores")
 		}

@@ -114,13 +114,13 @@ func rows(r *results, o osslResult, ncpu int) []row {
 	} else {
 		missing("HTTP verify, distinct, no memo", "raw all-core verify", "—", httpPat)
 	}
-	if rep, ok := r.get("BenchmarkVerifyHTTP/memo-repeat", 0, "req/s"); ok {
-		raw, _ := r.get("BenchmarkVerifyHTTP/memo-repeat", 0, "raw_verify/s")
+	if rep, ok := r.get(memoRepeat, 0, "req/s"); ok {
+		raw, _ := r.get(memoRepeat, 0, "raw_verify/s")
 		q := rep / raw
 		note := "100 credentials verified again and again, signature memo on"
-		if c, ok := r.get("BenchmarkVerifyHTTP/memo-repeat", 0, "cpu_ratio_to_raw"); ok {
-			req, _ := r.get("BenchmarkVerifyHTTP/memo-repeat", 0, "cpu_us/req")
-			rv, _ := r.get("BenchmarkVerifyHTTP/memo-repeat", 0, "raw_cpu_us/verify")
+		if c, ok := r.get(memoRepeat, 0, "cpu_ratio_to_raw"); ok {
+			req, _ := r.get(memoRepeat, 0, "cpu_us/req")
+			rv, _ := r.get(memoRepeat, 0, "raw_cpu_us/verify")
 			note += fmt.Sprintf("; by CPU time %.0f µs a request against %.0f µs a raw verification: %s", req, rv, ratio(c))
 		}
 		if q < 3 {
@@ -330,9 +330,8 @@ func writeTable(b *bytes.Buffer, rs []row) {
 	}
 }
 
-// wideClients is the connection count of memo-repeat's wider load
-// (api/verifierapi's bench_test.go).
-const wideClients = 64
+// memoRepeat is the benchmark of repeat verifications one text a request.
+const memoRepeat = "BenchmarkVerifyHTTP/memo-repeat"
 
 // floorNote says why memo-repeat misses 3× one text a request, from the
 // HTTP floor measured in the same rounds (a server that answers a fixed copy
@@ -341,20 +340,19 @@ const wideClients = 64
 // route's CPU over what 3× allows, or, where the CPU a request is already
 // within it, the cores the closed-loop load left idle.
 func floorNote(r *results) string {
-	const name = "BenchmarkVerifyHTTP/memo-repeat"
-	fq, ok1 := r.get(name, 0, "floor_ratio_to_raw")
-	fr, _ := r.get(name, 0, "floor_req/s")
-	fc, ok2 := r.get(name, 0, "floor_cpu_us/req")
-	c, ok3 := r.get(name, 0, "cpu_us/req")
-	rv, ok4 := r.get(name, 0, "raw_cpu_us/verify")
+	fq, ok1 := r.get(memoRepeat, 0, "floor_ratio_to_raw")
+	fr, _ := r.get(memoRepeat, 0, "floor_req/s")
+	fc, ok2 := r.get(memoRepeat, 0, "floor_cpu_us/req")
+	c, ok3 := r.get(memoRepeat, 0, "cpu_us/req")
+	rv, ok4 := r.get(memoRepeat, 0, "raw_cpu_us/verify")
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return ": the HTTP floor was not measured in this run (docs/performance.md, \"Verify path\")"
 	}
 	s := fmt.Sprintf(": in the same rounds a server answering a fixed copy of the report over the same 16 connections (the HTTP floor: fasthttp, loopback TCP, the load generator, no verification) reaches %s, %s raw, at %.0f µs CPU a request; the verify route adds %.0f µs (checks with the memo, the report's JSON, metrics, logging)",
 		perSec(fr), ratio(fq), fc, c-fc)
 	budget := rv/3 - fc
-	rep, _ := r.get(name, 0, "req/s")
-	raw, _ := r.get(name, 0, "raw_verify/s")
+	rep, _ := r.get(memoRepeat, 0, "req/s")
+	raw, _ := r.get(memoRepeat, 0, "raw_verify/s")
 	busy := func(rate, us float64) float64 { return rate * us / 1e6 }
 	switch {
 	case fq < 3:
@@ -364,12 +362,13 @@ func floorNote(r *results) string {
 		// the wall clock lacks is cores kept busy.
 		s += fmt.Sprintf("; by CPU time a request is within what 3× allows (%.1f µs, a third of a raw verification), so the route's CPU is not what misses: the wall clock does, because with these 16 closed-loop connections the process (server and load generator) keeps only %.2f of the %d cores busy by its CPU time (the floor %.2f, the raw verifications %.2f)%s",
 			rv/3, busy(rep, c), r.ncpu, busy(fr, fc), busy(raw, rv), idleNote(r, "idle_cores", " each request waiting for its wake-ups"))
-		wr, ok1 := r.get(name, 0, "wide_req/s")
-		wq, _ := r.get(name, 0, "wide_ratio_to_raw")
-		wc, ok2 := r.get(name, 0, "wide_cpu_us/req")
-		wi, okIdle := r.get(name, 0, "wide_idle_cores")
-		wide := fmt.Sprintf("; with %d connections the same server reaches %s, %s raw, the process keeping %.2f cores busy at %.1f µs CPU a request%s",
-			wideClients, perSec(wr), ratio(wq), busy(wr, wc), wc, idleNote(r, "wide_idle_cores", ""))
+		wr, ok1 := r.get(memoRepeat, 0, "wide_req/s")
+		wq, _ := r.get(memoRepeat, 0, "wide_ratio_to_raw")
+		wc, ok2 := r.get(memoRepeat, 0, "wide_cpu_us/req")
+		wi, okIdle := r.get(memoRepeat, 0, "wide_idle_cores")
+		wn, _ := r.get(memoRepeat, 0, "wide_clients")
+		wide := fmt.Sprintf("; with %.0f connections the same server reaches %s, %s raw, the process keeping %.2f cores busy at %.1f µs CPU a request%s",
+			wn, perSec(wr), ratio(wq), busy(wr, wc), wc, idleNote(r, "wide_idle_cores", ""))
 		switch {
 		case !ok1 || !ok2:
 			s += "; would close it: more concurrent clients where they fill the cores without raising the CPU a request as much, or many texts a request (the batch route, next row)"
@@ -393,7 +392,7 @@ func floorNote(r *results) string {
 // idleNote gives the machine's idle cores in a phase of memo-repeat
 // (metric), where measured, else the fallback said as a guess.
 func idleNote(r *results, metric, fallback string) string {
-	if v, ok := r.get("BenchmarkVerifyHTTP/memo-repeat", 0, metric); ok {
+	if v, ok := r.get(memoRepeat, 0, metric); ok {
 		return fmt.Sprintf(", the machine's cores idle %.2f", v)
 	}
 	if fallback == "" {
